@@ -1,0 +1,62 @@
+# lua-acmpca: build acmpca.core for Lua 5.4 and LuaJIT 2.1 from one source,
+# plus a sanitizer build for the specs.
+#
+#   make            both variants: build/5.4/acmpca/core.so, build/jit/acmpca/core.so
+#   make check      install what is missing (apt), build, lint, run every suite
+#   make demo       install what is missing, build, run the main job on the fake service
+#   make asan       build/asan/acmpca/core.so (Lua 5.4, AddressSanitizer + UBSan)
+#   make bench      the benchmarks under bench/
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration
+BASE      = -std=gnu11 -fPIC -fvisibility=hidden $(WARN)
+LIBS      = -lcurl -lcrypto -lpthread
+LUA54_INC ?= /usr/include/lua5.4
+JIT_INC   ?= /usr/include/luajit-2.1
+SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1 -g
+
+SRC  = $(wildcard src/*.c)
+HDR  = $(wildcard src/*.h)
+
+.PHONY: all asan check demo deps bench lint clean install
+
+all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
+
+build/5.4/acmpca/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(CFLAGS) -I$(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
+
+build/jit/acmpca/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(CFLAGS) -I$(JIT_INC) -shared -o $@ $(SRC) $(LIBS)
+
+asan: build/asan/acmpca/core.so
+
+build/asan/acmpca/core.so: $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(SAN) -I$(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
+
+# Used by `luarocks make` (the rockspec's "make" build type).
+install: build/$(LUA_VARIANT)/acmpca/core.so
+	install -d $(INST_LIBDIR)/acmpca $(INST_LUADIR)/acmpca
+	install -m 0755 build/$(LUA_VARIANT)/acmpca/core.so $(INST_LIBDIR)/acmpca/core.so
+
+deps:
+	@sh .ci/deps
+
+check: deps all asan
+	@sh spec/run.sh
+
+demo: deps all
+	lua5.4 examples/ensure_renewal.lua --mock
+
+lint:
+	luacheck lua spec examples bench bin
+
+bench: all
+	lua5.4 bench/sign.lua
+	luajit bench/sign.lua
+
+clean:
+	rm -rf build

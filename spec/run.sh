@@ -1,0 +1,56 @@
+#!/bin/sh
+# Runs every suite: luacheck, then the busted specs under Lua 5.4, under
+# LuaJIT, and under Lua 5.4 against the AddressSanitizer/UBSan build.
+# Prints each runner's output, then one line "N passed, N failed" summed
+# over all runs (also left in build/test-summary for .ci/run).
+# Exit status is non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+mkdir -p build
+LPATH="lua/?.lua;lua/?/init.lua;spec/?.lua"
+passed=0
+failed=0
+
+# $1 label, $2 log file: add the counts of one busted run to the totals.
+tally() {
+    line=$(grep -E '^[0-9]+ success' "$2" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "== $1: no result line (crashed?)"
+        failed=$((failed + 1))
+        return
+    fi
+    s=$(echo "$line" | sed -E 's/^([0-9]+) success.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failure.*/\1/')
+    e=$(echo "$line" | sed -E 's/.* ([0-9]+) error.*/\1/')
+    passed=$((passed + s))
+    failed=$((failed + f + e))
+    echo "== $1: $s passed, $((f + e)) failed"
+}
+
+# $1 label, $2 interpreter, $3 build dir, $4 extra busted flags; env from caller
+run_busted() {
+    log="build/busted-$1.log"
+    ACMPCA_TEST_BUILD="$3" "$2" /usr/bin/busted -o plainTerminal \
+        --lpath="$LPATH" --cpath="$3/?.so" $4 spec >"$log" 2>&1
+    cat "$log"
+    tally "$1" "$log"
+}
+
+echo "== luacheck"
+if luacheck -q lua spec examples bench bin; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+run_busted lua5.4 lua5.4 build/5.4 "--exclude-tags=nginx"
+run_busted luajit luajit build/jit ""
+
+ASAN_LIB=$(cc -print-file-name=libasan.so)
+LD_PRELOAD="$ASAN_LIB" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_busted asan lua5.4 build/asan "--exclude-tags=nginx,noasan"
+
+echo "$passed passed, $failed failed" >build/test-summary
+cat build/test-summary
+[ "$failed" -eq 0 ]

@@ -1,0 +1,8 @@
+/* client.c: placeholder opener; the real implementation replaces this file. */
+#include "compat.h"
+#include "core.h"
+
+void acmpca_client_open(lua_State *L)
+{
+    (void)L;
+}
