@@ -19,7 +19,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check demo deps bench lint clean install
+.PHONY: all asan check demo deps bench lint clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -36,11 +36,6 @@ asan: build/asan/acmpca/core.so
 build/asan/acmpca/core.so: $(SRC) $(HDR) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(SAN) -I$(LUA54_INC) -shared -o $@ $(SRC) $(LIBS)
-
-# Used by `luarocks make` (the rockspec's "make" build type).
-install: build/$(LUA_VARIANT)/acmpca/core.so
-	install -d $(INST_LIBDIR)/acmpca $(INST_LUADIR)/acmpca
-	install -m 0755 build/$(LUA_VARIANT)/acmpca/core.so $(INST_LIBDIR)/acmpca/core.so
 
 deps:
 	@sh .ci/deps

@@ -1,8 +1,292 @@
-/* crypto.c: placeholder opener; the real implementation replaces this file. */
+/*
+ * crypto.c: SHA-256, HMAC-SHA256 and hex for acmpca.core.
+ *
+ * Owns the OpenSSL side of the module: the SHA-256 digest and HMAC MAC are
+ * fetched once (pthread_once) and kept; the per-call contexts live in a
+ * small lock-free pool of reusable sets, so hashing costs no fetch and no
+ * context allocation after warm-up, from any thread.  Also owns the Lua
+ * primitives sha256_hex, hmac_sha256 and hex.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
 #include "compat.h"
 #include "core.h"
+#include "crypto.h"
+
+/* ------------------------------------------------------------ algorithms */
+
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+
+static void algs_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static int algs_ready(void)
+{
+    pthread_once(&algs_once, algs_fetch);
+    return sha256_md != NULL && hmac_mac != NULL;
+}
+
+/* ------------------------------------------------------------ context pool */
+
+struct acmpca_crypto {
+    EVP_MD_CTX *md;
+    EVP_MAC_CTX *mac;
+};
+
+/*
+ * Idle sets wait in these slots; taking one is an atomic exchange, giving
+ * one back a compare-and-swap into an empty slot.  Sets beyond the slots
+ * (more threads signing at once than slots) are freed on release.  The
+ * pooled sets are never freed: they are few and live as long as the process.
+ */
+#define POOL_SLOTS 8
+static _Atomic(acmpca_crypto *) pool[POOL_SLOTS];
+
+static void crypto_free(acmpca_crypto *c)
+{
+    if (c == NULL)
+        return;
+    EVP_MD_CTX_free(c->md);
+    EVP_MAC_CTX_free(c->mac);
+    free(c);
+}
+
+static acmpca_crypto *crypto_new(void)
+{
+    acmpca_crypto *c;
+    OSSL_PARAM params[2];
+
+    if (!algs_ready())
+        return NULL;
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->md = EVP_MD_CTX_new();
+    c->mac = EVP_MAC_CTX_new(hmac_mac);
+    if (c->md == NULL || c->mac == NULL)
+        goto fail;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!EVP_MAC_CTX_set_params(c->mac, params))
+        goto fail;
+    return c;
+fail:
+    crypto_free(c);
+    return NULL;
+}
+
+acmpca_crypto *acmpca_crypto_acquire(void)
+{
+    int i;
+
+    for (i = 0; i < POOL_SLOTS; i++) {
+        acmpca_crypto *c = atomic_exchange_explicit(&pool[i], NULL, memory_order_acquire);
+        if (c != NULL)
+            return c;
+    }
+    return crypto_new();
+}
+
+void acmpca_crypto_release(acmpca_crypto *c)
+{
+    int i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < POOL_SLOTS; i++) {
+        acmpca_crypto *expect = NULL;
+        if (atomic_compare_exchange_strong_explicit(&pool[i], &expect, c,
+                                                    memory_order_release,
+                                                    memory_order_relaxed))
+            return;
+    }
+    crypto_free(c);
+}
+
+/* ------------------------------------------------------------ hashing */
+
+int acmpca_crypto_sha256_begin(acmpca_crypto *c)
+{
+    return EVP_DigestInit_ex2(c->md, sha256_md, NULL) ? 0 : -1;
+}
+
+int acmpca_crypto_sha256_update(acmpca_crypto *c, const void *data, size_t len)
+{
+    return EVP_DigestUpdate(c->md, data, len) ? 0 : -1;
+}
+
+int acmpca_crypto_sha256_end(acmpca_crypto *c, unsigned char out[ACMPCA_SHA256_LEN])
+{
+    unsigned int n = 0;
+    return EVP_DigestFinal_ex(c->md, out, &n) && n == ACMPCA_SHA256_LEN ? 0 : -1;
+}
+
+int acmpca_crypto_sha256(acmpca_crypto *c, const void *data, size_t len,
+                         unsigned char out[ACMPCA_SHA256_LEN])
+{
+    if (acmpca_crypto_sha256_begin(c) != 0 || acmpca_crypto_sha256_update(c, data, len) != 0)
+        return -1;
+    return acmpca_crypto_sha256_end(c, out);
+}
+
+int acmpca_crypto_hmac(acmpca_crypto *c, const void *key, size_t keylen,
+                       const void *data, size_t len, unsigned char out[ACMPCA_SHA256_LEN])
+{
+    static const unsigned char nokey[1] = { 0 };
+    size_t n = 0;
+
+    /* A NULL key would mean "keep the previous key": never what we want. */
+    if (key == NULL)
+        key = nokey;
+    if (!EVP_MAC_init(c->mac, key, keylen, NULL) || !EVP_MAC_update(c->mac, data, len)
+        || !EVP_MAC_final(c->mac, out, &n, ACMPCA_SHA256_LEN) || n != ACMPCA_SHA256_LEN)
+        return -1;
+    return 0;
+}
+
+void acmpca_crypto_error(const char *what, char *err, size_t errlen)
+{
+    unsigned long e = ERR_get_error();
+    char msg[256];
+
+    if (e != 0)
+        ERR_error_string_n(e, msg, sizeof msg);
+    else
+        snprintf(msg, sizeof msg, "unknown OpenSSL failure");
+    snprintf(err, errlen, "%s: %s", what, msg);
+    ERR_clear_error();
+}
+
+/* ------------------------------------------------------------ public one-shots */
+
+int acmpca_sha256(const void *data, size_t len, unsigned char out[ACMPCA_SHA256_LEN])
+{
+    acmpca_crypto *c = acmpca_crypto_acquire();
+    int rc;
+
+    if (c == NULL)
+        return -1;
+    rc = acmpca_crypto_sha256(c, data, len, out);
+    acmpca_crypto_release(c);
+    return rc;
+}
+
+int acmpca_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+                       unsigned char out[ACMPCA_SHA256_LEN])
+{
+    acmpca_crypto *c = acmpca_crypto_acquire();
+    int rc;
+
+    if (c == NULL)
+        return -1;
+    rc = acmpca_crypto_hmac(c, key, keylen, data, len, out);
+    acmpca_crypto_release(c);
+    return rc;
+}
+
+void acmpca_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 0x0f];
+    }
+}
+
+/* ------------------------------------------------------------ Lua functions */
+
+/* The string argument i of fname, or a raised "fname: what: expected a string". */
+static const char *check_str(lua_State *L, int i, const char *fname, const char *what,
+                             size_t *len)
+{
+    if (lua_type(L, i) != LUA_TSTRING)
+        luaL_error(L, "acmpca.sigv4.%s: %s: expected a string, got %s", fname, what,
+                   luaL_typename(L, i));
+    return lua_tolstring(L, i, len);
+}
+
+/* Raise the OpenSSL failure of fname (nothing malloc'd is held here). */
+static int raise_openssl(lua_State *L, const char *fname)
+{
+    char err[320];
+    acmpca_crypto_error(fname, err, sizeof err);
+    return luaL_error(L, "acmpca.sigv4.%s", err);
+}
+
+/* sha256_hex(data) -> 64 lower-case hex digits */
+static int l_sha256_hex(lua_State *L)
+{
+    size_t len;
+    const char *data = check_str(L, 1, "sha256_hex", "data", &len);
+    unsigned char md[ACMPCA_SHA256_LEN];
+    char hex[ACMPCA_SHA256_HEX_LEN];
+
+    if (acmpca_sha256(data, len, md) != 0)
+        return raise_openssl(L, "sha256_hex");
+    acmpca_hex(md, sizeof md, hex);
+    lua_pushlstring(L, hex, sizeof hex);
+    return 1;
+}
+
+/* hmac_sha256(key, data) -> 32 raw bytes */
+static int l_hmac_sha256(lua_State *L)
+{
+    size_t klen, len;
+    const char *key = check_str(L, 1, "hmac_sha256", "key", &klen);
+    const char *data = check_str(L, 2, "hmac_sha256", "data", &len);
+    unsigned char mac[ACMPCA_SHA256_LEN];
+
+    if (acmpca_hmac_sha256(key, klen, data, len, mac) != 0)
+        return raise_openssl(L, "hmac_sha256");
+    lua_pushlstring(L, (const char *)mac, sizeof mac);
+    return 1;
+}
+
+/* hex(bytes) -> lower-case hex, two digits per byte */
+static int l_hex(lua_State *L)
+{
+    size_t len;
+    const unsigned char *in = (const unsigned char *)check_str(L, 1, "hex", "bytes", &len);
+    char small[256];
+    char *out = small;
+
+    /* Long inputs use a GC-owned scratch block (LuaJIT has no buffinitsize). */
+    if (2 * len > sizeof small)
+        out = lua_newuserdata(L, 2 * len);
+    acmpca_hex(in, len, out);
+    lua_pushlstring(L, out, 2 * len);
+    return 1;
+}
+
 
 void acmpca_crypto_open(lua_State *L)
 {
-    (void)L;
+    static const luaL_Reg fns[] = {
+        { "sha256_hex", l_sha256_hex },
+        { "hmac_sha256", l_hmac_sha256 },
+        { "hex", l_hex },
+        { NULL, NULL },
+    };
+    const luaL_Reg *r;
+
+    for (r = fns; r->name != NULL; r++) {
+        lua_pushcfunction(L, r->func); /* t, f */
+        lua_setfield(L, -2, r->name);
+    }
 }

@@ -23,4 +23,31 @@ ACMPCA_HIDDEN int acmpca_hmac_sha256(const void *key, size_t keylen,
 /* Lower-case hex of len bytes into out (2*len chars, no terminator). */
 ACMPCA_HIDDEN void acmpca_hex(const unsigned char *in, size_t len, char *out);
 
+/*
+ * A set of reusable OpenSSL contexts (one SHA-256 digest, one HMAC-SHA256
+ * MAC) for callers that hash several things in a row, such as the signer.
+ * Sets come from a small lock-free pool, so any thread may take one; give
+ * it back with acmpca_crypto_release.  NULL means OpenSSL failed.
+ */
+typedef struct acmpca_crypto acmpca_crypto;
+
+ACMPCA_HIDDEN acmpca_crypto *acmpca_crypto_acquire(void);
+ACMPCA_HIDDEN void acmpca_crypto_release(acmpca_crypto *c);
+
+/* Streaming SHA-256 on a set: begin, update..., end.  0 or -1. */
+ACMPCA_HIDDEN int acmpca_crypto_sha256_begin(acmpca_crypto *c);
+ACMPCA_HIDDEN int acmpca_crypto_sha256_update(acmpca_crypto *c, const void *data,
+                                              size_t len);
+ACMPCA_HIDDEN int acmpca_crypto_sha256_end(acmpca_crypto *c,
+                                           unsigned char out[ACMPCA_SHA256_LEN]);
+/* One-shot SHA-256 and HMAC-SHA256 on a set.  0 or -1. */
+ACMPCA_HIDDEN int acmpca_crypto_sha256(acmpca_crypto *c, const void *data, size_t len,
+                                       unsigned char out[ACMPCA_SHA256_LEN]);
+ACMPCA_HIDDEN int acmpca_crypto_hmac(acmpca_crypto *c, const void *key, size_t keylen,
+                                     const void *data, size_t len,
+                                     unsigned char out[ACMPCA_SHA256_LEN]);
+
+/* "what: <OpenSSL error queue>" into err, then clear the queue. */
+ACMPCA_HIDDEN void acmpca_crypto_error(const char *what, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,57 @@
+rockspec_format = "3.0"
+package = "lua-acmpca"
+version = "scm-1"
+source = {
+   url = "git+https://github.com/lua-acmpca/lua-acmpca.git",
+   branch = "main",
+}
+description = {
+   summary = "AWS Private CA (ACM PCA) permissions and AWS Signature V4 for Lua and OpenResty",
+   detailed = [[
+A C module (acmpca.core, over libcurl and OpenSSL) that binds the ACM PCA
+permission operations (CreatePermission, ListPermissions, DeletePermission)
+and the AWS Signature V4 primitives, and a thin Lua layer with
+ensure_acm_renewal(ca_arn), the AWS credential chain, pagination, a fake
+ACM PCA for specs and the REPL, an OpenResty transport and the `acmpca`
+command.
+]],
+   homepage = "https://github.com/lua-acmpca/lua-acmpca",
+   license = "MIT",
+   labels = { "aws", "acm-pca", "sigv4", "openresty" },
+}
+dependencies = {
+   "lua >= 5.1",
+   "lua-cjson",
+}
+external_dependencies = {
+   CURL = { header = "curl/curl.h", library = "curl" },
+   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["acmpca.core"] = {
+         sources = {
+            "src/core.c", "src/crypto.c", "src/sigv4.c", "src/http.c", "src/client.c",
+         },
+         libraries = { "curl", "crypto", "pthread" },
+         incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      },
+      ["acmpca"] = "lua/acmpca/init.lua",
+      ["acmpca.sigv4"] = "lua/acmpca/sigv4.lua",
+      ["acmpca.client"] = "lua/acmpca/client.lua",
+      ["acmpca.credentials"] = "lua/acmpca/credentials.lua",
+      ["acmpca.config"] = "lua/acmpca/config.lua",
+      ["acmpca.mock"] = "lua/acmpca/mock.lua",
+      ["acmpca.cli"] = "lua/acmpca/cli.lua",
+      ["acmpca.transport.ngx"] = "lua/acmpca/transport/ngx.lua",
+   },
+   install = {
+      bin = { acmpca = "bin/acmpca" },
+   },
+}
+test = {
+   type = "command",
+   command = "sh spec/run.sh",
+}

@@ -1,0 +1,276 @@
+-- acmpca.client: the low-level ACM PCA client.
+--
+-- The client is a C userdata from acmpca.core (validation, endpoint,
+-- encoding, signing and response parsing live in src/client.c); this file
+-- resolves the options and runs the call loop in Lua, so that a transport
+-- or a credentials function may yield (OpenResty cosockets: LuaJIT cannot
+-- yield across a C call).
+--
+-- Retries follow the AWS SDKs' "standard" mode (botocore/retries/standard.py
+-- and the SDK reference "Retry behavior"): at most max_attempts attempts
+-- (default 3), delay = min(random() * 2^(attempt - 1), 20) seconds, a retry
+-- quota of 500 tokens per client (5 per retry, 10 per retry after a
+-- timeout, 1 back per success), on throttling codes, transient codes,
+-- HTTP 500/502/503/504, timeouts and connection failures; never on other
+-- 4xx errors.  A clock-skew error (RequestTimeTooSkewed, expired signature)
+-- corrects the client's clock offset from the response Date and is retried
+-- once, outside that budget.
+
+local core = require "acmpca.core"
+
+local type = type
+local error = error
+local tostring = tostring
+local tonumber = tonumber
+local getmetatable = getmetatable
+local random = math.random
+local min = math.min
+local floor = math.floor
+local io_open = io.open
+local os_getenv = os.getenv
+local new_error = core.new_error
+local client_new = core.client_new
+local core_sleep = core.sleep
+
+local QUOTA = 500
+local RETRY_COST = 5
+local TIMEOUT_COST = 10
+local MAX_BACKOFF = 20
+
+local _M = { _VERSION = "0.1.0" }
+
+local methods = core.client_methods
+_M.methods = methods
+
+
+local function callable(v)
+    if type(v) == "function" then
+        return true
+    end
+    local mt = type(v) == "table" and getmetatable(v)
+    return mt and type(mt) == "table" and mt.__call ~= nil or false
+end
+
+
+-- An environment variable, with "" treated as unset.
+local function env(getenv, name)
+    local v = getenv(name)
+    if v == nil or v == "" then
+        return nil
+    end
+    return v
+end
+
+
+local function check_credentials(creds)
+    if creds == nil or callable(creds) then
+        return
+    end
+    if type(creds) ~= "table" or type(creds.access_key_id) ~= "string"
+        or creds.access_key_id == "" or type(creds.secret_access_key) ~= "string"
+        or creds.secret_access_key == "" then
+        error("acmpca.new: credentials: expected a table with access_key_id and "
+              .. "secret_access_key strings (and optionally session_token), "
+              .. "or a function returning one", 3)
+    end
+    if creds.session_token ~= nil and type(creds.session_token) ~= "string" then
+        error("acmpca.new: credentials: session_token: expected a string", 3)
+    end
+end
+
+
+local function credentials_error(op, err)
+    local msg
+    if type(err) == "table" then
+        msg = err.message or err.code
+    elseif err ~= nil then
+        msg = err
+    end
+    return new_error{
+        code = "CredentialsError",
+        message = tostring(msg or "the credentials function returned no credentials"),
+        retryable = false,
+        operation = op,
+    }
+end
+
+
+local OPERATION = {
+    create_permission = "CreatePermission",
+    list_permissions = "ListPermissions",
+    delete_permission = "DeletePermission",
+}
+
+
+-- One operation: credentials -> _prepare -> transport -> _finish, retried.
+local function invoke(self, op, args)
+    local st = self:_state()
+    local creds = st.credentials
+    local from_fn = callable(creds)
+    if from_fn then
+        -- misuse must raise even when the credentials lookup would fail
+        self:_prepare(op, args, false)
+    elseif creds == nil then
+        return nil, credentials_error(OPERATION[op],
+            "no credentials: pass credentials to acmpca.client.new, "
+            .. "or use acmpca.new for the AWS credential chain")
+    end
+    local transport = st.transport
+    local max_attempts = st.max_attempts
+    local attempt, skew_retried, acquired = 1, false, 0
+
+    while true do
+        local c = creds
+        if from_fn then
+            local cerr
+            c, cerr = creds()
+            if not c then
+                return nil, credentials_error(OPERATION[op], cerr)
+            end
+        end
+
+        local req, err = self:_prepare(op, args, c)
+        if not req then
+            return nil, err
+        end
+
+        local res
+        if transport then
+            res, err = transport(req)
+        else
+            res, err = self:_send(req)
+        end
+
+        local out
+        out, err = self:_finish(op, res, err)
+        if out ~= nil then
+            st.quota = min(QUOTA, st.quota + (acquired > 0 and acquired or 1))
+            return out
+        end
+
+        err.attempts = attempt
+        if err.clock_skew and not skew_retried then
+            skew_retried = true
+
+        elseif err.retryable and attempt < max_attempts then
+            local cost = err.code == "Timeout" and TIMEOUT_COST or RETRY_COST
+            if st.quota < cost then
+                return nil, err
+            end
+            st.quota = st.quota - cost
+            acquired = cost
+            st.sleep(min(random() * 2 ^ (attempt - 1), MAX_BACKOFF))
+            attempt = attempt + 1
+
+        else
+            return nil, err
+        end
+    end
+end
+
+
+--- client:create_permission{ ca_arn=, principal=, actions=, source_account= } -> true
+function methods.create_permission(self, args)
+    return invoke(self, "create_permission", args)
+end
+
+
+--- client:list_permissions{ ca_arn=, max_results=, next_token= }
+--  -> { permissions = {...}, next_token = }
+function methods.list_permissions(self, args)
+    return invoke(self, "list_permissions", args)
+end
+
+
+--- client:delete_permission{ ca_arn=, principal=, source_account= } -> true
+function methods.delete_permission(self, args)
+    return invoke(self, "delete_permission", args)
+end
+
+
+local function truthy(v)
+    return v ~= nil and v:lower() == "true"
+end
+
+
+--- client.new(opts) -> client
+-- opts: region, credentials, endpoint, use_fips, transport, timeout,
+-- connect_timeout, max_attempts, ca_file, user_agent, sleep, and getenv
+-- (a function like os.getenv, for tests; default os.getenv).
+function _M.new(opts)
+    if opts == nil then
+        opts = {}
+    elseif type(opts) ~= "table" then
+        error("acmpca.new: expected a table of options, got " .. type(opts), 2)
+    end
+
+    local getenv = opts.getenv or os_getenv
+    if not callable(getenv) then
+        error("acmpca.new: getenv: expected a function", 2)
+    end
+    if opts.transport ~= nil and not callable(opts.transport) then
+        error("acmpca.new: transport: expected a function(req) -> res | nil, err", 2)
+    end
+    if opts.sleep ~= nil and not callable(opts.sleep) then
+        error("acmpca.new: sleep: expected a function(seconds)", 2)
+    end
+    check_credentials(opts.credentials)
+
+    local max_attempts = opts.max_attempts
+    if max_attempts == nil then
+        max_attempts = tonumber(env(getenv, "AWS_MAX_ATTEMPTS") or 3) or 3
+    end
+    if type(max_attempts) ~= "number" or max_attempts < 1 or max_attempts > 100
+        or max_attempts ~= floor(max_attempts) then
+        error("acmpca.new: max_attempts: expected an integer from 1 to 100, got "
+              .. tostring(max_attempts), 2)
+    end
+
+    local region = opts.region
+    if region == nil then
+        region = env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
+    end
+
+    local endpoint = opts.endpoint
+    local use_fips = opts.use_fips
+    if endpoint ~= nil and use_fips then
+        error("acmpca.new: endpoint and use_fips cannot be combined "
+              .. "(a custom endpoint is used as given)", 2)
+    end
+    if endpoint == nil and not truthy(env(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) then
+        endpoint = env(getenv, "AWS_ENDPOINT_URL_ACM_PCA") or env(getenv, "AWS_ENDPOINT_URL")
+    end
+    if use_fips == nil then
+        use_fips = truthy(env(getenv, "AWS_USE_FIPS_ENDPOINT"))
+    end
+
+    if opts.ca_file ~= nil then
+        if type(opts.ca_file) ~= "string" then
+            error("acmpca.new: ca_file: expected a file name, got " .. type(opts.ca_file), 2)
+        end
+        local f = io_open(opts.ca_file, "rb")
+        if not f then
+            error("acmpca.new: ca_file: cannot read " .. opts.ca_file, 2)
+        end
+        f:close()
+    end
+
+    local state = {
+        credentials = opts.credentials,
+        transport = opts.transport,
+        sleep = opts.sleep or core_sleep,
+        max_attempts = max_attempts,
+        quota = QUOTA,
+    }
+    return client_new({
+        region = region,
+        endpoint = endpoint,
+        use_fips = use_fips,
+        user_agent = opts.user_agent,
+        timeout = opts.timeout,
+        connect_timeout = opts.connect_timeout,
+        ca_file = opts.ca_file,
+    }, state)
+end
+
+return _M

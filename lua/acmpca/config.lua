@@ -1,0 +1,358 @@
+-- acmpca.config: the AWS shared config and credentials files, profile
+-- selection and region resolution, the way botocore (and so the AWS CLI)
+-- reads them. Nothing here runs at require time; every function takes an
+-- opts table whose getenv/home fields let specs inject an environment.
+
+local io_open = io.open
+local os_getenv = os.getenv
+local type = type
+local pairs = pairs
+local tostring = tostring
+local str_find = string.find
+local str_sub = string.sub
+local str_match = string.match
+local str_gmatch = string.gmatch
+local str_lower = string.lower
+local str_format = string.format
+local tbl_concat = table.concat
+
+
+local _M = { _VERSION = "0.1.0" }
+
+
+local function trim(s)
+    return (str_match(s, "^%s*(.-)%s*$"))
+end
+
+
+-- The environment lookup for these opts; empty values count as unset,
+-- as botocore treats them.
+local function env_reader(opts)
+    local getenv = opts and opts.getenv or os_getenv
+    return function(name)
+        local v = getenv(name)
+        if v == nil or v == "" then
+            return nil
+        end
+        return v
+    end
+end
+_M.env_reader = env_reader
+
+
+-- A nested block ("s3 =" followed by indented "key = value" lines) becomes
+-- a table, as botocore's _parse_nested does.
+local function parse_nested(value)
+    local t = {}
+    for line in str_gmatch(value, "[^\n]+") do
+        local k, v = str_match(line, "^%s*([^=]-)%s*=%s*(.-)%s*$")
+        if k and k ~= "" then
+            t[k] = v
+        end
+    end
+    return t
+end
+
+
+-- Parses the INI dialect of ~/.aws/config and ~/.aws/credentials
+-- (Python's RawConfigParser as botocore configures it): "[section]"
+-- headers, "key = value" or "key: value" (keys are lower-cased), full-line
+-- comments starting with # or ;, indented continuation lines, and nested
+-- sub-sections for a key whose value starts on the next line.
+-- Returns { [section] = { [key] = value | { [subkey] = value } } } in file
+-- order-independent form, or nil, err naming the line.
+function _M.parse(text, name)
+    if type(text) ~= "string" then
+        error("acmpca.config.parse: text: expected string, got " .. type(text), 2)
+    end
+    name = name or "config"
+    local sections = {}
+    local cur, cur_key, cur_indent
+    local lineno = 0
+    local pos = 1
+    local len = #text
+    -- Skip a UTF-8 byte order mark, which configparser also tolerates.
+    if str_sub(text, 1, 3) == "\239\187\191" then
+        pos = 4
+    end
+    while pos <= len do
+        local nl = str_find(text, "\n", pos, true)
+        local line
+        if nl then
+            line = str_sub(text, pos, nl - 1)
+            pos = nl + 1
+        else
+            line = str_sub(text, pos)
+            pos = len + 1
+        end
+        lineno = lineno + 1
+        line = str_match(line, "^(.-)\r?$")
+        local indent = #str_match(line, "^[ \t]*")
+        local body = str_sub(line, indent + 1)
+        local first = str_sub(body, 1, 1)
+
+        if body == "" then
+            -- Blank lines end nothing, as in configparser; a following
+            -- indented line still continues the current value.
+            if cur_key then
+                cur[cur_key] = cur[cur_key] .. "\n"
+            end
+        elseif first == "#" or first == ";" then -- luacheck: ignore 542
+            -- A full-line comment (inline comments are not recognised:
+            -- botocore keeps "value # text" verbatim).
+        elseif cur_key and indent > cur_indent then
+            cur[cur_key] = cur[cur_key] .. "\n" .. trim(body)
+        elseif first == "[" and str_find(body, "]", 2, true) then
+            local header = str_match(body, "^%[(.*)%]")
+            header = trim(header)
+            if header == "" then
+                return nil, str_format("%s line %d: empty section name", name, lineno)
+            end
+            cur = sections[header]
+            if not cur then
+                cur = {}
+                sections[header] = cur
+            end
+            cur_key = nil
+        else
+            if not cur then
+                return nil, str_format("%s line %d: expected a [section] header first",
+                                       name, lineno)
+            end
+            local k, v = str_match(body, "^(.-)%s*[=:]%s*(.*)$")
+            if not k or k == "" then
+                return nil, str_format("%s line %d: expected \"key = value\"", name, lineno)
+            end
+            cur_key = str_lower(k)
+            cur_indent = indent
+            cur[cur_key] = v
+        end
+    end
+
+    -- Strip trailing whitespace of multi-line values; a value that starts
+    -- on the line after its key is a nested sub-section.
+    for _, sect in pairs(sections) do
+        for k, v in pairs(sect) do
+            v = str_match(v, "^(.-)%s*$")
+            if str_sub(v, 1, 1) == "\n" then
+                sect[k] = parse_nested(v)
+            else
+                sect[k] = v
+            end
+        end
+    end
+    return sections
+end
+
+
+-- Reads and parses one file. Returns sections, or nil, err, "missing"
+-- when the file does not exist (or cannot be opened), or nil, err on a
+-- syntax error.
+function _M.read_file(path)
+    local f, oerr = io_open(path, "rb")
+    if not f then
+        return nil, oerr or (path .. ": cannot open"), "missing"
+    end
+    local text, rerr = f:read("*a")
+    f:close()
+    if not text then
+        return nil, path .. ": " .. tostring(rerr)
+    end
+    local sections, perr = _M.parse(text, path)
+    if not sections then
+        return nil, "acmpca: cannot parse " .. perr
+    end
+    return sections
+end
+
+
+-- The home directory: opts.home, else $HOME.
+function _M.home(opts)
+    if opts and opts.home then
+        return opts.home
+    end
+    return env_reader(opts)("HOME")
+end
+
+
+local function expand_user(path, home)
+    if path == "~" or str_sub(path, 1, 2) == "~/" then
+        if not home then
+            return nil
+        end
+        return home .. str_sub(path, 2)
+    end
+    return path
+end
+
+
+-- The paths of the shared credentials and config files; either may be nil
+-- when it depends on a HOME that is not set.
+function _M.paths(opts)
+    local env = env_reader(opts)
+    local home = _M.home(opts)
+    local cred = env("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+    local conf = env("AWS_CONFIG_FILE") or "~/.aws/config"
+    return expand_user(cred, home), expand_user(conf, home)
+end
+
+
+-- The selected profile and where the choice came from. botocore's order:
+-- an explicit profile, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default".
+function _M.profile_name(opts)
+    if opts and opts.profile ~= nil then
+        if type(opts.profile) ~= "string" or opts.profile == "" then
+            error("acmpca: profile: expected a non-empty string, got " .. type(opts.profile), 2)
+        end
+        return opts.profile, "explicit"
+    end
+    local env = env_reader(opts)
+    local p = env("AWS_DEFAULT_PROFILE")
+    if p then
+        return p, "AWS_DEFAULT_PROFILE"
+    end
+    p = env("AWS_PROFILE")
+    if p then
+        return p, "AWS_PROFILE"
+    end
+    return "default", "default"
+end
+
+
+-- The profiles of a parsed config file: "[profile name]" sections (the
+-- name may be quoted) and "[default]"; other sections (sso-session,
+-- services, plain "[name]") are not profiles there.
+function _M.config_profiles(sections)
+    local profiles = {}
+    for header, values in pairs(sections) do
+        if header == "default" then
+            if not profiles.default then
+                profiles.default = values
+            end
+        else
+            local pname = str_match(header, "^profile%s+(.+)$")
+            if pname then
+                pname = trim(pname)
+                pname = str_match(pname, '^"(.*)"$') or str_match(pname, "^'(.*)'$") or pname
+                -- "[profile default]" wins over "[default]".
+                profiles[pname] = values
+            end
+        end
+    end
+    return profiles
+end
+
+
+-- Loads both files for the selected profile. Returns a table:
+--   profile, profile_source, credentials_path, config_path,
+--   credentials (the profile's section of the credentials file or nil),
+--   config (the profile's section of the config file or nil),
+--   credentials_status / config_status ("ok", "missing", "no-home",
+--   "no-profile"), and merged (config overlaid by credentials, what
+--   botocore's scoped config is).
+-- Returns nil, err when a file exists but cannot be parsed.
+function _M.load(opts)
+    opts = opts or {}
+    local name, source = _M.profile_name(opts)
+    local cpath, fpath = _M.paths(opts)
+    local st = {
+        profile = name, profile_source = source,
+        credentials_path = cpath, config_path = fpath,
+    }
+
+    if not cpath then
+        st.credentials_status = "no-home"
+    else
+        local sections, err, code = _M.read_file(cpath)
+        if sections then
+            st.credentials = sections[name]
+            st.credentials_status = st.credentials and "ok" or "no-profile"
+        elseif code == "missing" then
+            st.credentials_status = "missing"
+        else
+            return nil, err
+        end
+    end
+
+    if not fpath then
+        st.config_status = "no-home"
+    else
+        local sections, err, code = _M.read_file(fpath)
+        if sections then
+            st.config = _M.config_profiles(sections)[name]
+            st.config_status = st.config and "ok" or "no-profile"
+        elseif code == "missing" then
+            st.config_status = "missing"
+        else
+            return nil, err
+        end
+    end
+
+    local merged = {}
+    for k, v in pairs(st.config or {}) do
+        merged[k] = v
+    end
+    for k, v in pairs(st.credentials or {}) do
+        merged[k] = v
+    end
+    st.merged = merged
+    st.found = st.credentials ~= nil or st.config ~= nil
+    return st
+end
+
+
+-- The selected profile's settings (config file overlaid by the credentials
+-- file), or nil, err.
+function _M.profile(opts)
+    local st, err = _M.load(opts)
+    if not st then
+        return nil, err
+    end
+    return st.merged, st
+end
+
+
+-- The region: AWS_REGION, AWS_DEFAULT_REGION, the profile's "region",
+-- else nil. A file that cannot be parsed gives nil, err.
+function _M.region(opts)
+    opts = opts or {}
+    local env = env_reader(opts)
+    local r = env("AWS_REGION") or env("AWS_DEFAULT_REGION")
+    if r then
+        return r
+    end
+    local st, err = _M.load(opts)
+    if not st then
+        return nil, err
+    end
+    local v = st.merged.region
+    if type(v) == "string" and v ~= "" then
+        return v
+    end
+    return nil
+end
+
+
+-- A short human description of where a profile was looked for, used in
+-- error messages.
+function _M.describe(st)
+    local parts = {}
+    parts[#parts + 1] = str_format("shared credentials file %s (profile %s%s)",
+        st.credentials_path or "~/.aws/credentials",
+        st.profile,
+        st.credentials_status == "missing" and ": file not found"
+            or st.credentials_status == "no-home" and ": HOME not set"
+            or st.credentials_status == "no-profile" and ": no such profile"
+            or "")
+    parts[#parts + 1] = str_format("config file %s (profile %s%s)",
+        st.config_path or "~/.aws/config",
+        st.profile,
+        st.config_status == "missing" and ": file not found"
+            or st.config_status == "no-home" and ": HOME not set"
+            or st.config_status == "no-profile" and ": no such profile"
+            or "")
+    return tbl_concat(parts, ", ")
+end
+
+
+return _M

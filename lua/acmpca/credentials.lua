@@ -1,0 +1,950 @@
+-- acmpca.credentials: the AWS credential chain as botocore resolves it:
+-- environment -> shared credentials file -> credential_process -> config
+-- file -> container credentials (ECS/EKS) -> EC2 instance metadata
+-- (IMDSv2). provider(opts) returns a function; nothing runs until it is
+-- first called. Static credentials are cached for good; temporary ones are
+-- refreshed before they expire (botocore's 15 minute advisory and 10
+-- minute mandatory windows). Secrets never reach error messages.
+
+local config = require "acmpca.config"
+
+local type = type
+local ipairs = ipairs
+local pcall = pcall
+local require = require
+local tostring = tostring
+local tonumber = tonumber
+local setmetatable = setmetatable
+local getmetatable = getmetatable
+local error = error
+local io_open = io.open
+local io_popen = io.popen
+local os_time = os.time
+local str_rep = string.rep
+local str_sub = string.sub
+local str_find = string.find
+local str_match = string.match
+local str_lower = string.lower
+local str_format = string.format
+local tbl_concat = table.concat
+local math_floor = math.floor
+
+
+local _M = { _VERSION = "0.1.0" }
+
+local ADVISORY_REFRESH = 15 * 60
+local MANDATORY_REFRESH = 10 * 60
+-- After a refresh attempt inside the advisory window (or one that returned
+-- credentials that are already close to expiry) the next attempt waits
+-- this long, so an unreachable endpoint does not cost a timeout per call.
+local REFRESH_RETRY_DELAY = 30
+
+local CONTAINER_HOST = "http://169.254.170.2"
+local CONTAINER_TIMEOUT = 2
+local CONTAINER_ATTEMPTS = 3
+local IMDS_ENDPOINT = "http://169.254.169.254"
+local IMDS_ENDPOINT_V6 = "http://[fd00:ec2::254]"
+local IMDS_TOKEN_TTL = "21600"
+local IMDS_ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
+local PROCESS_EXIT_MARK = "\nacmpca-credential-process-exit:"
+
+
+-- Credentials objects -------------------------------------------------
+
+local function mask(id)
+    if type(id) ~= "string" then
+        return "?"
+    end
+    local n = #id
+    if n <= 4 then
+        return str_rep("*", n)
+    end
+    return str_rep("*", n - 4) .. str_sub(id, -4)
+end
+_M.mask = mask
+
+
+local creds_mt = {}
+creds_mt.__index = {}
+creds_mt.__tostring = function(c)
+    return "acmpca.credentials(" .. mask(c.access_key_id) .. ", source=" .. tostring(c.source)
+        .. ")"
+end
+
+
+local function new_creds(t)
+    return setmetatable({
+        access_key_id = t.access_key_id,
+        secret_access_key = t.secret_access_key,
+        session_token = t.session_token,
+        expiration = t.expiration,
+        source = t.source,
+    }, creds_mt)
+end
+
+
+-- True when c is a credentials table made by this module.
+function _M.is_credentials(c)
+    return type(c) == "table" and getmetatable(c) == creds_mt
+end
+
+
+-- Validates a caller's credentials table and returns a credentials object
+-- (source "static" unless given). Misuse raises, naming the field and never
+-- its value.
+function _M.static(t)
+    if type(t) ~= "table" then
+        error("acmpca.credentials.static: expected a table, got " .. type(t), 2)
+    end
+    for _, f in ipairs{ "access_key_id", "secret_access_key" } do
+        local v = t[f]
+        if type(v) ~= "string" then
+            error(str_format("acmpca.credentials.static: %s: expected string, got %s",
+                             f, type(v)), 2)
+        end
+        if v == "" then
+            error(str_format("acmpca.credentials.static: %s: must not be empty", f), 2)
+        end
+    end
+    if t.session_token ~= nil and type(t.session_token) ~= "string" then
+        error("acmpca.credentials.static: session_token: expected string or nil, got "
+              .. type(t.session_token), 2)
+    end
+    if t.expiration ~= nil and type(t.expiration) ~= "number" then
+        error("acmpca.credentials.static: expiration: expected epoch seconds or nil, got "
+              .. type(t.expiration), 2)
+    end
+    if t.source ~= nil and type(t.source) ~= "string" then
+        error("acmpca.credentials.static: source: expected string or nil, got "
+              .. type(t.source), 2)
+    end
+    return new_creds{
+        access_key_id = t.access_key_id,
+        secret_access_key = t.secret_access_key,
+        session_token = t.session_token ~= "" and t.session_token or nil,
+        expiration = t.expiration,
+        source = t.source or "static",
+    }
+end
+
+
+-- Helpers --------------------------------------------------------------
+
+-- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+-- days_from_civil).
+local function days_from_civil(y, m, d)
+    if m <= 2 then
+        y = y - 1
+    end
+    local era = math_floor(y / 400)
+    local yoe = y - era * 400
+    local mp = (m + 9) % 12
+    local doy = math_floor((153 * mp + 2) / 5) + d - 1
+    local doe = yoe * 365 + math_floor(yoe / 4) - math_floor(yoe / 100) + doy
+    return era * 146097 + doe - 719468
+end
+
+
+-- ISO-8601 / RFC 3339 timestamp ("2024-05-01T12:00:00Z", fractional
+-- seconds and +hh:mm offsets allowed) -> epoch seconds, or nil.
+local function parse_time(s)
+    if type(s) ~= "string" then
+        return nil
+    end
+    local y, mo, d, h, mi, sec, rest = str_match(s,
+        "^%s*(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.-)%s*$")
+    if not y then
+        return nil
+    end
+    rest = str_match(rest, "^%.%d+(.*)$") or rest
+    local offset = 0
+    if rest ~= "" and rest ~= "Z" and rest ~= "z" then
+        local sign, oh, om = str_match(rest, "^([%+%-])(%d%d):?(%d%d)$")
+        if not sign then
+            return nil
+        end
+        offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+    end
+    y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+    h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
+    if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then
+        return nil
+    end
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
+end
+_M.parse_time = parse_time
+
+
+local cjson_safe
+local function json_decode(s)
+    if not cjson_safe then
+        cjson_safe = require "cjson.safe"
+    end
+    if type(s) ~= "string" then
+        return nil
+    end
+    local v = cjson_safe.decode(s)
+    if type(v) ~= "table" then
+        return nil
+    end
+    return v
+end
+
+
+local function str_field(t, k)
+    local v = t[k]
+    if type(v) == "string" and v ~= "" then
+        return v
+    end
+    return nil
+end
+
+
+-- The text of a transport error (an error object or a string).
+local function err_text(err)
+    if type(err) == "table" then
+        if err.code == "Timeout" then
+            return "timed out"
+        end
+        if err.message then
+            return tostring(err.code or "error") .. ": " .. tostring(err.message)
+        end
+    end
+    local s = tostring(err)
+    if str_find(s, "timed? ?out") or str_find(s, "[Tt]imeout") then
+        return "timed out"
+    end
+    return s
+end
+
+
+
+-- The transport used for container and IMDS lookups when opts.http is
+-- absent: the nginx cosocket transport inside nginx where it works, else
+-- the libcurl one from acmpca.core. Built on first use only.
+local function default_transport()
+    if type(ngx) == "table" and ngx.socket then
+        local ok, tngx = pcall(require, "acmpca.transport.ngx")
+        if ok and type(tngx) == "table" and tngx.available and tngx.available() then
+            return tngx.new{ timeout = 1, connect_timeout = 1 }
+        end
+    end
+    local ok, core = pcall(require, "acmpca.core")
+    if not ok then
+        return nil, "acmpca.core cannot be loaded: " .. tostring(core)
+    end
+    if type(core.http_new) ~= "function" then
+        return nil, "acmpca.core.http_new is not available"
+    end
+    local h = core.http_new{ timeout = 1, connect_timeout = 1 }
+    return function(req)
+        return h:request(req)
+    end
+end
+
+
+local function default_sleep()
+    if type(ngx) == "table" and type(ngx.sleep) == "function" then
+        return ngx.sleep
+    end
+    local ok, core = pcall(require, "acmpca.core")
+    if ok and type(core) == "table" and type(core.sleep) == "function" then
+        return core.sleep
+    end
+    return function() end
+end
+
+
+-- Lazily resolved context shared by the sources of one provider.
+local function new_ctx(opts)
+    local ctx = {
+        opts = opts,
+        env = config.env_reader(opts),
+        now = opts.now or os_time,
+        popen = opts.popen or io_popen,
+    }
+
+    function ctx.http(req)
+        if not ctx.transport then
+            local t, err = opts.http, nil
+            if not t then
+                t, err = default_transport()
+            end
+            if not t then
+                return nil, "no HTTP transport (" .. err .. ")"
+            end
+            ctx.transport = t
+        end
+        return ctx.transport(req)
+    end
+
+    function ctx.sleep(s)
+        if not ctx.sleeper then
+            ctx.sleeper = opts.sleep or default_sleep()
+        end
+        return ctx.sleeper(s)
+    end
+
+    function ctx.files()
+        if ctx.cfg == nil then
+            local st, err = config.load(opts)
+            ctx.cfg = st or false
+            ctx.cfg_err = err
+        end
+        return ctx.cfg or nil, ctx.cfg_err
+    end
+
+    return ctx
+end
+
+
+-- Sources -------------------------------------------------------------
+-- Each source is function(ctx) returning:
+--   creds                  found;
+--   nil, err               configured but failing: the chain stops (as
+--                          botocore raises);
+--   false, note            not there; note says what was checked.
+
+local function from_env(ctx)
+    local env = ctx.env
+    local key = env("AWS_ACCESS_KEY_ID")
+    local secret = env("AWS_SECRET_ACCESS_KEY")
+    if not key then
+        if secret then
+            return false, "environment (AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID)"
+        end
+        return false, "environment (AWS_ACCESS_KEY_ID not set)"
+    end
+    if not secret then
+        return nil, "acmpca: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; "
+            .. "set both (and AWS_SESSION_TOKEN for temporary credentials)"
+    end
+    local exp
+    local exp_s = env("AWS_CREDENTIAL_EXPIRATION")
+    if exp_s then
+        exp = parse_time(exp_s)
+        if not exp then
+            return nil, "acmpca: AWS_CREDENTIAL_EXPIRATION is not an ISO-8601 time"
+        end
+    end
+    return new_creds{
+        access_key_id = key,
+        secret_access_key = secret,
+        session_token = env("AWS_SESSION_TOKEN") or env("AWS_SECURITY_TOKEN"),
+        expiration = exp,
+        source = "env",
+    }
+end
+
+
+-- Static keys of one file's profile section.
+local function keys_from_section(sect, source, where)
+    if not sect then
+        return false
+    end
+    local key = str_field(sect, "aws_access_key_id")
+    local secret = str_field(sect, "aws_secret_access_key")
+    if key and not secret then
+        return nil, str_format("acmpca: %s has aws_access_key_id but no "
+            .. "aws_secret_access_key", where)
+    end
+    if secret and not key then
+        return nil, str_format("acmpca: %s has aws_secret_access_key but no "
+            .. "aws_access_key_id", where)
+    end
+    if not key then
+        return false
+    end
+    return new_creds{
+        access_key_id = key,
+        secret_access_key = secret,
+        session_token = str_field(sect, "aws_session_token")
+            or str_field(sect, "aws_security_token"),
+        source = source,
+    }
+end
+
+
+local function from_credentials_file(ctx)
+    local st, err = ctx.files()
+    if not st then
+        return nil, err
+    end
+    local c, cerr = keys_from_section(st.credentials, "shared-credentials-file",
+        str_format("profile %s in %s", st.profile, tostring(st.credentials_path)))
+    if c == nil then
+        return nil, cerr
+    end
+    return c or false
+end
+
+
+local function from_config_file(ctx)
+    local st, err = ctx.files()
+    if not st then
+        return nil, err
+    end
+    local c, cerr = keys_from_section(st.config, "config-file",
+        str_format("profile %s in %s", st.profile, tostring(st.config_path)))
+    if c == nil then
+        return nil, cerr
+    end
+    return c or false
+end
+
+
+-- Runs credential_process through the shell. Its stderr is inherited (so
+-- passed through); stdout must be the JSON document (Version 1). The exit
+-- status is printed after the output so it is known on LuaJIT too, whose
+-- popen close() does not report it.
+local function run_process(ctx, cmd, pname)
+    local f, perr = ctx.popen("(\n" .. cmd .. "\n)\nprintf '" .. PROCESS_EXIT_MARK
+        .. "%d\\n' \"$?\"", "r")
+    if not f then
+        return nil, str_format("acmpca: credential_process for profile %s could not be "
+            .. "started: %s", pname, tostring(perr))
+    end
+    local out = f:read("*a") or ""
+    f:close()
+    -- The last marker is ours (the command may print anything before it).
+    local body, status
+    local at, init = nil, 1
+    while true do
+        local i = str_find(out, PROCESS_EXIT_MARK, init, true)
+        if not i then
+            break
+        end
+        at, init = i, i + 1
+    end
+    if at then
+        body = str_sub(out, 1, at - 1)
+        status = str_match(out, "^(%d+)\n?$", at + #PROCESS_EXIT_MARK)
+    end
+    if not status then
+        return nil, str_format("acmpca: credential_process for profile %s ended without "
+            .. "an exit status", pname)
+    end
+    status = tonumber(status)
+    if status ~= 0 then
+        return nil, str_format("acmpca: credential_process for profile %s exited with "
+            .. "status %d (its stderr, if any, is shown above)", pname, status)
+    end
+    local doc = json_decode(body)
+    if not doc then
+        return nil, str_format("acmpca: credential_process for profile %s did not print a "
+            .. "JSON object", pname)
+    end
+    if doc.Version ~= 1 then
+        local v = doc.Version
+        if type(v) == "number" and v % 1 == 0 then
+            v = str_format("%d", v)
+        end
+        return nil, str_format("acmpca: credential_process for profile %s printed Version "
+            .. "%s; only Version 1 is supported", pname, tostring(v))
+    end
+    local key, secret = str_field(doc, "AccessKeyId"), str_field(doc, "SecretAccessKey")
+    if not key or not secret then
+        return nil, str_format("acmpca: credential_process for profile %s printed no %s",
+            pname, key and "SecretAccessKey" or "AccessKeyId")
+    end
+    local exp
+    if doc.Expiration ~= nil then
+        exp = parse_time(doc.Expiration)
+        if not exp then
+            return nil, str_format("acmpca: credential_process for profile %s printed an "
+                .. "Expiration that is not an ISO-8601 time", pname)
+        end
+    end
+    return new_creds{
+        access_key_id = key,
+        secret_access_key = secret,
+        session_token = str_field(doc, "SessionToken"),
+        expiration = exp,
+        source = "credential_process",
+    }
+end
+
+
+local function from_process(ctx)
+    local st, err = ctx.files()
+    if not st then
+        return nil, err
+    end
+    local cmd = st.merged.credential_process
+    if type(cmd) ~= "string" or cmd == "" then
+        return false
+    end
+    return run_process(ctx, cmd, st.profile)
+end
+
+
+-- Settings of the profile that botocore supports but that need STS or SSO,
+-- which this module does not implement: say so instead of silently using
+-- some other identity further down the chain.
+local UNSUPPORTED = {
+    { "role_arn", "role_arn (assume role)" },
+    { "web_identity_token_file", "web_identity_token_file (web identity)" },
+    { "sso_session", "sso_session (IAM Identity Center)" },
+    { "sso_start_url", "sso_start_url (IAM Identity Center)" },
+    { "credential_source", "credential_source" },
+}
+
+
+local function check_profile_supported(ctx)
+    local st = ctx.files()
+    if not st then
+        return true
+    end
+    for _, u in ipairs(UNSUPPORTED) do
+        if st.merged[u[1]] ~= nil then
+            return nil, str_format("acmpca: profile %s uses %s, which acmpca does not "
+                .. "support; use static keys, credential_process, or the environment",
+                st.profile, u[2])
+        end
+    end
+    return true
+end
+
+
+local function is_loopback(host)
+    if host == "localhost" or host == "::1" then
+        return true
+    end
+    local a, b, c, d = str_match(host, "^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+    if a then
+        a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
+        return a == 127 and b < 256 and c < 256 and d < 256
+    end
+    return false
+end
+
+
+local CONTAINER_HOSTS = {
+    ["169.254.170.2"] = true, ["169.254.170.23"] = true, ["fd00:ec2::23"] = true,
+}
+
+
+-- Scheme and host of an absolute http(s) URL (IPv6 literals unbracketed).
+local function url_host(url)
+    local scheme, rest = str_match(url, "^(%a[%w+.-]*)://(.*)$")
+    if not scheme then
+        return nil
+    end
+    local authority = str_match(rest, "^([^/?#]*)")
+    authority = str_match(authority, "^.*@(.*)$") or authority
+    local host = str_match(authority, "^%[([^%]]*)%]") or str_match(authority, "^([^:]*)")
+    return str_lower(scheme), str_lower(host)
+end
+_M.url_host = url_host
+
+
+local function container_token(ctx)
+    local env = ctx.env
+    local token
+    local file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+    if file then
+        -- The file wins over the variable, as in botocore; it is read on
+        -- every fetch because EKS rotates it.
+        local f, oerr = io_open(file, "rb")
+        if not f then
+            return nil, "acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "
+                .. tostring(oerr)
+        end
+        token = f:read("*a") or ""
+        f:close()
+        token = str_match(token, "^(.-)[\r\n]*$")
+    else
+        token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+    end
+    if token and str_find(token, "[\r\n]") then
+        return nil, "acmpca: the container authorization token contains a line break"
+    end
+    return token or false
+end
+
+
+local function from_container(ctx)
+    local env = ctx.env
+    local url
+    local rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    local full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    if rel then
+        url = CONTAINER_HOST .. rel
+    elseif full then
+        local scheme, host = url_host(full)
+        if not scheme or (scheme ~= "http" and scheme ~= "https") or not host or host == "" then
+            return nil, "acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL"
+        end
+        if scheme == "http" and not is_loopback(host) and not CONTAINER_HOSTS[host] then
+            return nil, str_format("acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI host %q is "
+                .. "not allowed: http URLs must use a loopback address, 169.254.170.2, "
+                .. "169.254.170.23 or fd00:ec2::23 (https URLs may use any host)", host)
+        end
+        url = full
+    else
+        return false, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+            .. "and AWS_CONTAINER_CREDENTIALS_FULL_URI not set)"
+    end
+
+    local token, terr = container_token(ctx)
+    if token == nil then
+        return nil, terr
+    end
+    local headers = { Accept = "application/json" }
+    if token then
+        headers.Authorization = token
+    end
+
+    local last
+    for attempt = 1, CONTAINER_ATTEMPTS do
+        if attempt > 1 then
+            ctx.sleep(1)
+        end
+        local res, err = ctx.http{ method = "GET", url = url, headers = headers,
+                                   timeout = CONTAINER_TIMEOUT,
+                                   connect_timeout = CONTAINER_TIMEOUT }
+        if not res then
+            last = err_text(err)
+        elseif res.status ~= 200 then
+            local doc = json_decode(res.body)
+            local msg = doc and (str_field(doc, "message") or str_field(doc, "Message"))
+            last = "HTTP " .. tostring(res.status) .. (msg and (": " .. str_sub(msg, 1, 200)) or "")
+        else
+            local doc = json_decode(res.body)
+            if not doc then
+                last = "the response is not a JSON object"
+            else
+                local key, secret = str_field(doc, "AccessKeyId"), str_field(doc, "SecretAccessKey")
+                if not key or not secret then
+                    return nil, str_format("acmpca: container credentials from %s: the "
+                        .. "response has no %s", url, key and "SecretAccessKey" or "AccessKeyId")
+                end
+                local exp
+                if doc.Expiration ~= nil then
+                    exp = parse_time(doc.Expiration)
+                    if not exp then
+                        return nil, str_format("acmpca: container credentials from %s: "
+                            .. "Expiration is not an ISO-8601 time", url)
+                    end
+                end
+                return new_creds{
+                    access_key_id = key,
+                    secret_access_key = secret,
+                    session_token = str_field(doc, "Token"),
+                    expiration = exp,
+                    source = "container",
+                }
+            end
+        end
+    end
+    return nil, str_format("acmpca: container credentials from %s failed after %d "
+        .. "attempts: %s", url, CONTAINER_ATTEMPTS, last)
+end
+
+
+-- IMDS settings from the environment, then the profile, as botocore reads
+-- metadata_service_timeout / metadata_service_num_attempts /
+-- ec2_metadata_service_endpoint(_mode).
+local function imds_settings(ctx)
+    local env = ctx.env
+    local st = ctx.files()
+    local prof = st and st.merged or {}
+    local function setting(var, key)
+        local v = env(var)
+        if v then
+            return v, var
+        end
+        v = prof[key]
+        if type(v) == "string" and v ~= "" then
+            return v, key
+        end
+        return nil
+    end
+    local s = {}
+    local v, name = setting("AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout")
+    s.timeout = 1
+    if v then
+        s.timeout = tonumber(v)
+        if not s.timeout or s.timeout <= 0 then
+            return nil, str_format("acmpca: %s must be a positive number of seconds, got %q",
+                                   name, v)
+        end
+    end
+    v, name = setting("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts")
+    s.attempts = 1
+    if v then
+        s.attempts = tonumber(v)
+        if not s.attempts or s.attempts < 1 or s.attempts % 1 ~= 0 then
+            return nil, str_format("acmpca: %s must be a whole number >= 1, got %q", name, v)
+        end
+    end
+    local endpoint = setting("AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint")
+    if endpoint then
+        local scheme = url_host(endpoint)
+        if scheme ~= "http" and scheme ~= "https" then
+            return nil, "acmpca: the EC2 metadata endpoint must be an http(s) URL"
+        end
+    else
+        local mode
+        mode, name = setting("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+                             "ec2_metadata_service_endpoint_mode")
+        mode = mode and str_lower(mode)
+        if mode == "ipv6" then
+            endpoint = IMDS_ENDPOINT_V6
+        elseif mode == nil or mode == "ipv4" then
+            endpoint = IMDS_ENDPOINT
+        else
+            return nil, str_format("acmpca: %s must be IPv4 or IPv6", name)
+        end
+    end
+    s.endpoint = str_match(endpoint, "^(.-)/*$")
+    local v1off = setting("AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled")
+    s.v1_disabled = v1off ~= nil and str_lower(v1off) == "true"
+    return s
+end
+
+
+-- One IMDS request with botocore's attempt loop: retried (without pause)
+-- on a network error or, for GETs, a non-200 or empty response.
+local function imds_request(ctx, s, method, path, headers)
+    local res, err
+    for _ = 1, s.attempts do
+        res, err = ctx.http{ method = method, url = s.endpoint .. path, headers = headers,
+                             timeout = s.timeout, connect_timeout = s.timeout }
+        if res and (method ~= "GET" or (res.status == 200 and res.body and res.body ~= "")) then
+            return res
+        end
+    end
+    return res, err
+end
+
+
+local function from_imds(ctx)
+    local env = ctx.env
+    local disabled = env("AWS_EC2_METADATA_DISABLED")
+    if disabled and str_lower(disabled) == "true" then
+        return false, "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED=true)"
+    end
+    local s, serr = imds_settings(ctx)
+    if not s then
+        return nil, serr
+    end
+    local function note(why)
+        return false, str_format("EC2 instance metadata (%s: %s)", s.endpoint, why)
+    end
+
+    -- IMDSv2 session token. 403/404/405 mean an IMDS without v2 support
+    -- (fall back to v1 unless disabled); no answer at all means there is
+    -- no IMDS here, so v1 is not tried (it would cost a second timeout).
+    local res, err = imds_request(ctx, s, "PUT", "/latest/api/token",
+        { ["X-aws-ec2-metadata-token-ttl-seconds"] = IMDS_TOKEN_TTL })
+    if not res then
+        return note(err_text(err))
+    end
+    local headers = {}
+    if res.status == 200 and res.body and res.body ~= "" then
+        headers["X-aws-ec2-metadata-token"] = res.body
+    elseif res.status == 403 or res.status == 404 or res.status == 405 then
+        if s.v1_disabled then
+            return note("IMDSv2 token request got HTTP " .. res.status
+                .. " and IMDSv1 is disabled by AWS_EC2_METADATA_V1_DISABLED")
+        end
+    else
+        return note("IMDSv2 token request got HTTP " .. tostring(res.status))
+    end
+
+    res, err = imds_request(ctx, s, "GET", IMDS_ROLE_PATH, headers)
+    if not res then
+        return note(err_text(err))
+    end
+    if res.status ~= 200 or not res.body or res.body == "" then
+        return note(res.status == 404 and "no IAM role attached to the instance (HTTP 404)"
+            or "listing IAM roles got HTTP " .. tostring(res.status))
+    end
+    local role = str_match(res.body, "^%s*([^\r\n]-)%s*[\r\n]")
+        or str_match(res.body, "^%s*(.-)%s*$")
+    if role == "" then
+        return note("no IAM role attached to the instance")
+    end
+
+    res, err = imds_request(ctx, s, "GET", IMDS_ROLE_PATH .. role, headers)
+    if not res then
+        return note(err_text(err))
+    end
+    if res.status ~= 200 then
+        return note("credentials of role " .. role .. " got HTTP " .. tostring(res.status))
+    end
+    local doc = json_decode(res.body)
+    if not doc then
+        return note("credentials of role " .. role .. ": response is not a JSON object")
+    end
+    local key, secret = str_field(doc, "AccessKeyId"), str_field(doc, "SecretAccessKey")
+    local token, exp = str_field(doc, "Token"), parse_time(doc.Expiration)
+    if not (key and secret and token and exp) then
+        local code = str_field(doc, "Code")
+        return note("credentials of role " .. role .. " incomplete"
+            .. (code and code ~= "Success" and (" (Code " .. code .. ")") or ""))
+    end
+    return new_creds{
+        access_key_id = key,
+        secret_access_key = secret,
+        session_token = token,
+        expiration = exp,
+        source = "imds",
+    }
+end
+
+
+-- The chain -------------------------------------------------------------
+
+local function profile_missing_error(st)
+    return str_format("acmpca: the config profile (%s) could not be found in %s or %s",
+        st.profile, tostring(st.credentials_path), tostring(st.config_path))
+end
+
+
+-- Runs the chain once. Returns creds, refresher (the source that produced
+-- them), or nil, err.
+local function resolve(ctx, explicit_profile)
+    local looked = {}
+
+    if not explicit_profile then
+        -- As botocore: an explicitly chosen profile (--profile) disables
+        -- the environment provider.
+        local c, note = from_env(ctx)
+        if c then
+            return c, from_env
+        elseif c == nil then
+            return nil, note
+        end
+        looked[#looked + 1] = note
+    else
+        looked[#looked + 1] = "environment (skipped: a profile was given explicitly)"
+    end
+
+    if ctx.env("AWS_WEB_IDENTITY_TOKEN_FILE") and ctx.env("AWS_ROLE_ARN") then
+        return nil, "acmpca: AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE (web identity) is set, "
+            .. "which acmpca does not support; use the environment, a profile or "
+            .. "container credentials"
+    end
+
+    local st, ferr = ctx.files()
+    if not st then
+        return nil, ferr
+    end
+    if not st.found and st.profile ~= "default" then
+        return nil, profile_missing_error(st)
+    end
+
+    for _, src in ipairs{ from_credentials_file, from_process, from_config_file } do
+        local c, err = src(ctx)
+        if c then
+            return c, src
+        elseif c == nil then
+            return nil, err
+        end
+    end
+    local ok, uerr = check_profile_supported(ctx)
+    if not ok then
+        return nil, uerr
+    end
+    looked[#looked + 1] = config.describe(st)
+
+    for _, src in ipairs{ from_container, from_imds } do
+        local c, note = src(ctx)
+        if c then
+            return c, src
+        elseif c == nil then
+            return nil, note
+        end
+        looked[#looked + 1] = note
+    end
+    return nil, "acmpca: no AWS credentials found; looked in: " .. tbl_concat(looked, ", ")
+end
+
+
+-- Returns a function() -> creds | nil, err resolving the chain on first
+-- call and caching the result. opts (all optional): profile (explicit;
+-- disables the environment source as aws --profile does), getenv
+-- (default os.getenv), home (default $HOME), http (transport for
+-- container/IMDS; default the ngx one inside nginx, else
+-- acmpca.core.http_new), now (clock, epoch seconds; default os.time),
+-- sleep (between container retries), popen (default io.popen).
+function _M.provider(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        error("acmpca.credentials.provider: opts: expected table or nil, got " .. type(opts), 2)
+    end
+    opts = opts or {}
+    for _, f in ipairs{ "getenv", "http", "now", "sleep", "popen" } do
+        if opts[f] ~= nil and type(opts[f]) ~= "function" then
+            error(str_format("acmpca.credentials.provider: %s: expected function, got %s",
+                             f, type(opts[f])), 2)
+        end
+    end
+    if opts.home ~= nil and type(opts.home) ~= "string" then
+        error("acmpca.credentials.provider: home: expected string, got " .. type(opts.home), 2)
+    end
+    if opts.profile ~= nil and (type(opts.profile) ~= "string" or opts.profile == "") then
+        error("acmpca.credentials.provider: profile: expected a non-empty string, got "
+              .. type(opts.profile), 2)
+    end
+    local now = opts.now or os_time
+    local cached, refresher
+    local retry_after = 0
+    local refreshing = false
+
+    return function()
+        local t = now()
+        if cached then
+            local exp = cached.expiration
+            if not exp or exp - t > ADVISORY_REFRESH then
+                return cached
+            end
+            local mandatory = exp - t <= MANDATORY_REFRESH
+            if (t < retry_after or refreshing) and exp > t then
+                -- Recently tried, or another coroutine (nginx) is
+                -- refreshing right now; the old ones are still usable.
+                return cached
+            end
+            refreshing = true
+            local ok, c, err = pcall(refresher, new_ctx(opts))
+            refreshing = false
+            if not ok then
+                c, err = nil, c
+            end
+            if c then
+                cached = c
+                if c.expiration and c.expiration - t <= ADVISORY_REFRESH then
+                    retry_after = t + REFRESH_RETRY_DELAY
+                end
+                if c.expiration and c.expiration <= t then
+                    return nil, "acmpca: refreshed credentials (" .. c.source
+                        .. ") are already expired"
+                end
+                return c
+            end
+            if not mandatory then
+                -- botocore keeps the old credentials when an advisory
+                -- refresh fails.
+                retry_after = t + REFRESH_RETRY_DELAY
+                return cached
+            end
+            if c == false then
+                err = "the source no longer provides credentials (" .. tostring(err) .. ")"
+            end
+            return nil, "acmpca: credentials from " .. cached.source
+                .. " expire soon and could not be refreshed: " .. tostring(err)
+        end
+
+        local c, src = resolve(new_ctx(opts), opts.profile ~= nil)
+        if not c then
+            return nil, src
+        end
+        cached, refresher = c, src
+        retry_after = 0
+        return c
+    end
+end
+
+
+return _M

@@ -1,0 +1,464 @@
+-- acmpca: the module users require.
+--
+--   local acmpca = require "acmpca"
+--   local client = acmpca.new{ region = "eu-west-1" }
+--   local ok, status = client:ensure_acm_renewal(ca_arn)  -- "created" | "present" | "repaired"
+--   -- or, with a default client made on first use:
+--   local ok, status = acmpca.ensure_acm_renewal(ca_arn)
+--
+-- acmpca.new fills in credentials (acmpca.credentials, the AWS CLI's chain)
+-- and region (acmpca.config) and, inside nginx, the cosocket transport; the
+-- client itself is acmpca.client's C userdata.  This file adds the renewal
+-- helpers to every client (client.methods).  Nothing here touches the
+-- network or the file system at require time.
+
+local client = require "acmpca.client"
+
+local type, pairs, ipairs, tostring, pcall, require = type, pairs, ipairs, tostring, pcall,
+    require
+local error = error
+local fmt = string.format
+
+local methods = client.methods
+
+
+local _M = { _VERSION = "0.1.0" }
+
+
+-- The principal and actions ACM needs to renew certificates a CA issued.
+local ACM_PRINCIPAL = "acm.amazonaws.com"
+local RENEWAL_ACTIONS = { "IssueCertificate", "GetCertificate", "ListPermissions" }
+
+_M.ACM_PRINCIPAL = ACM_PRINCIPAL
+-- a copy: changing it does not change what the helpers ask for
+_M.RENEWAL_ACTIONS = { RENEWAL_ACTIONS[1], RENEWAL_ACTIONS[2], RENEWAL_ACTIONS[3] }
+
+local CA_STATUSES = {
+    CREATING = true, PENDING_CERTIFICATE = true, DELETED = true, DISABLED = true,
+    EXPIRED = true, FAILED = true,
+}
+
+local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>"
+
+
+------------------------------------------------------------------------
+-- helpers
+------------------------------------------------------------------------
+
+-- acmpca.is_ca_arn(s): s is a CA ARN as acmpca.client accepts it:
+-- arn:<partition>:acm-pca:<region>:<12 digits>:certificate-authority/<id>
+local function is_ca_arn(s)
+    if type(s) ~= "string" or #s > 200 then
+        return false
+    end
+    local region, rest = s:match("^arn:[%w_+=,.@%-]+:acm%-pca:([a-z0-9%-]+):"
+                                 .. "%d%d%d%d%d%d%d%d%d%d%d%d:certificate%-authority/(.+)$")
+    if not region or #region > 63 then
+        return false
+    end
+    for seg in (rest .. "/"):gmatch("([^/]*)/") do
+        if not seg:match("^[%w_+=,.@%-]+$") then
+            return false
+        end
+    end
+    return true
+end
+
+_M.is_ca_arn = is_ca_arn
+
+
+local function check_arn(fn, arn)
+    if not is_ca_arn(arn) then
+        local got = type(arn) == "string" and fmt("%q", arn) or type(arn)
+        error(fmt("acmpca.%s: ca_arn: expected %s, got %s", fn, ARN_HINT, got), 3)
+    end
+end
+
+
+local function check_opts(fn, opts)
+    if opts == nil then
+        return {}
+    end
+    if type(opts) ~= "table" then
+        error(fmt("acmpca.%s: opts: expected a table, got %s", fn, type(opts)), 3)
+    end
+    local sa = opts.source_account
+    if sa ~= nil and (type(sa) ~= "string" or not sa:match("^%d%d%d%d%d%d%d%d%d%d%d%d$")) then
+        error(fmt("acmpca.%s: source_account: expected 12 digits, got %s", fn,
+                  type(sa) == "string" and fmt("%q", sa) or type(sa)), 3)
+    end
+    local mr = opts.max_results
+    if mr ~= nil and (type(mr) ~= "number" or mr % 1 ~= 0 or mr < 1 or mr > 1000) then
+        error(fmt("acmpca.%s: max_results: expected an integer from 1 to 1000, got %s", fn,
+                  tostring(mr)), 3)
+    end
+    return opts
+end
+
+
+local core_new_error
+
+
+-- acmpca.core's new_error, or false when it has none.
+local function new_error_fn()
+    if core_new_error == nil then
+        local ok, core = pcall(require, "acmpca.core")
+        core_new_error = ok and type(core) == "table" and core.new_error or false
+    end
+    return core_new_error
+end
+
+
+-- A copy of err with another message (error objects are shared-metatable
+-- tables made in C; a plain table is patched in place).
+local function with_message(err, message)
+    if new_error_fn() then
+        local ok, e = pcall(core_new_error, {
+            code = err.code, message = message, status = err.status,
+            request_id = err.request_id, retryable = err.retryable, operation = err.operation,
+        })
+        if ok and e then
+            return e
+        end
+    end
+    pcall(function() err.message = message end)
+    return err
+end
+
+
+-- InvalidStateException in words a user understands; other errors as is.
+local function explain(err, ca_arn)
+    if type(err) ~= "table" or err.code ~= "InvalidStateException" then
+        return err
+    end
+    local said = type(err.message) == "string" and err.message or ""
+    local status
+    for word in said:gmatch("%u[%u_]+%u") do
+        if CA_STATUSES[word] then
+            status = word
+            break
+        end
+    end
+    local msg = "permissions can only be changed while the CA is ACTIVE; CA " .. ca_arn
+    if status then
+        msg = msg .. " is " .. status
+    else
+        msg = msg .. " is not ACTIVE" .. (said ~= "" and " (" .. said .. ")" or "")
+    end
+    return with_message(err, msg)
+end
+
+
+local function err_code(err)
+    return type(err) == "table" and err.code or nil
+end
+
+
+local function has_all_actions(p)
+    local have = {}
+    for _, a in ipairs(type(p.actions) == "table" and p.actions or {}) do
+        have[a] = true
+    end
+    for _, a in ipairs(RENEWAL_ACTIONS) do
+        if not have[a] then
+            return false
+        end
+    end
+    return true
+end
+
+
+-- The ACM permission in list (nil when none) and whether it is complete.
+local function find_acm(list)
+    local found
+    for _, p in ipairs(list) do
+        if p.principal == ACM_PRINCIPAL then
+            if has_all_actions(p) then
+                return p, true
+            end
+            found = found or p
+        end
+    end
+    return found, false
+end
+
+
+local function list_all(self, ca_arn, opts)
+    local out, token, seen = {}, nil, {}
+    while true do
+        local res, err = self:list_permissions{
+            ca_arn = ca_arn, next_token = token, max_results = opts and opts.max_results,
+        }
+        if not res then
+            return nil, explain(err, ca_arn)
+        end
+        for _, p in ipairs(res.permissions or {}) do
+            out[#out + 1] = p
+        end
+        token = res.next_token
+        if type(token) ~= "string" or token == "" then
+            return out
+        end
+        if seen[token] then
+            return nil, "acmpca.list_permissions: the service returned NextToken "
+                .. fmt("%q", token) .. " twice; stopping"
+        end
+        seen[token] = true
+    end
+end
+
+
+------------------------------------------------------------------------
+-- client methods
+------------------------------------------------------------------------
+
+-- client:permissions(ca_arn[, opts]): for p[, err] in client:permissions(arn)
+-- walks every permission across all pages.  On failure the loop gets
+-- false, err once and then ends.  opts.max_results sets the page size.
+function methods.permissions(self, ca_arn, opts)
+    check_arn("permissions", ca_arn)
+    opts = check_opts("permissions", opts)
+    local page, i, token, done, seen = nil, 0, nil, false, {}
+    return function()
+        while true do
+            if page and i < #page then
+                i = i + 1
+                return page[i]
+            end
+            if done then
+                return nil
+            end
+            local res, err = self:list_permissions{
+                ca_arn = ca_arn, next_token = token, max_results = opts.max_results,
+            }
+            if not res then
+                done = true
+                return false, explain(err, ca_arn)
+            end
+            page, i = res.permissions or {}, 0
+            token = res.next_token
+            if type(token) ~= "string" or token == "" then
+                done = true
+            elseif seen[token] then
+                done, page = true, nil
+                return false, "acmpca.list_permissions: the service returned NextToken "
+                    .. fmt("%q", token) .. " twice; stopping"
+            else
+                seen[token] = true
+            end
+        end
+    end
+end
+
+
+-- client:list_all_permissions(ca_arn[, opts]) -> list | nil, err
+function methods.list_all_permissions(self, ca_arn, opts)
+    check_arn("list_all_permissions", ca_arn)
+    opts = check_opts("list_all_permissions", opts)
+    return list_all(self, ca_arn, opts)
+end
+
+
+-- client:has_acm_renewal(ca_arn) -> true | false | nil, err
+function methods.has_acm_renewal(self, ca_arn)
+    check_arn("has_acm_renewal", ca_arn)
+    local list, err = list_all(self, ca_arn)
+    if not list then
+        return nil, err
+    end
+    local _, complete = find_acm(list)
+    return complete
+end
+
+
+-- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
+-- | "repaired", or nil, err.  opts.source_account goes into
+-- CreatePermission.  One ListPermissions (per page) when all is in place.
+function methods.ensure_acm_renewal(self, ca_arn, opts)
+    check_arn("ensure_acm_renewal", ca_arn)
+    opts = check_opts("ensure_acm_renewal", opts)
+    local repaired, last_err = false, nil
+
+    -- A concurrent creator can win between our list and our create; each
+    -- round re-lists, so a third round is only needed if one races twice.
+    for _ = 1, 3 do
+        local list, err = list_all(self, ca_arn)
+        if not list then
+            return nil, err
+        end
+        local p, complete = find_acm(list)
+        if complete then
+            return true, repaired and "repaired" or "present"
+        end
+
+        if p then
+            -- CreatePermission refuses an existing principal: delete first.
+            local ok, derr = self:delete_permission{
+                ca_arn = ca_arn, principal = ACM_PRINCIPAL,
+                source_account = type(p.source_account) == "string" and p.source_account or nil,
+            }
+            if not ok and err_code(derr) ~= "ResourceNotFoundException" then
+                return nil, explain(derr, ca_arn)
+            end
+            repaired = true
+        end
+
+        local ok, cerr = self:create_permission{
+            ca_arn = ca_arn, principal = ACM_PRINCIPAL,
+            actions = { RENEWAL_ACTIONS[1], RENEWAL_ACTIONS[2], RENEWAL_ACTIONS[3] },
+            source_account = opts.source_account,
+        }
+        if ok then
+            return true, repaired and "repaired" or "created"
+        end
+        if err_code(cerr) ~= "PermissionAlreadyExistsException" then
+            return nil, explain(cerr, ca_arn)
+        end
+        last_err = cerr
+    end
+    return nil, last_err
+end
+
+
+-- client:revoke_acm_renewal(ca_arn) -> true, "revoked" | "absent" | nil, err
+function methods.revoke_acm_renewal(self, ca_arn)
+    check_arn("revoke_acm_renewal", ca_arn)
+    local list, err = list_all(self, ca_arn)
+    if not list then
+        return nil, err
+    end
+    local status = "absent"
+    for _, p in ipairs(list) do
+        if p.principal == ACM_PRINCIPAL then
+            local ok, derr = self:delete_permission{
+                ca_arn = ca_arn, principal = ACM_PRINCIPAL,
+                source_account = type(p.source_account) == "string" and p.source_account or nil,
+            }
+            if ok then
+                status = "revoked"
+            elseif err_code(derr) ~= "ResourceNotFoundException" then
+                return nil, explain(derr, ca_arn)
+            end
+        end
+    end
+    return true, status
+end
+
+
+------------------------------------------------------------------------
+-- acmpca.new
+------------------------------------------------------------------------
+
+local function in_nginx()
+    return type(ngx) == "table" and type(ngx.get_phase) == "function"
+end
+
+
+-- Inside nginx the cosocket transport.  A client made where cosockets are
+-- not allowed (init_by_lua, say) makes it on first use and, until then,
+-- says why it cannot work in that phase instead of blocking the worker on
+-- libcurl.
+local function nginx_transport(o)
+    local tn = require "acmpca.transport.ngx"
+    if tn.available() then
+        return tn.new(o)
+    end
+    local inner
+    return function(req)
+        if not inner then
+            local ok, why = tn.available()
+            if not ok then
+                local msg = "acmpca: " .. tostring(why)
+                    .. "; use the client from rewrite, access or content handlers or a timer"
+                local new_error = new_error_fn()
+                return nil, new_error and new_error{
+                    code = "NetworkError", message = msg, retryable = false,
+                } or msg
+            end
+            inner = tn.new(o)
+        end
+        return inner(req)
+    end
+end
+
+
+-- acmpca.new(opts) -> client.  opts as acmpca.client.new, plus profile
+-- (the shared-config profile for credentials and region).
+function _M.new(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        error("acmpca.new: opts: expected a table, got " .. type(opts), 2)
+    end
+    local o = {}
+    for k, v in pairs(opts or {}) do
+        o[k] = v
+    end
+    local profile = o.profile
+    o.profile = nil
+    if profile ~= nil and (type(profile) ~= "string" or profile == "") then
+        error("acmpca.new: profile: expected a non-empty string, got " .. type(profile), 2)
+    end
+
+    local nginx = o.transport == nil and in_nginx()
+    if nginx then
+        o.transport = nginx_transport(o)
+        if o.sleep == nil then
+            o.sleep = ngx.sleep
+        end
+    end
+    if o.credentials == nil then
+        o.credentials = require("acmpca.credentials").provider{
+            profile = profile,
+            http = nginx and o.transport or nil,
+            sleep = nginx and ngx.sleep or nil,
+        }
+    end
+    if o.region == nil then
+        local ok, region = pcall(require("acmpca.config").region, { profile = profile })
+        o.region = ok and region or nil
+    end
+    return client.new(o)
+end
+
+
+------------------------------------------------------------------------
+-- module-level helpers on a default client
+------------------------------------------------------------------------
+
+local default_opts, default_client
+
+
+-- acmpca.configure(opts): options for the default client (made on first
+-- use); closes the current one.
+function _M.configure(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        error("acmpca.configure: opts: expected a table, got " .. type(opts), 2)
+    end
+    local old = default_client
+    default_client, default_opts = nil, opts
+    if old then
+        old:close()
+    end
+end
+
+
+-- acmpca.default_client() -> the client the module-level functions use.
+function _M.default_client()
+    if not default_client then
+        default_client = _M.new(default_opts)
+    end
+    return default_client
+end
+
+
+for _, name in ipairs{
+    "ensure_acm_renewal", "has_acm_renewal", "revoke_acm_renewal", "permissions",
+    "list_all_permissions", "create_permission", "list_permissions", "delete_permission",
+} do
+    _M[name] = function(...)
+        local c = _M.default_client()
+        return c[name](c, ...)
+    end
+end
+
+
+return _M

@@ -1,0 +1,41 @@
+-- acmpca.sigv4: AWS Signature Version 4, backed by the C core (acmpca.core).
+--
+--   sigv4.sign(request, opts)     -> a new headers table (Host, X-Amz-Date,
+--                                    [X-Amz-Security-Token], Authorization,
+--                                    [X-Amz-Content-Sha256] added)
+--   sigv4.presign(request, opts)  -> presigned URL (opts.expires, 1..604800,
+--                                    default 3600)
+--   sigv4.canonical_request(request, opts) -> creq, signed_headers
+--                                    (opts.presign = true: the query form)
+--   sigv4.string_to_sign(creq, opts), sigv4.signing_key(secret, yyyymmdd,
+--   region, service), sigv4.sha256_hex(data), sigv4.hmac_sha256(key, data),
+--   sigv4.hex(bytes)
+--
+-- request = { method =, url = (or host =, path =, query =),
+--             headers = { Name = "v" | { "v1", "v2" } }, body = "" }
+-- opts    = { region =, service =, credentials = { access_key_id =,
+--             secret_access_key =, session_token = }, time = unix seconds or
+--             "YYYYMMDDTHHMMSSZ" (default now), normalize_path = true,
+--             sign_body = false, payload_hash = nil, omit_session_token = false }
+--
+-- Misuse raises "acmpca.sigv4.<function>: <field>: <problem>"; the secret
+-- and the session token never appear in a message.  The derived signing key
+-- is cached process-wide (16 entries, keyed on a SHA-256 of the secret).
+
+local core = require "acmpca.core"
+
+
+local _M = {
+    _VERSION = "0.1.0",
+    sign = core.sign,
+    presign = core.presign,
+    canonical_request = core.canonical_request,
+    string_to_sign = core.string_to_sign,
+    signing_key = core.signing_key,
+    sha256_hex = core.sha256_hex,
+    hmac_sha256 = core.hmac_sha256,
+    hex = core.hex,
+}
+
+
+return _M

@@ -1,0 +1,290 @@
+-- Specs for acmpca.config: the INI parser, file locations, profile
+-- selection and region order. Every case runs against a temporary HOME and
+-- an injected environment; the real one is never read.
+
+local config = require "acmpca.config"
+
+
+local function tmpdir()
+    local p = os.tmpname()
+    os.remove(p)
+    assert(os.execute("mkdir -p " .. p .. "/.aws"))
+    return p
+end
+
+
+local function write(path, text)
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+end
+
+
+local function env_of(t)
+    return function(k) return t[k] end
+end
+
+
+describe("acmpca.config", function()
+    local home
+
+    before_each(function()
+        home = tmpdir()
+    end)
+
+    after_each(function()
+        os.execute("rm -rf " .. home)
+    end)
+
+    describe("require", function()
+        it("reads no environment and no file when loaded", function()
+            package.loaded["acmpca.config"] = nil
+            local spies = { spy.on(os, "getenv"), spy.on(io, "open") }
+            local ok, mod = pcall(require, "acmpca.config")
+            for _, s in ipairs(spies) do
+                s:revert()
+            end
+            assert.is_true(ok, mod)
+            for _, s in ipairs(spies) do
+                assert.spy(s).was_not_called()
+            end
+            assert.equals("0.1.0", mod._VERSION)
+            package.loaded["acmpca.config"] = config
+        end)
+    end)
+
+    describe("parse", function()
+        it("reads sections, keys and values with surrounding whitespace trimmed", function()
+            local s = assert(config.parse("[default]\n  aws_access_key_id   =   AKID  \n"
+                .. "region=us-west-2\n[ other ]\nregion = eu-west-1\n"))
+            assert.same({ aws_access_key_id = "AKID", region = "us-west-2" }, s.default)
+            assert.same({ region = "eu-west-1" }, s.other)
+        end)
+
+        it("lower-cases keys but not section names or values", function()
+            local s = assert(config.parse("[Prod]\nAWS_Access_Key_ID = MixedCase\n"))
+            assert.same({ aws_access_key_id = "MixedCase" }, s.Prod)
+            assert.is_nil(s.prod)
+        end)
+
+        it("skips full-line # and ; comments, also indented ones", function()
+            local s = assert(config.parse("# top\n[default]\n; note\n  # indented\n"
+                .. "region = us-east-1\n"))
+            assert.same({ region = "us-east-1" }, s.default)
+        end)
+
+        it("keeps '#' inside a value, as botocore does", function()
+            local s = assert(config.parse("[default]\nregion = us-east-1 # comment\n"))
+            assert.equals("us-east-1 # comment", s.default.region)
+        end)
+
+        it("accepts ':' as a delimiter and keeps later '=' and ':' in the value", function()
+            local s = assert(config.parse("[default]\nregion: us-east-2\n"
+                .. "credential_process = /bin/get --url=http://x:1/a\n"))
+            assert.equals("us-east-2", s.default.region)
+            assert.equals("/bin/get --url=http://x:1/a", s.default.credential_process)
+        end)
+
+        it("turns a key with indented lines below it into a nested table", function()
+            local s = assert(config.parse("[default]\ns3 =\n  max_concurrent_requests = 20\n"
+                .. "  addressing_style = path\nregion = us-east-1\n"))
+            assert.same({ max_concurrent_requests = "20", addressing_style = "path" },
+                        s.default.s3)
+            assert.equals("us-east-1", s.default.region)
+        end)
+
+        it("joins continuation lines of a value that starts on its key's line", function()
+            local s = assert(config.parse("[default]\nnote = first\n   second\n\n   third\n"))
+            assert.equals("first\nsecond\n\nthird", s.default.note)
+        end)
+
+        it("handles CRLF line endings, a BOM and a missing final newline", function()
+            local s = assert(config.parse("\239\187\191[default]\r\nregion = ap-south-1\r\n"
+                .. "output = json"))
+            assert.same({ region = "ap-south-1", output = "json" }, s.default)
+        end)
+
+        it("allows an empty value", function()
+            local s = assert(config.parse("[default]\naws_session_token =\n"))
+            assert.equals("", s.default.aws_session_token)
+        end)
+
+        it("merges a repeated section, later keys winning", function()
+            local s = assert(config.parse("[a]\nx = 1\ny = 2\n[b]\n[a]\ny = 3\n"))
+            assert.same({ x = "1", y = "3" }, s.a)
+        end)
+
+        it("rejects a key before any section, naming the line", function()
+            local s, err = config.parse("\nregion = us-east-1\n", "/tmp/cfg")
+            assert.is_nil(s)
+            assert.equals("/tmp/cfg line 2: expected a [section] header first", err)
+        end)
+
+        it("rejects a line that is not key = value", function()
+            local s, err = config.parse("[default]\nregion us-east-1\n", "cfg")
+            assert.is_nil(s)
+            assert.equals("cfg line 2: expected \"key = value\"", err)
+        end)
+
+        it("rejects an empty section name", function()
+            local s, err = config.parse("[  ]\n", "cfg")
+            assert.is_nil(s)
+            assert.equals("cfg line 1: empty section name", err)
+        end)
+
+        it("raises when text is not a string", function()
+            assert.has_error(function() config.parse(42) end,
+                "acmpca.config.parse: text: expected string, got number")
+        end)
+    end)
+
+    describe("paths", function()
+        it("defaults to ~/.aws/credentials and ~/.aws/config under opts.home", function()
+            local c, f = config.paths{ home = "/h", getenv = env_of{} }
+            assert.equals("/h/.aws/credentials", c)
+            assert.equals("/h/.aws/config", f)
+        end)
+
+        it("uses $HOME from the injected environment when opts.home is absent", function()
+            local c = config.paths{ getenv = env_of{ HOME = "/envhome" } }
+            assert.equals("/envhome/.aws/credentials", c)
+        end)
+
+        it("honours AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, expanding ~", function()
+            local c, f = config.paths{ home = "/h", getenv = env_of{
+                AWS_SHARED_CREDENTIALS_FILE = "~/creds", AWS_CONFIG_FILE = "/etc/aws.cfg" } }
+            assert.equals("/h/creds", c)
+            assert.equals("/etc/aws.cfg", f)
+        end)
+
+        it("gives nil paths when they depend on an unset HOME", function()
+            local c, f = config.paths{ getenv = env_of{} }
+            assert.is_nil(c)
+            assert.is_nil(f)
+        end)
+    end)
+
+    describe("profile_name", function()
+        it("uses the explicit profile first", function()
+            assert.equals("x", (config.profile_name{ profile = "x",
+                getenv = env_of{ AWS_PROFILE = "p", AWS_DEFAULT_PROFILE = "d" } }))
+        end)
+
+        it("prefers AWS_DEFAULT_PROFILE over AWS_PROFILE, as botocore does", function()
+            local name, src = config.profile_name{ getenv = env_of{
+                AWS_PROFILE = "p", AWS_DEFAULT_PROFILE = "d" } }
+            assert.equals("d", name)
+            assert.equals("AWS_DEFAULT_PROFILE", src)
+        end)
+
+        it("uses AWS_PROFILE when it is the only one set", function()
+            assert.equals("p", (config.profile_name{ getenv = env_of{ AWS_PROFILE = "p" } }))
+        end)
+
+        it("treats empty variables as unset and falls back to default", function()
+            assert.equals("default", (config.profile_name{ getenv = env_of{
+                AWS_PROFILE = "", AWS_DEFAULT_PROFILE = "" } }))
+        end)
+
+        it("raises on an explicit profile that is not a non-empty string", function()
+            assert.has_error(function() config.profile_name{ profile = 7 } end,
+                "acmpca: profile: expected a non-empty string, got number")
+        end)
+    end)
+
+    describe("config_profiles", function()
+        it("maps [profile name] and [default], ignoring other sections", function()
+            local p = config.config_profiles(assert(config.parse(
+                "[default]\na = 1\n[profile dev]\na = 2\n[profile \"my prof\"]\na = 3\n"
+                .. "[sso-session s]\na = 4\n[plain]\na = 5\n[profile  spaced  ]\na = 6\n")))
+            assert.same({ a = "1" }, p.default)
+            assert.same({ a = "2" }, p.dev)
+            assert.same({ a = "3" }, p["my prof"])
+            assert.same({ a = "6" }, p.spaced)
+            assert.is_nil(p.plain)
+            assert.is_nil(p.s)
+        end)
+
+        it("lets [profile default] win over [default]", function()
+            local p = config.config_profiles(assert(config.parse(
+                "[profile default]\na = pd\n[default]\na = d\n")))
+            assert.same({ a = "pd" }, p.default)
+        end)
+    end)
+
+    describe("load", function()
+        it("overlays the credentials file's profile on the config file's", function()
+            write(home .. "/.aws/config", "[profile dev]\nregion = us-west-1\noutput = json\n")
+            write(home .. "/.aws/credentials", "[dev]\nregion = eu-central-1\n")
+            local st = assert(config.load{ home = home, profile = "dev", getenv = env_of{} })
+            assert.same({ region = "eu-central-1", output = "json" }, st.merged)
+            assert.equals("ok", st.credentials_status)
+            assert.equals("ok", st.config_status)
+        end)
+
+        it("reads a [profile dev] section of the credentials file as profile 'profile dev'",
+            function()
+                write(home .. "/.aws/credentials", "[profile dev]\nregion = x\n")
+                local st = assert(config.load{ home = home, profile = "dev", getenv = env_of{} })
+                assert.equals("no-profile", st.credentials_status)
+                assert.is_false(st.found)
+            end)
+
+        it("reports missing files", function()
+            local st = assert(config.load{ home = home, getenv = env_of{} })
+            assert.equals("missing", st.credentials_status)
+            assert.equals("missing", st.config_status)
+        end)
+
+        it("fails on a file that cannot be parsed, naming it", function()
+            write(home .. "/.aws/config", "region = x\n")
+            local st, err = config.load{ home = home, getenv = env_of{} }
+            assert.is_nil(st)
+            assert.equals("acmpca: cannot parse " .. home
+                .. "/.aws/config line 1: expected a [section] header first", err)
+        end)
+    end)
+
+    describe("region", function()
+        before_each(function()
+            write(home .. "/.aws/config", "[default]\nregion = from-default\n"
+                .. "[profile dev]\nregion = from-dev\n")
+        end)
+
+        it("prefers AWS_REGION", function()
+            assert.equals("r1", config.region{ home = home, getenv = env_of{
+                AWS_REGION = "r1", AWS_DEFAULT_REGION = "r2" } })
+        end)
+
+        it("then AWS_DEFAULT_REGION", function()
+            assert.equals("r2", config.region{ home = home, getenv = env_of{
+                AWS_DEFAULT_REGION = "r2" } })
+        end)
+
+        it("then the selected profile's region", function()
+            assert.equals("from-default", config.region{ home = home, getenv = env_of{} })
+            assert.equals("from-dev", config.region{ home = home, profile = "dev",
+                                                     getenv = env_of{} })
+            assert.equals("from-dev", config.region{ home = home,
+                getenv = env_of{ AWS_PROFILE = "dev" } })
+        end)
+
+        it("honours AWS_CONFIG_FILE", function()
+            write(home .. "/alt", "[default]\nregion = from-alt\n")
+            assert.equals("from-alt", config.region{ home = home,
+                getenv = env_of{ AWS_CONFIG_FILE = home .. "/alt" } })
+        end)
+
+        it("gives nil when nothing sets a region", function()
+            assert.is_nil(config.region{ home = home, profile = "nope", getenv = env_of{} })
+            assert.is_nil(config.region{ getenv = env_of{} })
+        end)
+
+        it("gives nil, err when the config file cannot be parsed", function()
+            write(home .. "/.aws/config", "[default]\nbroken line\n")
+            local r, err = config.region{ home = home, getenv = env_of{} }
+            assert.is_nil(r)
+            assert.matches("cannot parse .*line 2", err)
+        end)
+    end)
+end)

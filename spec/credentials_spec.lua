@@ -1,0 +1,1058 @@
+-- Specs for acmpca.credentials: each source of the chain with a temporary
+-- HOME and an injected environment, the container and IMDS endpoints
+-- against a local stand-in (spec/support/metadata_stub.py) on 127.0.0.1,
+-- refresh with an injected clock, and the error texts.
+
+local credentials = require "acmpca.credentials"
+local stubmod = require "support.metadata_stub"
+local socket_transport = require "support.socket_transport"
+
+local T0 = 1700000000
+
+
+local function tmpdir()
+    local p = os.tmpname()
+    os.remove(p)
+    assert(os.execute("mkdir -p " .. p .. "/.aws"))
+    return p
+end
+
+
+local function write(path, text, mode)
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+    if mode then
+        assert(os.execute("chmod " .. mode .. " " .. path))
+    end
+end
+
+
+local function iso(t)
+    return os.date("!%Y-%m-%dT%H:%M:%SZ", t)
+end
+
+
+-- A transport that records every request and answers from a function.
+local function fake_http(answer)
+    local log = {}
+    return function(req)
+        log[#log + 1] = req
+        if answer then
+            return answer(req)
+        end
+        return nil, { code = "Timeout", message = "timed out" }
+    end, log
+end
+
+
+local function no_secret(s, secrets)
+    for _, v in ipairs(secrets) do
+        assert.is_nil(tostring(s):find(v, 1, true), "secret value leaked: " .. tostring(s))
+    end
+end
+
+
+describe("acmpca.credentials", function()
+    local home, env, clock, sleeps
+
+    local function opts(extra)
+        local o = {
+            home = home,
+            getenv = function(k) return env[k] end,
+            now = function() return clock end,
+            sleep = function(s) sleeps[#sleeps + 1] = s end,
+        }
+        for k, v in pairs(extra or {}) do
+            o[k] = v
+        end
+        return o
+    end
+
+    before_each(function()
+        home = tmpdir()
+        env = { HOME = home, AWS_EC2_METADATA_DISABLED = "true" }
+        clock = T0
+        sleeps = {}
+    end)
+
+    after_each(function()
+        os.execute("rm -rf " .. home)
+    end)
+
+    describe("require", function()
+        it("reads no environment, file or process and makes no request when loaded",
+            function()
+                package.loaded["acmpca.credentials"] = nil
+                package.loaded["acmpca.config"] = nil
+                local spies = { spy.on(os, "getenv"), spy.on(io, "open"), spy.on(io, "popen") }
+                local ok, mod = pcall(require, "acmpca.credentials")
+                for _, s in ipairs(spies) do
+                    s:revert()
+                end
+                assert.is_true(ok, mod)
+                for _, s in ipairs(spies) do
+                    assert.spy(s).was_not_called()
+                end
+                -- Load again so no spy stays cached in the module's locals.
+                package.loaded["acmpca.credentials"] = nil
+                package.loaded["acmpca.config"] = nil
+                credentials = require "acmpca.credentials"
+            end)
+    end)
+
+    describe("static", function()
+        it("returns a credentials object with source static", function()
+            local c = credentials.static{ access_key_id = "AKIDEXAMPLE",
+                secret_access_key = "s3cr3t", session_token = "tok", expiration = 5 }
+            assert.equals("AKIDEXAMPLE", c.access_key_id)
+            assert.equals("s3cr3t", c.secret_access_key)
+            assert.equals("tok", c.session_token)
+            assert.equals(5, c.expiration)
+            assert.equals("static", c.source)
+            assert.is_true(credentials.is_credentials(c))
+        end)
+
+        it("raises on a non-table", function()
+            assert.has_error(function() credentials.static("AKID") end,
+                "acmpca.credentials.static: expected a table, got string")
+        end)
+
+        it("raises naming a non-string access_key_id, never the value", function()
+            assert.has_error(function()
+                credentials.static{ access_key_id = 12345, secret_access_key = "s3cr3t" }
+            end, "acmpca.credentials.static: access_key_id: expected string, got number")
+        end)
+
+        it("raises naming a missing secret_access_key", function()
+            assert.has_error(function()
+                credentials.static{ access_key_id = "AKID" }
+            end, "acmpca.credentials.static: secret_access_key: expected string, got nil")
+        end)
+
+        it("raises on an empty secret_access_key", function()
+            assert.has_error(function()
+                credentials.static{ access_key_id = "AKID", secret_access_key = "" }
+            end, "acmpca.credentials.static: secret_access_key: must not be empty")
+        end)
+
+        it("raises naming a bad session_token without showing the secret", function()
+            local ok, err = pcall(credentials.static, { access_key_id = "AKID",
+                secret_access_key = "very-secret-value", session_token = true })
+            assert.is_false(ok)
+            assert.matches("session_token: expected string or nil, got boolean", err)
+            no_secret(err, { "very-secret-value" })
+        end)
+
+        it("raises naming a bad expiration", function()
+            assert.has_error(function()
+                credentials.static{ access_key_id = "AKID", secret_access_key = "s",
+                                    expiration = "soon" }
+            end, "acmpca.credentials.static: expiration: expected epoch seconds or nil, "
+                .. "got string")
+        end)
+    end)
+
+    describe("tostring", function()
+        it("shows only the last 4 characters of the key id and the source", function()
+            local c = credentials.static{ access_key_id = "AKIAIOSFODNN7EXAMPLE",
+                secret_access_key = "wJalrXUtnFEMI", session_token = "FwoGZXIvYXdzE" }
+            assert.equals("acmpca.credentials(****************MPLE, source=static)",
+                          tostring(c))
+            no_secret(tostring(c), { "wJalrXUtnFEMI", "FwoGZXIvYXdzE", "AKIAIOSFODNN7" })
+        end)
+
+        it("masks a short key id entirely", function()
+            local c = credentials.static{ access_key_id = "AKI", secret_access_key = "s" }
+            assert.equals("acmpca.credentials(***, source=static)", tostring(c))
+        end)
+    end)
+
+    describe("parse_time", function()
+        it("parses ISO-8601 UTC times, fractions and offsets", function()
+            assert.equals(0, credentials.parse_time("1970-01-01T00:00:00Z"))
+            assert.equals(T0, credentials.parse_time(iso(T0)))
+            assert.equals(951782400, credentials.parse_time("2000-02-29T00:00:00.123Z"))
+            assert.equals(T0 - 3600, credentials.parse_time(
+                os.date("!%Y-%m-%dT%H:%M:%S+01:00", T0)))
+            assert.is_nil(credentials.parse_time("tomorrow"))
+            assert.is_nil(credentials.parse_time("2024-13-01T00:00:00Z"))
+        end)
+    end)
+
+    describe("provider", function()
+        it("raises on bad opts without reading anything", function()
+            local n = 0
+            local getenv = function() n = n + 1 end
+            assert.has_error(function() credentials.provider("default") end,
+                "acmpca.credentials.provider: opts: expected table or nil, got string")
+            assert.has_error(function() credentials.provider{ getenv = getenv, http = {} } end,
+                "acmpca.credentials.provider: http: expected function, got table")
+            assert.has_error(function() credentials.provider{ getenv = getenv, profile = "" } end,
+                "acmpca.credentials.provider: profile: expected a non-empty string, got string")
+            assert.has_error(function() credentials.provider{ getenv = getenv, home = 1 } end,
+                "acmpca.credentials.provider: home: expected string, got number")
+            assert.equals(0, n)
+        end)
+
+        it("does no I/O until the first call", function()
+            local n = 0
+            local http, log = fake_http()
+            local o = opts{ http = http }
+            local getenv = o.getenv
+            o.getenv = function(k) n = n + 1 return getenv(k) end
+            local p = credentials.provider(o)
+            assert.is_function(p)
+            assert.equals(0, n)
+            assert.equals(0, #log)
+            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            assert.equals("env", p().source)
+            assert.is_true(n > 0)
+        end)
+
+        it("caches static credentials after the first resolution", function()
+            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            local n = 0
+            local o = opts()
+            local getenv = o.getenv
+            o.getenv = function(k) n = n + 1 return getenv(k) end
+            local p = credentials.provider(o)
+            local c1 = p()
+            local reads = n
+            env.AWS_ACCESS_KEY_ID = "AKIDCHANGED"
+            clock = T0 + 10 * 365 * 86400
+            assert.equals(c1, p())
+            assert.equals(reads, n)
+        end)
+    end)
+
+    describe("provider refresh across coroutines", function()
+        -- A canned IMDS: token, role listing, then credentials.
+        local function imds_answer(key, exp)
+            return function(req)
+                if req.method == "PUT" then
+                    return { status = 200, headers = {}, body = "tok" }
+                end
+                if req.url:match("/security%-credentials/$") then
+                    return { status = 200, headers = {}, body = "role" }
+                end
+                return { status = 200, headers = {}, body = string.format(
+                    '{"AccessKeyId": "%s", "SecretAccessKey": "s", "Token": "t", '
+                    .. '"Expiration": "%s"}', key, iso(exp)) }
+            end
+        end
+
+        it("serves the old credentials while another coroutine is refreshing", function()
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local answer = imds_answer("AKID1", T0 + 3600)
+            local yielding, calls = false, 0
+            local http = function(req)
+                calls = calls + 1
+                if yielding then
+                    coroutine.yield()
+                end
+                return answer(req)
+            end
+            local p = credentials.provider(opts{ http = http })
+            local c1 = assert(p())
+            answer = imds_answer("AKID2", T0 + 7200)
+            yielding = true
+            clock = T0 + 3600 - 800
+            local co = coroutine.create(p)
+            assert.is_true(coroutine.resume(co))
+            assert.equals("suspended", coroutine.status(co))
+            local n = calls
+            assert.equals(c1, p())
+            assert.equals(n, calls)
+            yielding = false
+            local ok, c2 = coroutine.resume(co)
+            assert.is_true(ok)
+            assert.equals("AKID2", c2.access_key_id)
+            assert.equals(c2, p())
+        end)
+
+        it("turns an error raised by the transport during a refresh into nil, err", function()
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local answer = imds_answer("AKID1", T0 + 3600)
+            local p = credentials.provider(opts{ http = function(req) return answer(req) end })
+            assert(p())
+            answer = function() error("transport exploded") end
+            clock = T0 + 3600 - 60
+            local c, err = p()
+            assert.is_nil(c)
+            assert.matches("expire soon and could not be refreshed: .*transport exploded", err)
+        end)
+    end)
+
+    describe("environment", function()
+        it("reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN", function()
+            env.AWS_ACCESS_KEY_ID = "AKIDENV1"
+            env.AWS_SECRET_ACCESS_KEY = "envsecret"
+            env.AWS_SESSION_TOKEN = "envtoken"
+            local c = assert(credentials.provider(opts())())
+            assert.same({ "AKIDENV1", "envsecret", "envtoken", "env" },
+                        { c.access_key_id, c.secret_access_key, c.session_token, c.source })
+            assert.is_nil(c.expiration)
+        end)
+
+        it("fails when the key is set without the secret, saying so, and sends nothing",
+            function()
+                env.AWS_ACCESS_KEY_ID = "AKIDENV1"
+                env.AWS_SESSION_TOKEN = "envtoken"
+                env.AWS_EC2_METADATA_DISABLED = nil
+                local http, log = fake_http()
+                local c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.equals("acmpca: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is "
+                    .. "not; set both (and AWS_SESSION_TOKEN for temporary credentials)", err)
+                assert.equals(0, #log)
+                no_secret(err, { "envtoken" })
+            end)
+
+        it("skips a secret without a key and never shows it", function()
+            env.AWS_SECRET_ACCESS_KEY = "lonely-secret"
+            local c, err = credentials.provider(opts())()
+            assert.is_nil(c)
+            assert.matches("environment %(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID%)",
+                           err)
+            no_secret(err, { "lonely-secret" })
+        end)
+
+        it("wins over the shared files and AWS_PROFILE", function()
+            write(home .. "/.aws/credentials", "[dev]\naws_access_key_id = AKIDFILE\n"
+                .. "aws_secret_access_key = filesecret\n")
+            env.AWS_PROFILE = "dev"
+            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            assert.equals("AKIDENV1", credentials.provider(opts())().access_key_id)
+        end)
+
+        it("is skipped when a profile is given explicitly, as aws --profile does", function()
+            write(home .. "/.aws/credentials", "[dev]\naws_access_key_id = AKIDFILE\n"
+                .. "aws_secret_access_key = filesecret\n")
+            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            local c = credentials.provider(opts{ profile = "dev" })()
+            assert.equals("AKIDFILE", c.access_key_id)
+            assert.equals("shared-credentials-file", c.source)
+        end)
+
+        it("refreshes temporary environment credentials with AWS_CREDENTIAL_EXPIRATION",
+            function()
+                env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+                env.AWS_CREDENTIAL_EXPIRATION = iso(T0 + 3600)
+                local p = credentials.provider(opts())
+                assert.equals(T0 + 3600, p().expiration)
+                env.AWS_ACCESS_KEY_ID = "AKIDENV2"
+                env.AWS_CREDENTIAL_EXPIRATION = iso(T0 + 7200)
+                clock = T0 + 3600 - 800
+                assert.equals("AKIDENV2", p().access_key_id)
+            end)
+    end)
+
+    describe("shared files", function()
+        before_each(function()
+            write(home .. "/.aws/credentials",
+                "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = defsecret\n"
+                .. "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = devsecret\n"
+                .. "aws_session_token = devtoken\n"
+                .. "[both]\naws_access_key_id = AKIDCREDFILE\n"
+                .. "aws_secret_access_key = credfilesecret\n")
+            write(home .. "/.aws/config",
+                "[default]\nregion = us-east-1\n"
+                .. "[profile cfg]\naws_access_key_id = AKIDCFG\naws_secret_access_key = cfgsecret\n"
+                .. "[profile both]\naws_access_key_id = AKIDCONFIG\n"
+                .. "aws_secret_access_key = configsecret\n"
+                .. "[profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+                .. "source_profile = default\n"
+                .. "[profile partial]\naws_access_key_id = AKIDPARTIAL\n")
+        end)
+
+        it("reads the default profile of the credentials file", function()
+            local c = credentials.provider(opts())()
+            assert.equals("AKIDDEFAULT", c.access_key_id)
+            assert.equals("defsecret", c.secret_access_key)
+            assert.is_nil(c.session_token)
+            assert.equals("shared-credentials-file", c.source)
+        end)
+
+        it("selects the profile from AWS_PROFILE", function()
+            env.AWS_PROFILE = "dev"
+            local c = credentials.provider(opts())()
+            assert.same({ "AKIDDEV", "devtoken" }, { c.access_key_id, c.session_token })
+        end)
+
+        it("prefers AWS_DEFAULT_PROFILE to AWS_PROFILE, as botocore does", function()
+            env.AWS_PROFILE = "default"
+            env.AWS_DEFAULT_PROFILE = "dev"
+            assert.equals("AKIDDEV", credentials.provider(opts())().access_key_id)
+        end)
+
+        it("prefers opts.profile to the environment", function()
+            env.AWS_PROFILE = "default"
+            assert.equals("AKIDDEV", credentials.provider(opts{ profile = "dev" })().access_key_id)
+        end)
+
+        it("reads keys from a [profile name] section of the config file", function()
+            local c = credentials.provider(opts{ profile = "cfg" })()
+            assert.equals("AKIDCFG", c.access_key_id)
+            assert.equals("config-file", c.source)
+        end)
+
+        it("prefers the credentials file to the config file", function()
+            assert.equals("AKIDCREDFILE",
+                          credentials.provider(opts{ profile = "both" })().access_key_id)
+        end)
+
+        it("honours AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE", function()
+            write(home .. "/c2", "[default]\naws_access_key_id = AKIDALT\n"
+                .. "aws_secret_access_key = altsecret\n")
+            env.AWS_SHARED_CREDENTIALS_FILE = home .. "/c2"
+            assert.equals("AKIDALT", credentials.provider(opts())().access_key_id)
+            env.AWS_SHARED_CREDENTIALS_FILE = home .. "/none"
+            env.AWS_CONFIG_FILE = home .. "/.aws/credentials"
+            -- A credentials file read as a config file: [dev] is not a profile there.
+            local c, err = credentials.provider(opts{ profile = "dev" })()
+            assert.is_nil(c)
+            assert.matches("could not be found", err)
+        end)
+
+        it("fails on a profile that exists nowhere, naming both files, sending nothing",
+            function()
+                env.AWS_EC2_METADATA_DISABLED = nil
+                env.AWS_PROFILE = "nope"
+                local http, log = fake_http()
+                local c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.equals("acmpca: the config profile (nope) could not be found in "
+                    .. home .. "/.aws/credentials or " .. home .. "/.aws/config", err)
+                assert.equals(0, #log)
+            end)
+
+        it("fails on a key without a secret in a file, sending nothing", function()
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local http, log = fake_http()
+            local c, err = credentials.provider(opts{ profile = "partial", http = http })()
+            assert.is_nil(c)
+            assert.equals("acmpca: profile partial in " .. home .. "/.aws/config has "
+                .. "aws_access_key_id but no aws_secret_access_key", err)
+            assert.equals(0, #log)
+        end)
+
+        it("fails on a secret without a key in a file without showing it", function()
+            write(home .. "/.aws/credentials", "[default]\naws_secret_access_key = hidden-one\n")
+            local c, err = credentials.provider(opts())()
+            assert.is_nil(c)
+            assert.matches("has aws_secret_access_key but no aws_access_key_id", err)
+            no_secret(err, { "hidden-one" })
+        end)
+
+        it("says that an assume-role profile is not supported, sending nothing", function()
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local http, log = fake_http()
+            local c, err = credentials.provider(opts{ profile = "role", http = http })()
+            assert.is_nil(c)
+            assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca does "
+                .. "not support; use static keys, credential_process, or the environment", err)
+            assert.equals(0, #log)
+        end)
+
+        it("fails on a file that cannot be parsed", function()
+            write(home .. "/.aws/credentials", "[default]\nthis is not ini\n")
+            local c, err = credentials.provider(opts())()
+            assert.is_nil(c)
+            assert.equals("acmpca: cannot parse " .. home .. "/.aws/credentials line 2: "
+                .. "expected \"key = value\"", err)
+        end)
+    end)
+
+    describe("credential_process", function()
+        local script, counter
+
+        -- A script printing doc (a JSON text) and exiting with status.
+        local function process(doc, status, stderr)
+            counter = home .. "/runs"
+            script = home .. "/cred.sh"
+            write(script, "#!/bin/sh\necho run >> '" .. counter .. "'\n"
+                .. (stderr and ("echo '" .. stderr .. "' >&2\n") or "")
+                .. "cat <<'EOF'\n" .. doc .. "\nEOF\nexit " .. (status or 0) .. "\n", "700")
+            write(home .. "/.aws/config", "[default]\nregion = us-east-1\n"
+                .. "[profile proc]\ncredential_process = " .. script .. " --flag\n")
+        end
+
+        local function runs()
+            local f = io.open(counter, "r")
+            if not f then
+                return 0
+            end
+            local n = select(2, f:read("*a"):gsub("run", ""))
+            f:close()
+            return n
+        end
+
+        it("runs the command and reads Version 1 JSON", function()
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": '
+                .. '"procsecret", "SessionToken": "proctoken", "Expiration": "'
+                .. iso(T0 + 3600) .. '"}')
+            local c = assert(credentials.provider(opts{ profile = "proc" })())
+            assert.same({ "AKIDPROC", "procsecret", "proctoken", T0 + 3600, "credential_process" },
+                { c.access_key_id, c.secret_access_key, c.session_token, c.expiration, c.source })
+            assert.equals(1, runs())
+        end)
+
+        it("treats output without Expiration as long-lived", function()
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s"}')
+            local p = credentials.provider(opts{ profile = "proc" })
+            assert.is_nil(p().expiration)
+            clock = T0 + 365 * 86400
+            p()
+            assert.equals(1, runs())
+        end)
+
+        it("reruns the command before the credentials expire", function()
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s", '
+                .. '"Expiration": "' .. iso(T0 + 3600) .. '"}')
+            local p = credentials.provider(opts{ profile = "proc" })
+            local c1 = p()
+            clock = T0 + 3600 - 901
+            assert.equals(c1, p())
+            assert.equals(1, runs())
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC2", "SecretAccessKey": "s", '
+                .. '"Expiration": "' .. iso(T0 + 7200) .. '"}')
+            clock = T0 + 3600 - 899
+            assert.equals("AKIDPROC2", p().access_key_id)
+            assert.equals(2, runs())
+        end)
+
+        it("is used after static keys of the credentials file, as botocore orders them",
+            function()
+                process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s"}')
+                write(home .. "/.aws/credentials", "[proc]\naws_access_key_id = AKIDSTATIC\n"
+                    .. "aws_secret_access_key = s\n")
+                assert.equals("AKIDSTATIC",
+                              credentials.provider(opts{ profile = "proc" })().access_key_id)
+                assert.equals(0, runs())
+            end)
+
+        it("reports a non-zero exit with its status and never the output", function()
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": '
+                .. '"leaked-secret"}', 3)
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local http, log = fake_http()
+            local c, err = credentials.provider(opts{ profile = "proc", http = http })()
+            assert.is_nil(c)
+            assert.equals("acmpca: credential_process for profile proc exited with status 3 "
+                .. "(its stderr, if any, is shown above)", err)
+            no_secret(err, { "leaked-secret" })
+            assert.equals(0, #log)
+        end)
+
+        it("passes the command's stderr through", function()
+            process('{"Version": 1}', 4, "note from the credential process")
+            local runner = home .. "/run.lua"
+            write(runner, "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
+                .. "local p = require('acmpca.credentials').provider{ home = '" .. home
+                .. "', profile = 'proc', getenv = function() end }\n"
+                .. "local _, err = p()\nio.stdout:write(err)\n")
+            local interp = jit and "luajit" or "lua5.4"
+            local f = assert(io.popen(interp .. " " .. runner .. " 2>" .. home .. "/stderr"))
+            local out = f:read("*a")
+            f:close()
+            local e = assert(io.open(home .. "/stderr"))
+            local errtext = e:read("*a")
+            e:close()
+            assert.equals("note from the credential process\n", errtext)
+            assert.equals("acmpca: credential_process for profile proc exited with status 4 "
+                .. "(its stderr, if any, is shown above)", out)
+        end)
+
+        it("reports output that is not JSON", function()
+            process("AccessKeyId=AKID SecretAccessKey=oops-secret")
+            local c, err = credentials.provider(opts{ profile = "proc" })()
+            assert.is_nil(c)
+            assert.equals("acmpca: credential_process for profile proc did not print a JSON "
+                .. "object", err)
+            no_secret(err, { "oops-secret" })
+        end)
+
+        it("reports an unsupported Version", function()
+            process('{"Version": 2, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s"}')
+            local c, err = credentials.provider(opts{ profile = "proc" })()
+            assert.is_nil(c)
+            assert.equals("acmpca: credential_process for profile proc printed Version 2; only "
+                .. "Version 1 is supported", err)
+        end)
+
+        it("reports a missing SecretAccessKey", function()
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC"}')
+            local c, err = credentials.provider(opts{ profile = "proc" })()
+            assert.is_nil(c)
+            assert.equals("acmpca: credential_process for profile proc printed no "
+                .. "SecretAccessKey", err)
+        end)
+
+        it("reports a bad Expiration", function()
+            process('{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", '
+                .. '"Expiration": "later"}')
+            local c, err = credentials.provider(opts{ profile = "proc" })()
+            assert.is_nil(c)
+            assert.matches("printed an Expiration that is not an ISO%-8601 time", err)
+        end)
+    end)
+
+    describe("with the local metadata stand-in", function()
+        local stub
+
+        setup(function()
+            stub = stubmod.start()
+        end)
+
+        teardown(function()
+            stub:stop()
+        end)
+
+        before_each(function()
+            stub:reset()
+        end)
+
+        local function http_log()
+            local log = {}
+            return function(req)
+                log[#log + 1] = req
+                local r = {}
+                for k, v in pairs(req) do
+                    r[k] = v
+                end
+                r.url = req.url:gsub("^http://169%.254%.170%.2", stub.url)
+                return socket_transport.request(r)
+            end, log
+        end
+
+        describe("container", function()
+            it("GETs http://169.254.170.2<relative uri>", function()
+                env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/task"
+                local http, log = http_log()
+                local c = assert(credentials.provider(opts{ http = http })())
+                assert.equals("http://169.254.170.2/v2/credentials/task", log[1].url)
+                assert.equals("GET", log[1].method)
+                assert.equals("application/json", log[1].headers.Accept)
+                assert.is_nil(log[1].headers.Authorization)
+                assert.same({ "ASIACONTAINER5678", "container-secret-value",
+                              "container-session-token", "container" },
+                    { c.access_key_id, c.secret_access_key, c.session_token, c.source })
+                assert.equals(credentials.parse_time("2030-01-01T00:00:00Z"), c.expiration)
+            end)
+
+            it("prefers the relative URI to the full URI", function()
+                env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/task"
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:1/other"
+                local http, log = http_log()
+                assert(credentials.provider(opts{ http = http })())
+                assert.equals("http://169.254.170.2/v2/credentials/task", log[1].url)
+            end)
+
+            it("sends AWS_CONTAINER_AUTHORIZATION_TOKEN to the full URI", function()
+                stub:config{ container_auth = "Bearer abc" }
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "Bearer abc"
+                local c = assert(credentials.provider(opts{ http = socket_transport.request })())
+                assert.equals("container", c.source)
+                local calls = stub:calls()
+                assert.equals(1, #calls)
+                assert.equals("Bearer abc", calls[1].auth)
+            end)
+
+            it("prefers AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to the variable", function()
+                stub:config{ container_auth = "from-file" }
+                write(home .. "/token", "from-file\n")
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "from-variable"
+                env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = home .. "/token"
+                assert(credentials.provider(opts{ http = socket_transport.request })())
+                assert.equals("from-file", stub:calls()[1].auth)
+            end)
+
+            it("fails after 3 attempts when the endpoint rejects the token, never showing it",
+                function()
+                    stub:config{ container_auth = "right" }
+                    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                    env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "wrong-token-value"
+                    env.AWS_EC2_METADATA_DISABLED = nil
+                    local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                    assert.is_nil(c)
+                    assert.equals("acmpca: container credentials from " .. stub.url
+                        .. "/v2/credentials/task failed after 3 attempts: HTTP 401: "
+                        .. "bad authorization", err)
+                    no_secret(err, { "wrong-token-value" })
+                    assert.equals(3, #stub:calls())
+                    assert.same({ 1, 1 }, sleeps)
+                end)
+
+            it("fails on a response that is not JSON", function()
+                stub:config{ container_body = "<html>" }
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("failed after 3 attempts: the response is not a JSON object$", err)
+            end)
+
+            it("rejects an http full URI on a host that is not allowed, sending nothing",
+                function()
+                    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://example.com/creds"
+                    local http, log = fake_http()
+                    local c, err = credentials.provider(opts{ http = http })()
+                    assert.is_nil(c)
+                    assert.equals('acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI host "example.com" '
+                        .. "is not allowed: http URLs must use a loopback address, "
+                        .. "169.254.170.2, 169.254.170.23 or fd00:ec2::23 (https URLs may use "
+                        .. "any host)", err)
+                    assert.equals(0, #log)
+                end)
+
+            it("rejects a full URI that is not http(s), sending nothing", function()
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "file:///etc/passwd"
+                local http, log = fake_http()
+                local c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.equals("acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL",
+                              err)
+                assert.equals(0, #log)
+            end)
+
+            it("allows loopback, the ECS and EKS hosts, and https anywhere", function()
+                local body = '{"AccessKeyId": "A", "SecretAccessKey": "s", "Token": "t"}'
+                for _, url in ipairs{ "http://127.0.0.2:8080/c", "http://localhost/c",
+                        "http://[::1]:9/c", "http://169.254.170.2/c", "http://169.254.170.23/v1/c",
+                        "http://[fd00:ec2::23]/c", "https://creds.example.com/c" } do
+                    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = url
+                    local http, log = fake_http(function()
+                        return { status = 200, headers = {}, body = body }
+                    end)
+                    local c = assert(credentials.provider(opts{ http = http })())
+                    assert.equals("container", c.source)
+                    assert.equals(url, log[1].url)
+                end
+            end)
+
+            it("rejects a token with a line break, sending nothing", function()
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
+                env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "abc\r\nX-Evil: 1"
+                local http, log = fake_http()
+                local c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.equals("acmpca: the container authorization token contains a line break",
+                              err)
+                assert.equals(0, #log)
+            end)
+
+            it("fails on an unreadable token file, sending nothing", function()
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
+                env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = home .. "/missing"
+                local http, log = fake_http()
+                local c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.matches("^acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: ",
+                               err)
+                assert.equals(0, #log)
+            end)
+
+            it("refreshes before expiry, re-reading the token file", function()
+                stub:config{ container_auth = "t1", container_creds = {
+                    AccessKeyId = "AKIDC1", SecretAccessKey = "s", Token = "t",
+                    Expiration = iso(T0 + 3600) } }
+                write(home .. "/token", "t1")
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = home .. "/token"
+                local p = credentials.provider(opts{ http = socket_transport.request })
+                assert.equals("AKIDC1", p().access_key_id)
+                stub:config{ container_auth = "t2", container_creds = {
+                    AccessKeyId = "AKIDC2", SecretAccessKey = "s", Token = "t",
+                    Expiration = iso(T0 + 7200) } }
+                write(home .. "/token", "t2")
+                clock = T0 + 3600 - 300
+                assert.equals("AKIDC2", p().access_key_id)
+                assert.equals(2, #stub:calls())
+            end)
+        end)
+
+        describe("IMDS", function()
+            before_each(function()
+                env.AWS_EC2_METADATA_DISABLED = nil
+                env.AWS_EC2_METADATA_SERVICE_ENDPOINT = stub.url
+            end)
+
+            it("uses IMDSv2: token PUT, role listing and role credentials", function()
+                local c = assert(credentials.provider(opts{ http = socket_transport.request })())
+                assert.same({ "ASIAIMDSEXAMPLE1234", "imds-secret-value", "imds-session-token",
+                              "imds" },
+                    { c.access_key_id, c.secret_access_key, c.session_token, c.source })
+                assert.equals(credentials.parse_time("2030-01-01T00:00:00Z"), c.expiration)
+                local calls = stub:calls()
+                assert.equals(3, #calls)
+                assert.same({ "PUT", "/latest/api/token", "21600" },
+                            { calls[1].method, calls[1].path, calls[1].ttl })
+                assert.same({ "GET", "/latest/meta-data/iam/security-credentials/", true },
+                            { calls[2].method, calls[2].path, calls[2].token })
+                assert.same({ "GET", "/latest/meta-data/iam/security-credentials/test-role",
+                              true }, { calls[3].method, calls[3].path, calls[3].token })
+            end)
+
+            it("has a stand-in that rejects a GET without a token", function()
+                local res = assert(socket_transport.request{ method = "GET",
+                    url = stub.url .. "/latest/meta-data/iam/security-credentials/" })
+                assert.equals(401, res.status)
+            end)
+
+            it("sends short timeouts (1 s by default)", function()
+                local reqs = {}
+                local http = function(req)
+                    reqs[#reqs + 1] = req
+                    return socket_transport.request(req)
+                end
+                assert(credentials.provider(opts{ http = http })())
+                assert.same({ 1, 1 }, { reqs[1].timeout, reqs[1].connect_timeout })
+            end)
+
+            it("falls back to IMDSv1 when the token PUT gets 405", function()
+                stub:config{ imds_mode = "v1", token_status = 405 }
+                local c = assert(credentials.provider(opts{ http = socket_transport.request })())
+                assert.equals("imds", c.source)
+                local calls = stub:calls()
+                assert.equals(3, #calls)
+                assert.is_false(calls[2].token)
+                assert.is_false(calls[3].token)
+            end)
+
+            it("falls back to IMDSv1 on 403 as well", function()
+                stub:config{ imds_mode = "v1", token_status = 403 }
+                assert(credentials.provider(opts{ http = socket_transport.request })())
+            end)
+
+            it("does not fall back when AWS_EC2_METADATA_V1_DISABLED=true", function()
+                stub:config{ imds_mode = "v1", token_status = 404 }
+                env.AWS_EC2_METADATA_V1_DISABLED = "true"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("EC2 instance metadata %(" .. stub.url:gsub("%p", "%%%0")
+                    .. ": IMDSv2 token request got HTTP 404 and IMDSv1 is disabled", err)
+                assert.equals(1, #stub:calls())
+            end)
+
+            it("does not fall back on a 400 from the token PUT", function()
+                stub:config{ imds_mode = "v1", token_status = 400 }
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("IMDSv2 token request got HTTP 400", err)
+                assert.equals(1, #stub:calls())
+            end)
+
+            it("is skipped entirely with AWS_EC2_METADATA_DISABLED=true", function()
+                env.AWS_EC2_METADATA_DISABLED = "TRUE"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("EC2 instance metadata %(disabled by AWS_EC2_METADATA_DISABLED="
+                    .. "true%)$", err)
+                assert.equals(0, #stub:calls())
+            end)
+
+            it("reports an instance without a role", function()
+                stub:config{ role = "" }
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("no IAM role attached to the instance %(HTTP 404%)%)$", err)
+            end)
+
+            it("honours AWS_METADATA_SERVICE_NUM_ATTEMPTS", function()
+                stub:config{ role_status = 500 }
+                env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "3"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("listing IAM roles got HTTP 500", err)
+                local calls = stub:calls()
+                assert.equals(4, #calls)
+                assert.equals("PUT", calls[1].method)
+            end)
+
+            it("honours AWS_METADATA_SERVICE_TIMEOUT and reports a timeout", function()
+                stub:config{ delay = 1 }
+                env.AWS_METADATA_SERVICE_TIMEOUT = "0.2"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.matches("EC2 instance metadata %(" .. stub.url:gsub("%p", "%%%0")
+                    .. ": timed out%)$", err)
+                assert.equals(1, #stub:calls())
+            end)
+
+            it("reads metadata settings from the profile too", function()
+                env.AWS_EC2_METADATA_SERVICE_ENDPOINT = nil
+                write(home .. "/.aws/config", "[default]\nec2_metadata_service_endpoint = "
+                    .. stub.url .. "/\nmetadata_service_timeout = 2\n")
+                local reqs = {}
+                local http = function(req)
+                    reqs[#reqs + 1] = req
+                    return socket_transport.request(req)
+                end
+                assert(credentials.provider(opts{ http = http })())
+                assert.equals(stub.url .. "/latest/api/token", reqs[1].url)
+                assert.equals(2, reqs[1].timeout)
+            end)
+
+            it("rejects a bad AWS_METADATA_SERVICE_TIMEOUT, sending nothing", function()
+                env.AWS_METADATA_SERVICE_TIMEOUT = "soon"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.equals('acmpca: AWS_METADATA_SERVICE_TIMEOUT must be a positive number '
+                    .. 'of seconds, got "soon"', err)
+                assert.equals(0, #stub:calls())
+            end)
+
+            it("rejects a bad AWS_METADATA_SERVICE_NUM_ATTEMPTS, sending nothing", function()
+                env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "0"
+                local c, err = credentials.provider(opts{ http = socket_transport.request })()
+                assert.is_nil(c)
+                assert.equals('acmpca: AWS_METADATA_SERVICE_NUM_ATTEMPTS must be a whole number '
+                    .. '>= 1, got "0"', err)
+                assert.equals(0, #stub:calls())
+            end)
+
+            it("comes after the container source", function()
+                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                local c = assert(credentials.provider(opts{ http = socket_transport.request })())
+                assert.equals("container", c.source)
+                assert.equals(1, #stub:calls())
+            end)
+
+            it("works through the default transport, acmpca.core.http_new", function()
+                -- Must fail (not skip) while the C transport is missing.
+                local core = require "acmpca.core"
+                assert.is_function(core.http_new, "acmpca.core.http_new is missing")
+                local c, err = credentials.provider(opts())()
+                assert.is_table(c, err)
+                assert.equals("imds", c.source)
+                assert.equals(3, #stub:calls())
+            end)
+        end)
+
+        describe("refresh", function()
+            local function imds_creds(key, exp)
+                stub:config{ creds = { Code = "Success", AccessKeyId = key,
+                    SecretAccessKey = "imds-secret-" .. key, Token = "imds-token-" .. key,
+                    Expiration = iso(exp) } }
+            end
+
+            before_each(function()
+                env.AWS_EC2_METADATA_DISABLED = nil
+                env.AWS_EC2_METADATA_SERVICE_ENDPOINT = stub.url
+                imds_creds("AKIDIMDS1", T0 + 3600)
+            end)
+
+            it("keeps cached credentials while more than 15 minutes remain", function()
+                local p = credentials.provider(opts{ http = socket_transport.request })
+                local c1 = p()
+                clock = T0 + 3600 - 901
+                assert.equals(c1, p())
+                assert.equals(3, #stub:calls())
+            end)
+
+            it("refreshes once fewer than 15 minutes remain", function()
+                local p = credentials.provider(opts{ http = socket_transport.request })
+                p()
+                imds_creds("AKIDIMDS2", T0 + 7200)
+                clock = T0 + 3600 - 899
+                local c = p()
+                assert.equals("AKIDIMDS2", c.access_key_id)
+                assert.equals(T0 + 7200, c.expiration)
+                assert.equals(6, #stub:calls())
+                assert.equals(c, p())
+                assert.equals(6, #stub:calls())
+            end)
+
+            it("keeps the old credentials when an advisory refresh fails", function()
+                local p = credentials.provider(opts{ http = socket_transport.request })
+                local c1 = p()
+                stub:config{ creds_status = 500 }
+                clock = T0 + 3600 - 800
+                assert.equals(c1, p())
+                local n = #stub:calls()
+                assert.equals(6, n)
+                -- Not retried on every call.
+                clock = clock + 10
+                assert.equals(c1, p())
+                assert.equals(n, #stub:calls())
+            end)
+
+            it("fails when a mandatory refresh (under 10 minutes left) fails", function()
+                local p = credentials.provider(opts{ http = socket_transport.request })
+                p()
+                stub:config{ creds_status = 500 }
+                clock = T0 + 3600 - 300
+                local c, err = p()
+                assert.is_nil(c)
+                assert.matches("^acmpca: credentials from imds expire soon and could not be "
+                    .. "refreshed: ", err)
+                no_secret(err, { "imds-secret-AKIDIMDS1", "imds-token-AKIDIMDS1" })
+                stub:config{ creds_status = 200 }
+                imds_creds("AKIDIMDS3", T0 + 7200)
+                assert.equals("AKIDIMDS3", p().access_key_id)
+            end)
+        end)
+    end)
+
+    describe("errors", function()
+        it("lists every place it looked in one message", function()
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local http, log = fake_http()
+            local c, err = credentials.provider(opts{ http = http })()
+            assert.is_nil(c)
+            assert.equals("acmpca: no AWS credentials found; looked in: environment "
+                .. "(AWS_ACCESS_KEY_ID not set), shared credentials file " .. home
+                .. "/.aws/credentials (profile default: file not found), config file " .. home
+                .. "/.aws/config (profile default: file not found), container credentials "
+                .. "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
+                .. "not set), EC2 instance metadata (http://169.254.169.254: timed out)", err)
+            assert.equals(1, #log)
+            assert.equals("http://169.254.169.254/latest/api/token", log[1].url)
+        end)
+
+        it("names the profile and says when it has no credentials", function()
+            write(home .. "/.aws/credentials", "[default]\nregion = x\n")
+            write(home .. "/.aws/config", "[profile other]\nregion = x\n")
+            local c, err = credentials.provider(opts())()
+            assert.is_nil(c)
+            assert.matches("shared credentials file " .. home:gsub("%p", "%%%0")
+                .. "/%.aws/credentials %(profile default%), config file .-%(profile default: "
+                .. "no such profile%)", err)
+        end)
+
+        it("says when HOME is not set", function()
+            env.HOME = nil
+            local o = opts()
+            o.home = nil
+            local c, err = credentials.provider(o)()
+            assert.is_nil(c)
+            assert.matches("shared credentials file ~/.aws/credentials %(profile default: HOME "
+                .. "not set%)", err)
+        end)
+
+        it("reports a missing default transport as the IMDS problem", function()
+            env.AWS_EC2_METADATA_DISABLED = nil
+            local loaded = package.loaded["acmpca.core"]
+            package.loaded["acmpca.core"] = {}
+            local c, err = credentials.provider(opts())()
+            package.loaded["acmpca.core"] = loaded
+            assert.is_nil(c)
+            assert.matches("EC2 instance metadata %(http://169%.254%.169%.254: no HTTP transport "
+                .. "%(acmpca%.core%.http_new is not available%)%)$", err)
+        end)
+
+        it("never contains secret values from any source", function()
+            local secrets = { "env-secret-1", "env-token-1", "file-secret-1" }
+            env.AWS_SECRET_ACCESS_KEY = "env-secret-1"
+            env.AWS_SESSION_TOKEN = "env-token-1"
+            env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "container-token-1"
+            write(home .. "/.aws/credentials", "[default]\naws_session_token = file-secret-1\n")
+            local _, err = credentials.provider(opts())()
+            assert.is_string(err)
+            no_secret(err, secrets)
+            no_secret(err, { "container-token-1" })
+        end)
+    end)
+end)

@@ -1,0 +1,669 @@
+-- Specs run inside a real nginx (Debian's nginx-light + ngx_http_lua, LuaJIT):
+-- the cosocket transport on a test bench, and the admin endpoint example
+-- (examples/openresty) against the signature-checking fake ACM PCA.
+-- Tagged #nginx: spec/run.sh runs them in the LuaJIT pass only.
+
+local nginx = require "support.nginx"
+local fake = require "support.fake_service"
+local socket = require "socket"
+
+local format = string.format
+
+local ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+    .. "11111111-2222-3333-4444-555555555555"
+local OTHER_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+    .. "22222222-2222-3333-4444-555555555555"
+local DISABLED_ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+    .. "99999999-2222-3333-4444-555555555555"
+local TOKEN = "test-admin-token-0123456789abcdef"
+
+
+-- Runs `code` inside the bench's content phase; the chunk gets the bench
+-- ports as `P` and a helper `E(err)` that flattens an error object.
+local PRELUDE = [[
+local P = { plain = %d, tls = %d, untrusted = %d, main = %d }
+local function E(err)
+    if err == nil then return nil end
+    if type(err) ~= "table" and type(err) ~= "userdata" then return { str = tostring(err) } end
+    return { code = err.code, message = err.message, retryable = err.retryable,
+             str = tostring(err) }
+end
+local T = require "acmpca.transport.ngx"
+]]
+
+
+describe("acmpca.transport.ngx #nginx", function()
+    local bench
+
+    local function run(code)
+        local p = bench.ports
+        local out = nginx.eval(bench, format(PRELUDE, p.plain, p.tls, p.untrusted, p.main)
+            .. code)
+        assert.is_nil(out.raised)
+        return out.result
+    end
+
+    local function raised(code)
+        local p = bench.ports
+        local out = nginx.eval(bench, format(PRELUDE, p.plain, p.tls, p.untrusted, p.main)
+            .. code)
+        return out.raised
+    end
+
+    lazy_setup(function()
+        bench = nginx.start_bench()
+    end)
+
+    lazy_teardown(function()
+        if bench then
+            bench:stop()
+        end
+    end)
+
+    describe("available", function()
+        it("is false outside nginx, with a reason", function()
+            local t = require "acmpca.transport.ngx"
+            local ok, why = t.available()
+            assert.is_false(ok)
+            assert.matches("not running inside nginx", why)
+        end)
+
+        it("is true in the content phase", function()
+            assert.same({ true }, run("return { T.available() }"))
+        end)
+
+        it("is false in init_by_lua, with the phase named", function()
+            local res = nginx.request(bench.ports.main, { path = "/init" })
+            assert.is_false(res.json.available)
+            assert.matches("not allowed in the 'init' phase", res.json.why)
+        end)
+    end)
+
+    describe("new", function()
+        it("raises outside nginx", function()
+            local t = require "acmpca.transport.ngx"
+            assert.has_error(function() t.new() end,
+                "acmpca.transport.ngx: new: not running inside nginx with the Lua module;"
+                .. " create and use the client lazily in a request handler or an ngx.timer"
+                .. " callback, never in init_by_lua, set_by_lua, header/body filters or"
+                .. " log_by_lua")
+        end)
+
+        it("raises in init_by_lua instead of blocking", function()
+            local res = nginx.request(bench.ports.main, { path = "/init" })
+            assert.is_false(res.json.ok)
+            assert.matches("acmpca.transport.ngx: new: nginx cosockets are not allowed in"
+                .. " the 'init' phase", res.json.err, 1, true)
+        end)
+
+        it("raises in set_by_lua", function()
+            local res = nginx.request(bench.ports.main, { path = "/set" })
+            assert.matches("cosockets are not allowed in the 'set' phase", res.body, 1, true)
+        end)
+
+        it("raises in header_filter_by_lua", function()
+            local res = nginx.request(bench.ports.main, { path = "/header_filter" })
+            assert.matches("cosockets are not allowed in the 'header_filter' phase",
+                res.headers["x-raised"], 1, true)
+        end)
+
+        it("raises in log_by_lua", function()
+            nginx.request(bench.ports.main, { path = "/log" })
+            local log
+            for _ = 1, 40 do
+                log = bench:error_log():match("LOGPHASE: ([^\n]*)")
+                if log then break end
+                socket.sleep(0.05)
+            end
+            assert.matches("cosockets are not allowed in the 'log' phase", log, 1, true)
+        end)
+
+        it("refuses ca_file and points at lua_ssl_trusted_certificate", function()
+            local msg = raised("T.new{ ca_file = '/tmp/ca.pem' }")
+            assert.matches("ca_file cannot be set per connection with ngx_lua; trust the CA"
+                .. " with the `lua_ssl_trusted_certificate <file>;` directive", msg, 1, true)
+        end)
+
+        it("refuses turning certificate verification off", function()
+            assert.matches("TLS certificate verification cannot be turned off",
+                raised("T.new{ ssl_verify = false }"), 1, true)
+        end)
+
+        it("refuses bad timeouts", function()
+            assert.matches("timeout: expected a positive number of seconds, got -1",
+                raised("T.new{ timeout = -1 }"), 1, true)
+            assert.matches("connect_timeout: expected a positive number of seconds, got x",
+                raised("T.new{ connect_timeout = 'x' }"), 1, true)
+            assert.matches("pool_size: expected a positive integer",
+                raised("T.new{ pool_size = 0.5 }"), 1, true)
+        end)
+    end)
+
+    describe("transport", function()
+        -- A bad request raises and opens no socket.
+        local function refused(req_code)
+            return run(format([[
+                local opened = 0
+                local real = ngx.socket.tcp
+                ngx.socket.tcp = function() opened = opened + 1; return real() end
+                local t = T.new()
+                ngx.socket.tcp = real
+                local ok, err = pcall(t, %s)
+                return { ok = ok, err = tostring(err), opened = opened }
+            ]], req_code))
+        end
+
+        it("reads a Content-Length body and keeps headers in lower case", function()
+            local res = run([[
+                local t = T.new()
+                local res, err = t{ url = "http://127.0.0.1:" .. P.plain .. "/cl?n=5" }
+                return { res = res, err = E(err) }
+            ]])
+            assert.is_nil(res.err)
+            assert.equal(200, res.res.status)
+            assert.equal("xxxxx", res.res.body)
+            assert.equal("5", res.res.headers["content-length"])
+            assert.equal("a, b", res.res.headers["x-multi"])
+        end)
+
+        it("reads a chunked body", function()
+            local res = run([[
+                local res, err = T.new(){ url = "http://127.0.0.1:" .. P.plain .. "/chunked" }
+                return { status = res.status, te = res.headers["transfer-encoding"],
+                         body = res.body, err = E(err) }
+            ]])
+            assert.equal("chunked", res.te)
+            local want = {}
+            for i = 1, 5 do want[i] = string.rep(tostring(i), i * 1000) end
+            assert.equal(table.concat(want), res.body)
+        end)
+
+        it("reads a body delimited by the connection closing", function()
+            local res = run([[
+                return T.new(){ url = "http://127.0.0.1:" .. P.plain .. "/noframing" }
+            ]])
+            assert.equal("until close", res.body)
+        end)
+
+        it("sends method, path, Host, Content-Length, keep-alive and the headers", function()
+            local res = run([[
+                local res = T.new(){ method = "POST",
+                    url = "http://127.0.0.1:" .. P.plain .. "/echo?status=418",
+                    headers = { ["X-Amz-Target"] = "ACMPrivateCA.ListPermissions",
+                                ["Content-Length"] = "999" },
+                    body = '{"a":1}' }
+                res.echo = require("cjson").decode(res.body)
+                return res
+            ]])
+            assert.equal(418, res.status)
+            assert.same({
+                method = "POST", uri = "/echo?status=418", proto = "HTTP/1.1",
+                host = "127.0.0.1:" .. bench.ports.plain, ["content-length"] = "7",
+                connection = "keep-alive", ["x-amz-target"] = "ACMPrivateCA.ListPermissions",
+                body = '{"a":1}',
+            }, res.echo)
+        end)
+
+        it("sends the caller's Host header (the signed one) unchanged", function()
+            local res = run([[
+                local res = T.new(){ url = "http://127.0.0.1:" .. P.plain .. "/echo",
+                                     headers = { Host = "acm-pca.example:8443" } }
+                return require("cjson").decode(res.body)
+            ]])
+            assert.equal("acm-pca.example:8443", res.host)
+        end)
+
+        it("reuses the connection through the keepalive pool", function()
+            local res = run([[
+                local t = T.new()
+                local out = {}
+                for i = 1, 3 do
+                    out[i] = t{ url = "http://127.0.0.1:" .. P.plain .. "/conn" }.body
+                end
+                return out
+            ]])
+            -- the pool is per worker: the first call may reuse an older connection
+            local conn, n = res[1]:match("^(%d+) (%d+)$")
+            n = tonumber(n)
+            assert.same({ conn .. " " .. n, conn .. " " .. n + 1, conn .. " " .. n + 2 }, res)
+        end)
+
+        it("does not reuse a connection the server closes", function()
+            local res = run([[
+                local t = T.new()
+                local a = t{ url = "http://127.0.0.1:" .. P.plain .. "/close" }
+                local b = t{ url = "http://127.0.0.1:" .. P.plain .. "/conn" }
+                local c = t{ url = "http://127.0.0.1:" .. P.plain .. "/close" }
+                return { a.body, a.headers.connection, b.body, c.body }
+            ]])
+            assert.equal("closed", res[1])
+            assert.equal("close", res[2])
+            assert.matches("^%d+ 1$", res[3])
+            assert.equal("closed", res[4])
+        end)
+
+        it("verifies the certificate against lua_ssl_trusted_certificate", function()
+            local res = run([[
+                local t = T.new()
+                local out = {}
+                for i = 1, 2 do
+                    local res, err = t{ url = "https://localhost:" .. P.tls .. "/conn" }
+                    out[i] = res and res.body or E(err)
+                end
+                return out
+            ]])
+            local conn, n = res[1]:match("^(%d+) (%d+)$")
+            assert.equal(conn .. " " .. tonumber(n) + 1, res[2])
+        end)
+
+        it("fails with TLSError for an untrusted certificate", function()
+            local res = run([[
+                local res, err = T.new(){ url = "https://localhost:" .. P.untrusted .. "/" }
+                return { res = res, err = E(err) }
+            ]])
+            assert.is_nil(res.res)
+            assert.equal("TLSError", res.err.code)
+            assert.matches("TLS handshake with localhost failed: .*unable to verify",
+                res.err.message)
+            assert.matches("lua_ssl_trusted_certificate", res.err.message, 1, true)
+        end)
+
+        it("fails with TLSError when the host name does not match", function()
+            local res = run([[
+                local res, err = T.new(){ url = "https://127.0.0.1:" .. P.tls .. "/" }
+                return { res = res, err = E(err) }
+            ]])
+            assert.is_nil(res.res)
+            assert.equal("TLSError", res.err.code)
+            assert.matches("certificate host mismatch", res.err.message, 1, true)
+        end)
+
+        it("times out reading with Timeout", function()
+            local res = run([[
+                local res, err = T.new{ timeout = 5 }{
+                    url = "http://127.0.0.1:" .. P.plain .. "/slow?s=2", timeout = 0.2 }
+                return { res = res, err = E(err) }
+            ]])
+            assert.is_nil(res.res)
+            assert.equal("Timeout", res.err.code)
+            assert.is_true(res.err.retryable)
+            assert.equal("reading response status timed out", res.err.message)
+        end)
+
+        it("fails with NetworkError when nothing listens", function()
+            local port = nginx.free_port()
+            local res = run(format([[
+                local res, err = T.new(){ url = "http://127.0.0.1:%d/" }
+                return { res = res, err = E(err) }
+            ]], port))
+            assert.is_nil(res.res)
+            assert.equal("NetworkError", res.err.code)
+            assert.matches("cannot connect to 127.0.0.1:" .. port .. ": connection refused",
+                res.err.message, 1, true)
+        end)
+
+        it("raises for a request that is not a table, opening no socket", function()
+            local res = refused("'http://x/'")
+            assert.is_false(res.ok)
+            assert.matches("acmpca.transport.ngx: expected a request table", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a missing URL, opening no socket", function()
+            local res = refused("{ method = 'GET' }")
+            assert.matches("acmpca.transport.ngx: url: expected a string", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for an unsupported scheme, opening no socket", function()
+            local res = refused("{ url = 'ftp://127.0.0.1/' }")
+            assert.matches("url: unsupported scheme 'ftp': ftp://127.0.0.1/", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for credentials in the URL, opening no socket", function()
+            local res = refused("{ url = 'http://u:p@127.0.0.1/' }")
+            assert.matches("url: credentials in the URL are not supported", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a bad port, opening no socket", function()
+            local res = refused("{ url = 'http://127.0.0.1:70000/' }")
+            assert.matches("url: bad port", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a header value with CR/LF, opening no socket", function()
+            local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/",
+                                    headers = { ["X-A"] = "1\r\nX-Injected: 2" } }]])
+            assert.matches("header X-A: value contains CR, LF or NUL", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a bad header name, opening no socket", function()
+            local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/",
+                                    headers = { ["X A"] = "1" } }]])
+            assert.matches("bad header name X A", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a body that is not a string, opening no socket", function()
+            local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/", body = {} }]])
+            assert.matches("body: expected a string", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a bad method, opening no socket", function()
+            local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/",
+                                    method = "GET / HTTP/1.0\r\n" }]])
+            assert.matches("bad method", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+    end)
+
+    describe("inside nginx's LuaJIT", function()
+        it("loads the LuaJIT build of acmpca.core", function()
+            local res = run([[
+                local core = require "acmpca.core"
+                return { version = core._VERSION, jit = jit and jit.version,
+                         file = package.searchpath("acmpca.core", package.cpath) }
+            ]])
+            assert.matches("^LuaJIT", res.jit)
+            assert.matches("/build/jit/acmpca/core%.so$", res.file)
+            assert.equal("0.1.0", res.version)
+        end)
+
+        it("makes its errors with acmpca.core's error objects", function()
+            local res = run([[
+                local core = require "acmpca.core"
+                local _, err = T.new(){ url = "https://localhost:" .. P.untrusted .. "/" }
+                local ref = core.new_error{ code = "X", message = "y" }
+                return { same = getmetatable(err) == getmetatable(ref), str = tostring(err) }
+            ]])
+            assert.is_true(res.same)
+            assert.matches("^TLSError: TLS handshake with localhost failed", res.str)
+        end)
+
+        it("acmpca.new picks this transport, never the blocking libcurl one", function()
+            local res = run([[
+                local core = require "acmpca.core"
+                local curl, picked = 0, 0
+                local real_http_new, real_new = core.http_new, T.new
+                core.http_new = function(...) curl = curl + 1; return real_http_new(...) end
+                T.new = function(...) picked = picked + 1; return real_new(...) end
+                local ok, err = pcall(function()
+                    local acmpca = require "acmpca"
+                    return acmpca.new{ region = "us-east-1",
+                        credentials = { access_key_id = "AKID", secret_access_key = "S" } }
+                end)
+                core.http_new, T.new = real_http_new, real_new
+                return { ok = ok, err = tostring(err), curl = curl, picked = picked }
+            ]])
+            assert.is_true(res.ok, res.err)
+            assert.equal(1, res.picked)
+            assert.equal(0, res.curl)
+        end)
+
+        it("looks up container credentials through this transport", function()
+            local creds = { access_key_id = "ASIAFAKECONTAINER001",
+                            secret_access_key = "containerSecret/0123456789abcdefghijkl",
+                            session_token = "container-session-token" }
+            local svc = assert(fake.start{ cas = { [ARN] = "ACTIVE" },
+                access_key_id = creds.access_key_id,
+                secret_access_key = creds.secret_access_key,
+                session_token = creds.session_token })
+            local ok, res = pcall(run, format([[
+                package.loaded["bench.creds"] = { hits = 0, doc = require("cjson").encode{
+                    AccessKeyId = %q, SecretAccessKey = %q, Token = %q,
+                    Expiration = os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", ngx.time() + 3600) } }
+                local core = require "acmpca.core"
+                local curl = 0
+                local real_http_new = core.http_new
+                core.http_new = function(...) curl = curl + 1; return real_http_new(...) end
+                local ok, has, err = pcall(function()
+                    local c = require("acmpca").new{ region = "us-east-1", endpoint = %q }
+                    local a, e = c:has_acm_renewal(%q)
+                    local b = c:has_acm_renewal(%q)
+                    return a and b == a and a, e
+                end)
+                core.http_new = real_http_new
+                local st = package.loaded["bench.creds"]
+                return { ok = ok, has = has, err = E(err) or (not ok and tostring(has)) or nil,
+                         curl = curl, hits = st.hits }
+            ]], creds.access_key_id, creds.secret_access_key, creds.session_token, svc.url,
+                ARN, ARN))
+            local calls = svc:calls()
+            svc:stop()
+            assert.is_true(ok, res)
+            assert.is_nil(res.err)
+            assert.is_false(res.has)
+            assert.equal(1, res.hits)           -- fetched once, then cached
+            assert.equal(0, res.curl)
+            assert.equal(2, calls.ListPermissions)
+        end)
+    end)
+end)
+
+
+describe("examples/openresty #nginx", function()
+    local svc, srv, root
+
+    local function call(method, path, opts)
+        opts = opts or {}
+        local headers = opts.headers or { Authorization = "Bearer " .. TOKEN }
+        if opts.json then
+            headers["Content-Type"] = "application/json"
+        end
+        local res, err = nginx.request(srv.port, { method = method, path = path,
+                                                   headers = headers, body = opts.body })
+        assert(res, err)
+        return res
+    end
+
+    local function start_example(env)
+        local port = nginx.free_port()
+        local conf = nginx.render_example(nginx.read_file("examples/openresty/nginx.conf"), port)
+        return nginx.start{ conf = conf, port = port, env = env, links = {
+            lua = root .. "/lua",
+            lib = root .. "/build/jit",
+            ["acm_renewal.lua"] = root .. "/examples/openresty/acm_renewal.lua",
+        } }
+    end
+
+    local function example_env(extra)
+        local env = {
+            ACMPCA_ADMIN_TOKEN = TOKEN,
+            AWS_REGION = "us-east-1",
+            AWS_ACCESS_KEY_ID = fake.credentials.access_key_id,
+            AWS_SECRET_ACCESS_KEY = fake.credentials.secret_access_key,
+            AWS_ENDPOINT_URL_ACM_PCA = svc.url,
+            AWS_EC2_METADATA_DISABLED = "true",
+        }
+        for k, v in pairs(extra or {}) do
+            env[k] = v or nil
+        end
+        return env
+    end
+
+    lazy_setup(function()
+        root = nginx.root()
+        local err
+        svc, err = fake.start{ cas = { [ARN] = "ACTIVE", [OTHER_ARN] = "ACTIVE",
+                                       [DISABLED_ARN] = "DISABLED" },
+                               tls = false, delay_ms = 0 }
+        assert(svc, err)
+        srv = start_example(example_env())
+    end)
+
+    lazy_teardown(function()
+        if srv then srv:stop() end
+        if svc then svc:stop() end
+    end)
+
+    before_each(function()
+        svc:reset()
+    end)
+
+    describe("authorisation", function()
+        it("answers 401 without a token and calls nothing", function()
+            local res = call("GET", "/acm-renewal?ca_arn=" .. ARN, { headers = {} })
+            assert.equal(401, res.status)
+            assert.equal("Unauthorized", res.json.error)
+            assert.equal('Bearer realm="acm-renewal"', res.headers["www-authenticate"])
+            assert.equal(0, svc:calls().total)
+        end)
+
+        it("answers 401 for a wrong token and calls nothing", function()
+            for _, value in ipairs({ "Bearer wrong", "Bearer " .. TOKEN .. "x",
+                                     "Basic " .. TOKEN, TOKEN }) do
+                local res = call("POST", "/acm-renewal", { json = true,
+                    headers = { Authorization = value }, body = '{"ca_arn":"' .. ARN .. '"}' })
+                assert.equal(401, res.status, value)
+            end
+            assert.equal(0, svc:calls().total)
+        end)
+
+        it("refuses everything with 503 when ACMPCA_ADMIN_TOKEN is unset, and logs why",
+           function()
+            local other = start_example(example_env({ ACMPCA_ADMIN_TOKEN = false }))
+            local res = nginx.request(other.port, { path = "/acm-renewal?ca_arn=" .. ARN,
+                headers = { Authorization = "Bearer " .. TOKEN } })
+            local log = other:error_log()
+            other:stop()
+            assert.equal(503, res.status)
+            assert.equal("AdminTokenNotConfigured", res.json.error)
+            assert.matches("ACMPCA_ADMIN_TOKEN is not set", log, 1, true)
+            assert.equal(0, svc:calls().total)
+        end)
+    end)
+
+    describe("bad requests", function()
+        it("answers 405 for another method", function()
+            local res = call("PUT", "/acm-renewal?ca_arn=" .. ARN)
+            assert.equal(405, res.status)
+            assert.equal("GET, POST, DELETE", res.headers.allow)
+            assert.equal(0, svc:calls().total)
+        end)
+
+        it("answers 400 for a bad ARN without calling the service", function()
+            local res = call("GET", "/acm-renewal?ca_arn=arn:aws:s3:::bucket")
+            assert.equal(400, res.status)
+            assert.equal("BadRequest", res.json.error)
+            assert.equal("ca_arn: expected arn:<partition>:acm-pca:<region>:<12-digit account>"
+                .. ":certificate-authority/<id>", res.json.message)
+            assert.equal(0, svc:calls().total)
+        end)
+
+        it("answers 400 for a missing ARN without calling the service", function()
+            local res = call("DELETE", "/acm-renewal", { json = true, body = "{}" })
+            assert.equal(400, res.status)
+            assert.equal("ca_arn is required", res.json.message)
+            assert.equal(0, svc:calls().total)
+        end)
+
+        it("answers 400 for a body that is not JSON without calling the service", function()
+            local res = call("POST", "/acm-renewal", { json = true, body = "{ca_arn:" })
+            assert.equal(400, res.status)
+            assert.equal('expected a JSON body {"ca_arn": "arn:aws:acm-pca:..."}',
+                res.json.message)
+            assert.equal(0, svc:calls().total)
+        end)
+
+        it("answers 400 for a JSON ARN that is not a string", function()
+            local res = call("POST", "/acm-renewal", { json = true, body = '{"ca_arn": 7}' })
+            assert.equal(400, res.status)
+            assert.equal("ca_arn is required", res.json.message)
+            assert.equal(0, svc:calls().total)
+        end)
+    end)
+
+    describe("renewal permissions", function()
+        it("ensure creates, then reports present; GET sees it; DELETE revokes", function()
+            local body = '{"ca_arn":"' .. ARN .. '"}'
+            local res = call("POST", "/acm-renewal", { json = true, body = body })
+            assert.equal(201, res.status, res.body)
+            assert.same({ ca_arn = ARN, renewal = true, status = "created" }, res.json)
+            assert.equal(1, #svc:permissions(ARN))
+
+            res = call("POST", "/acm-renewal", { json = true, body = body })
+            assert.equal(200, res.status, res.body)
+            assert.same({ ca_arn = ARN, renewal = true, status = "present" }, res.json)
+
+            res = call("GET", "/acm-renewal?ca_arn=" .. ARN)
+            assert.equal(200, res.status, res.body)
+            assert.same({ ca_arn = ARN, renewal = true }, res.json)
+
+            res = call("DELETE", "/acm-renewal?ca_arn=" .. ARN)
+            assert.equal(200, res.status, res.body)
+            assert.equal(false, res.json.renewal)
+            assert.equal(0, #svc:permissions(ARN))
+
+            res = call("GET", "/acm-renewal?ca_arn=" .. ARN)
+            assert.same({ ca_arn = ARN, renewal = false }, res.json)
+
+            res = call("DELETE", "/acm-renewal", { json = true, body = body })
+            assert.equal(200, res.status, res.body)
+            assert.equal("absent", res.json.status)
+        end)
+
+        it("answers 502 with the code when the CA is not ACTIVE", function()
+            local body = '{"ca_arn":"' .. DISABLED_ARN .. '"}'
+            local res = call("POST", "/acm-renewal", { json = true, body = body })
+            assert.equal(502, res.status, res.body)
+            assert.equal("InvalidStateException", res.json.error)
+        end)
+
+        it("answers 502 with the code of an injected service error", function()
+            svc:fault("error", 1, { status = 400, body = "AccessDeniedException" })
+            local res = call("GET", "/acm-renewal?ca_arn=" .. ARN)
+            assert.equal(502, res.status, res.body)
+            assert.equal("AccessDeniedException", res.json.error)
+            assert.equal(1, svc:calls().total)
+        end)
+
+        it("signs with the credentials from the env directives", function()
+            call("GET", "/acm-renewal?ca_arn=" .. ARN)
+            local rec = svc:last_request()
+            assert.equal(200, rec.status)
+            assert.matches("Credential=" .. fake.credentials.access_key_id .. "/",
+                fake.header(rec, "authorization"), 1, true)
+        end)
+    end)
+
+    describe("concurrency", function()
+        it("serves 20 requests at once from one worker while each call waits 200 ms",
+           function()
+            local created = call("POST", "/acm-renewal", { json = true,
+                                                            body = '{"ca_arn":"' .. ARN .. '"}' })
+            assert.equal(201, created.status, created.body)
+            svc:set_delay(200)
+            local before = svc:calls().ListPermissions
+            local reqs = {}
+            for i = 1, 20 do
+                reqs[i] = { method = "GET",
+                            path = "/acm-renewal?ca_arn=" .. (i % 2 == 0 and ARN or OTHER_ARN),
+                            headers = { Authorization = "Bearer " .. TOKEN } }
+            end
+            -- Structural proof, no clock involved: when the first answer is
+            -- back, how many calls has the service received?  A worker that
+            -- blocked on each call would have sent one (two at most).
+            local at_first
+            local results, seconds = nginx.concurrent(srv.port, reqs, 30, function()
+                at_first = svc:calls().ListPermissions - before
+            end)
+            svc:set_delay(0)
+            for i = 1, 20 do
+                local res = results[i]
+                assert.truthy(res, "request " .. i .. " did not complete")
+                assert.equal(200, res.status, res.body)
+                assert.same({ ca_arn = i % 2 == 0 and ARN or OTHER_ARN, renewal = i % 2 == 0 },
+                    res.json)
+            end
+            assert.equal(before + 20, svc:calls().ListPermissions)
+            print(format("\nnginx: 20 concurrent requests, 200 ms each at the service:"
+                .. " %.3f s wall (serial would be >= 4 s); %d calls in flight at the"
+                .. " first answer", seconds, at_first))
+            assert.is_true(at_first >= 10, "calls in flight at the first answer: " .. at_first)
+        end)
+    end)
+end)

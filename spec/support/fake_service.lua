@@ -1,0 +1,443 @@
+-- spec/support/fake_service.lua: start, drive and stop the local fake ACM PCA
+-- service (spec/support/fake_acmpca.py) from busted specs.
+--
+--   local fake = require "support.fake_service"
+--   local svc = fake.start{ cas = { [arn] = "ACTIVE" }, tls = true }
+--   ... client.new{ endpoint = svc.url, credentials = fake.credentials,
+--                   region = "us-east-1", ca_file = svc.ca_file } ...
+--   svc:stop()
+--
+-- The service is a separate /usr/bin/python3 process that checks every SigV4
+-- signature with botocore.  Its control plane is plain HTTP on a second
+-- loopback port, driven here with luasocket; works under Lua 5.4 and LuaJIT.
+
+local cjson = require "cjson.safe"
+local socket = require "socket"
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+
+local concat = table.concat
+local format = string.format
+local io_open = io.open
+local io_popen = io.popen
+local os_execute = os.execute
+local pairs = pairs
+local ipairs = ipairs
+local tonumber = tonumber
+local tostring = tostring
+local type = type
+local error = error
+local setmetatable = setmetatable
+local next = next
+local debug_getinfo = debug.getinfo
+
+
+local _M = { _VERSION = "0.1.0" }
+
+local mt = { __index = {} }
+local methods = mt.__index
+
+-- Credentials the service knows unless start{} says otherwise.
+_M.credentials = {
+    access_key_id = "AKIDFAKEACMPCAE2E001",
+    secret_access_key = "fakeE2Esecret/0123456789+abcdefghijklmnopq",
+}
+
+_M.python = "/usr/bin/python3"
+_M.region = "us-east-1"
+
+-- Children must not inherit the sanitizer preload of the ASan spec run.
+local CLEAN_ENV = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS -u LSAN_OPTIONS "
+
+local START_TIMEOUT = 15     -- seconds to wait for the service to listen
+local STOP_TIMEOUT = 5
+
+
+local function here()
+    local src = debug_getinfo(1, "S").source
+    local dir = src:match("^@(.*)/[^/]*$")
+    return dir or "."
+end
+
+local SCRIPT = here() .. "/fake_acmpca.py"
+_M.script = SCRIPT
+
+
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+_M.quote = quote
+
+
+local function run(cmd)
+    local ok, _, code = os_execute(cmd)
+    -- Lua 5.1 returns the status number, 5.2+ returns true/nil, "exit", code
+    if type(ok) == "number" then
+        return ok == 0, ok
+    end
+    return ok == true, code
+end
+
+
+local function read_cmd(cmd)
+    local p = io_popen(cmd, "r")
+    local out = p:read("*a")
+    p:close()
+    return out
+end
+
+
+local function read_file(path)
+    local f = io_open(path, "rb")
+    if not f then
+        return nil
+    end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
+
+local function write_file(path, data)
+    local f = assert(io_open(path, "wb"))
+    f:write(data)
+    f:close()
+end
+
+
+local function alive(pid)
+    local stat = read_file("/proc/" .. pid .. "/stat")
+    return stat ~= nil and not stat:match("^%d+ %b() Z")
+end
+
+
+-- The PID of this Lua process (the service exits when it is gone).
+local function own_pid()
+    local stat = read_file("/proc/self/stat")
+    return stat and stat:match("^(%d+)")
+end
+
+
+-- Makes a throwaway CA and a server certificate for 127.0.0.1/localhost.
+local function make_certs(dir)
+    local ext = dir .. "/server.ext"
+    write_file(ext, concat({
+        "basicConstraints = critical, CA:FALSE",
+        "keyUsage = critical, digitalSignature, keyEncipherment",
+        "extendedKeyUsage = serverAuth",
+        "subjectAltName = IP:127.0.0.1, DNS:localhost",
+        "subjectKeyIdentifier = hash",
+        "authorityKeyIdentifier = keyid, issuer",
+        "",
+    }, "\n"))
+    local d = quote(dir)
+    local cmd = concat({
+        "cd " .. d,
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+            .. " -keyout ca.key -out ca.pem -days 2 -subj '/CN=lua-acmpca e2e test CA'"
+            .. " -addext 'basicConstraints=critical,CA:TRUE'"
+            .. " -addext 'keyUsage=critical,keyCertSign,cRLSign'",
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+            .. " -keyout server.key -out server.csr -subj '/CN=localhost'",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+            .. " -out server.pem -days 2 -extfile server.ext",
+    }, " && ")
+    local ok = run(CLEAN_ENV .. "sh -c " .. quote(cmd) .. " >" .. d .. "/openssl.log 2>&1")
+    if not ok then
+        return nil, "openssl failed: " .. (read_file(dir .. "/openssl.log") or "?")
+    end
+    return dir .. "/ca.pem", dir .. "/server.pem", dir .. "/server.key"
+end
+-- fake.make_certs(dir) -> ca_pem, server_pem, server_key | nil, err
+_M.make_certs = make_certs
+
+
+-- One HTTP exchange with the control plane; returns the decoded JSON.
+local function control(self, method, path, body)
+    local payload = body ~= nil and assert(cjson.encode(body)) or ""
+    local chunks = {}
+    local ok, status = http.request{
+        url = self.control_url .. path,
+        method = method,
+        headers = {
+            ["content-type"] = "application/json",
+            ["content-length"] = tostring(#payload),
+        },
+        source = ltn12.source.string(payload),
+        sink = ltn12.sink.table(chunks),
+    }
+    if not ok then
+        return nil, "control " .. path .. ": " .. tostring(status)
+    end
+    local text = concat(chunks)
+    if status ~= 200 then
+        return nil, format("control %s: HTTP %s: %s", path, tostring(status), text)
+    end
+    local out, err = cjson.decode(text)
+    if out == nil then
+        return nil, "control " .. path .. ": bad JSON: " .. tostring(err)
+    end
+    return out
+end
+
+
+-- svc:control(method, path, body_table) -> decoded reply | nil, err
+function methods.control(self, method, path, body)
+    if self.stopped then
+        return nil, "service stopped"
+    end
+    return control(self, method, path, body)
+end
+
+
+local function must(self, method, path, body)
+    local out, err = control(self, method, path, body)
+    if out == nil then
+        error("fake service: " .. err, 3)
+    end
+    return out
+end
+
+
+-- Counts of service requests received (including rejected ones), by
+-- operation: { CreatePermission = n, ListPermissions = n,
+-- DeletePermission = n, total = n }.
+function methods.calls(self)
+    return must(self, "GET", "/_fake/calls")
+end
+
+
+-- Every request record, oldest first (see fake_acmpca.py for the fields).
+function methods.requests(self)
+    return must(self, "GET", "/_fake/requests")
+end
+
+
+-- The last request record, or nil when nothing was received.
+function methods.last_request(self)
+    local rec = must(self, "GET", "/_fake/last")
+    if rec.seq == nil then
+        return nil
+    end
+    return rec
+end
+
+
+function methods.state(self)
+    return must(self, "GET", "/_fake/state")
+end
+
+
+-- The stored permissions of one CA (raw wire shape), oldest first.
+function methods.permissions(self, arn)
+    local st = must(self, "GET", "/_fake/state")
+    return st.permissions[arn] or {}
+end
+
+
+function methods.reset(self)
+    must(self, "POST", "/_fake/reset", {})
+end
+
+
+function methods.set_delay(self, ms)
+    must(self, "POST", "/_fake/delay", { ms = ms })
+end
+
+
+-- status nil removes the CA.
+function methods.set_ca(self, arn, status)
+    must(self, "POST", "/_fake/ca", { arn = arn, status = status or cjson.null })
+end
+
+
+function methods.set_clock_offset(self, seconds)
+    must(self, "POST", "/_fake/clock", { offset = seconds })
+end
+
+
+-- kind: throttle | unavailable | internal | html | garbage | truncated |
+-- close | error; count: how many of the next authenticated requests;
+-- opts.status / opts.body override the answer (error: body = the code).
+function methods.fault(self, kind, count, opts)
+    opts = opts or {}
+    must(self, "POST", "/_fake/fault", {
+        kind = kind, count = count or 1,
+        status = opts.status or cjson.null, body = opts.body or cjson.null,
+    })
+end
+
+
+function methods.clear_faults(self)
+    must(self, "POST", "/_fake/faults/clear", {})
+end
+
+
+-- Kills the service by PID and removes its temporary directory; idempotent.
+function methods.stop(self)
+    if self.stopped then
+        return true
+    end
+    self.stopped = true
+    local pid = self.pid
+    if pid and alive(pid) then
+        run("kill " .. pid .. " 2>/dev/null")
+        local deadline = socket.gettime() + STOP_TIMEOUT
+        while alive(pid) and socket.gettime() < deadline do
+            socket.sleep(0.02)
+        end
+        if alive(pid) then
+            run("kill -9 " .. pid .. " 2>/dev/null")
+        end
+    end
+    if self.dir and self.dir:match("^/tmp/") then
+        run("rm -rf " .. quote(self.dir))
+    end
+    return true
+end
+
+
+-- The service's own log (requests and connection errors), for debugging.
+function methods.log(self)
+    return read_file(self.dir .. "/service.log") or ""
+end
+
+
+-- Case-insensitive lookup of a header in a request record.
+function _M.header(record, name)
+    name = name:lower()
+    for _, pair in ipairs(record and record.headers or {}) do
+        if pair[1]:lower() == name then
+            return pair[2]
+        end
+    end
+    return nil
+end
+
+
+local function cred_entry(c)
+    return { secret = c.secret_access_key, token = c.session_token or cjson.null }
+end
+
+
+-- fake.start(opts) -> svc.  opts: cas = { [arn] = status }, tls = bool,
+-- delay_ms = n, region = "us-east-1", access_key_id =, secret_access_key =,
+-- session_token = (the key then requires it), extra_credentials = { creds,... }.
+function _M.start(opts)
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        error("fake.start: opts must be a table", 2)
+    end
+    local creds = {
+        access_key_id = opts.access_key_id or _M.credentials.access_key_id,
+        secret_access_key = opts.secret_access_key or _M.credentials.secret_access_key,
+        session_token = opts.session_token,
+    }
+    local known = { [creds.access_key_id] = cred_entry(creds) }
+    for _, c in ipairs(opts.extra_credentials or {}) do
+        known[c.access_key_id] = cred_entry(c)
+    end
+    local cas = {}
+    for arn, status in pairs(opts.cas or {}) do
+        cas[arn] = type(status) == "table" and status.status or status
+    end
+    local region = opts.region or _M.region
+
+    local dir = read_cmd("mktemp -d /tmp/acmpca-fake.XXXXXX"):gsub("%s+$", "")
+    if dir == "" then
+        return nil, "mktemp failed"
+    end
+    local svc = setmetatable({
+        dir = dir, host = "127.0.0.1", region = region, tls = opts.tls and true or false,
+        credentials = creds,
+    }, mt)
+
+    local config = {
+        credentials = known, region = region, delay_ms = opts.delay_ms or 0,
+        cas = next(cas) and cas or cjson.empty_table,
+    }
+    write_file(dir .. "/config.json", assert(cjson.encode(config)))
+    local args = {
+        CLEAN_ENV .. quote(_M.python), quote(SCRIPT), "serve",
+        "--port-file", quote(dir .. "/ports"),
+        "--config", quote(dir .. "/config.json"),
+        "--log", quote(dir .. "/service.log"),
+    }
+    local me = own_pid()
+    if me then
+        args[#args + 1] = "--parent-pid " .. me
+    end
+    if opts.tls then
+        local ca, cert, key = make_certs(dir)
+        if not ca then
+            svc:stop()
+            return nil, cert
+        end
+        svc.ca_file, svc.cert_file, svc.key_file = ca, cert, key
+        args[#args + 1] = "--cert " .. quote(cert) .. " --key " .. quote(key)
+    end
+    local cmd = concat(args, " ") .. " >" .. quote(dir .. "/stderr.log")
+        .. " 2>&1 </dev/null & echo $!"
+    svc.pid = tonumber((read_cmd(cmd):match("(%d+)")))
+    if not svc.pid then
+        svc:stop()
+        return nil, "could not start " .. SCRIPT
+    end
+
+    local deadline = socket.gettime() + START_TIMEOUT
+    local ports
+    while true do
+        ports = read_file(dir .. "/ports")
+        if ports and ports:match("^%d+ %d+") then
+            break
+        end
+        if not alive(svc.pid) or socket.gettime() > deadline then
+            local log = read_file(dir .. "/stderr.log") or ""
+            svc:stop()
+            return nil, "fake service did not start: " .. log
+        end
+        socket.sleep(0.02)
+    end
+    local port, cport = ports:match("^(%d+) (%d+)")
+    svc.port, svc.control_port = tonumber(port), tonumber(cport)
+    svc.url = format("%s://127.0.0.1:%d", opts.tls and "https" or "http", svc.port)
+    svc.control_url = format("http://127.0.0.1:%d", svc.control_port)
+
+    local pong, err = control(svc, "GET", "/_fake/ping")
+    if not pong then
+        svc:stop()
+        return nil, err
+    end
+    return svc
+end
+
+
+-- Runs one call through botocore's own client (the "call" mode of the
+-- script), an independent check of the fake.  Returns the decoded
+-- { ok = result } or { error = { code =, message =, status = } }.
+function _M.botocore(svc, operation, params, creds)
+    creds = creds or svc.credentials
+    local cmd = {
+        CLEAN_ENV .. quote(_M.python), quote(SCRIPT), "call",
+        "--endpoint", quote(svc.url), "--region", quote(svc.region),
+        "--akid", quote(creds.access_key_id),
+        "--secret", quote(creds.secret_access_key),
+    }
+    if creds.session_token then
+        cmd[#cmd + 1] = "--token " .. quote(creds.session_token)
+    end
+    if svc.ca_file then
+        cmd[#cmd + 1] = "--ca-file " .. quote(svc.ca_file)
+    end
+    cmd[#cmd + 1] = quote(operation)
+    cmd[#cmd + 1] = quote(assert(cjson.encode(params or {})))
+    local out = read_cmd(concat(cmd, " ") .. " 2>&1")
+    local res = cjson.decode(out)
+    if type(res) ~= "table" then
+        return nil, "botocore call failed: " .. out
+    end
+    return res
+end
+
+
+return _M

@@ -1,0 +1,525 @@
+-- spec/support/nginx.lua: run a real nginx (Debian's nginx-light with the
+-- Lua module) for the specs, and talk HTTP to it.
+--
+--   local nginx = require "support.nginx"
+--   local srv = nginx.start{ conf = text, env = { K = "v" }, links = { lua = dir } }
+--   local res = nginx.request(srv.port, { method = "GET", path = "/", headers = {} })
+--   local results, seconds = nginx.concurrent(srv.port, { req1, req2, ... })
+--   srv:stop()
+--
+-- nginx runs in the foreground (daemon off) with a master and one worker,
+-- in a fresh prefix directory under /tmp, with an empty environment apart
+-- from opts.env; it is stopped by its PID.
+
+local socket = require "socket"
+
+local assert = assert
+local error = error
+local ipairs = ipairs
+local pairs = pairs
+local pcall = pcall
+local require = require
+local setmetatable = setmetatable
+local tonumber = tonumber
+local tostring = tostring
+local concat = table.concat
+local format = string.format
+local gsub = string.gsub
+local lower = string.lower
+local match = string.match
+
+local _M = {}
+
+_M.NGINX = "/usr/sbin/nginx"
+_M.MODULES = "/usr/share/nginx/modules"
+
+
+local function shell_quote(s)
+    return "'" .. gsub(tostring(s), "'", "'\\''") .. "'"
+end
+_M.shell_quote = shell_quote
+
+
+local function run(cmd)
+    local ok = os.execute(cmd)
+    return ok == true or ok == 0
+end
+
+
+local function read_file(path)
+    local f = io.open(path, "rb")
+    if not f then
+        return nil
+    end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+_M.read_file = read_file
+
+
+local function write_file(path, data)
+    local f = assert(io.open(path, "wb"))
+    f:write(data)
+    f:close()
+end
+_M.write_file = write_file
+
+
+--- The absolute path of the checkout (specs run from its root).
+function _M.root()
+    local p = io.popen("pwd")
+    local dir = p:read("*l")
+    p:close()
+    return dir
+end
+
+
+function _M.tmpdir(tag)
+    local p = io.popen("mktemp -d /tmp/acmpca-" .. (tag or "nginx") .. ".XXXXXX")
+    local dir = p:read("*l")
+    p:close()
+    assert(dir and dir ~= "", "mktemp failed")
+    return dir
+end
+
+
+--- A free TCP port on 127.0.0.1 (bound to port 0, then released).
+function _M.free_port()
+    local s = assert(socket.bind("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    return tonumber(port)
+end
+
+
+local function alive(pid)
+    return run("kill -0 " .. pid .. " 2>/dev/null")
+end
+
+
+local function can_connect(port)
+    local c = socket.tcp()
+    c:settimeout(0.2)
+    local ok = c:connect("127.0.0.1", port)
+    c:close()
+    return ok ~= nil
+end
+
+
+local Server = {}
+Server.__index = Server
+
+
+function Server:error_log()
+    return read_file(self.prefix .. "/logs/error.log") or ""
+end
+
+
+function Server:stop()
+    if self.pid and alive(self.pid) then
+        run("kill -TERM " .. self.pid)
+        for _ = 1, 100 do
+            if not alive(self.pid) then
+                break
+            end
+            socket.sleep(0.05)
+        end
+        if alive(self.pid) then
+            run("kill -KILL " .. self.pid)
+        end
+    end
+    self.pid = nil
+    if self.prefix and not os.getenv("ACMPCA_KEEP_NGINX") then
+        run("rm -rf " .. shell_quote(self.prefix))
+    end
+end
+
+
+--- Starts nginx.  opts: conf (text, written to PREFIX/nginx.conf), env
+-- (table), links ({ name = target } symlinks made in the prefix), files
+-- ({ name = contents }), port (to wait for; default: first "listen" port).
+function _M.start(opts)
+    local prefix = opts.prefix or _M.tmpdir("nginx")
+    assert(run("mkdir -p " .. shell_quote(prefix .. "/logs")))
+    -- workers run as an unprivileged user when nginx starts as root
+    assert(run("chmod 755 " .. shell_quote(prefix)))
+    for name, target in pairs(opts.links or {}) do
+        assert(run("ln -sfn " .. shell_quote(target) .. " " .. shell_quote(prefix .. "/" .. name)))
+    end
+    for name, data in pairs(opts.files or {}) do
+        write_file(prefix .. "/" .. name, data)
+    end
+    write_file(prefix .. "/nginx.conf", opts.conf)
+
+    local env = { "PATH=/usr/sbin:/usr/bin:/bin" }
+    for k, v in pairs(opts.env or {}) do
+        env[#env + 1] = shell_quote(k .. "=" .. v)
+    end
+    local script = "exec env -i " .. concat(env, " ") .. " " .. _M.NGINX
+        .. " -p " .. shell_quote(prefix .. "/")
+        .. " -c " .. shell_quote(prefix .. "/nginx.conf")
+        .. " -e " .. shell_quote(prefix .. "/logs/error.log") .. "\n"
+    write_file(prefix .. "/start.sh", script)
+    local p = io.popen("sh " .. shell_quote(prefix .. "/start.sh")
+        .. " >" .. shell_quote(prefix .. "/logs/stdout") .. " 2>&1 & echo $!")
+    local pid = tonumber(p:read("*l"))
+    p:close()
+    local srv = setmetatable({ pid = pid, prefix = prefix }, Server)
+
+    local port = opts.port or tonumber(match(opts.conf, "listen%s+127%.0%.0%.1:(%d+)"))
+    srv.port = port
+    for _ = 1, 200 do
+        if can_connect(port) then
+            return srv
+        end
+        if not alive(pid) then
+            break
+        end
+        socket.sleep(0.025)
+    end
+    local log = srv:error_log() .. (read_file(prefix .. "/logs/stdout") or "")
+    srv:stop()
+    error("nginx did not start on port " .. tostring(port) .. ":\n" .. log, 2)
+end
+
+
+-- The transport test bench: one nginx with
+--   ports.main      /eval runs the Lua chunk in the request body in the
+--                   content phase and answers its JSON-encoded result;
+--                   /set, /header_filter, /log, /init report what
+--                   acmpca.transport.ngx.new raises in those phases
+--   ports.plain     canned HTTP answers (/cl, /chunked, /slow, /close,
+--                   /noframing, /echo, /conn, /creds: container credentials
+--                   set by an /eval, AWS_CONTAINER_CREDENTIALS_FULL_URI)
+--   ports.tls       the same over TLS, certificate from ca.pem
+--   ports.untrusted the same over TLS, certificate from an untrusted CA
+local BENCH = [[
+load_module @MODULES@/ndk_http_module.so;
+load_module @MODULES@/ngx_http_lua_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+env AWS_CONTAINER_CREDENTIALS_FULL_URI;
+env AWS_EC2_METADATA_DISABLED;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    lua_package_path
+        "@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;@ROOT@/spec/?.lua;/usr/share/lua/5.1/?.lua;;";
+    lua_package_cpath "@ROOT@/build/jit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
+    lua_ssl_trusted_certificate @PREFIX@/ca.pem;
+    lua_ssl_verify_depth 3;
+
+    init_by_lua_block {
+        local t = require "acmpca.transport.ngx"
+        local ok, err = pcall(t.new)
+        local avail, why = t.available()
+        package.loaded["bench.init"] = { ok = ok, err = tostring(err),
+                                         available = avail, why = why }
+    }
+
+    server {
+        listen 127.0.0.1:@MAIN@;
+        client_body_buffer_size 1m;
+        client_max_body_size 1m;
+        location = /eval {
+            content_by_lua_block {
+                local cjson = require "cjson.safe"
+                ngx.req.read_body()
+                local fn, perr = loadstring(ngx.req.get_body_data() or "", "=eval")
+                local ok, res
+                if fn then ok, res = pcall(fn) else ok, res = false, perr end
+                ngx.header["Content-Type"] = "application/json"
+                if ok then
+                    ngx.say(cjson.encode({ result = res == nil and cjson.null or res }))
+                else
+                    ngx.say(cjson.encode({ raised = tostring(res) }))
+                end
+            }
+        }
+        location = /init {
+            content_by_lua_block {
+                ngx.say(require("cjson").encode(package.loaded["bench.init"]))
+            }
+        }
+        location = /set {
+            set_by_lua_block $raised {
+                local ok, err = pcall(require("acmpca.transport.ngx").new)
+                return ok and "no error" or tostring(err)
+            }
+            return 200 $raised;
+        }
+        location = /header_filter {
+            header_filter_by_lua_block {
+                local ok, err = pcall(require("acmpca.transport.ngx").new)
+                ngx.header["X-Raised"] = ok and "no error" or tostring(err)
+            }
+            return 200 "ok";
+        }
+        location = /log {
+            log_by_lua_block {
+                local ok, err = pcall(require("acmpca.transport.ngx").new)
+                ngx.log(ngx.ERR, "LOGPHASE: ", ok and "no error" or tostring(err))
+            }
+            return 200 "ok";
+        }
+    }
+
+    server {
+        listen 127.0.0.1:@PLAIN@;
+        listen 127.0.0.1:@TLS@ ssl;
+        ssl_certificate @PREFIX@/server.pem;
+        ssl_certificate_key @PREFIX@/server.key;
+        keepalive_requests 1000;
+        location = /cl {
+            content_by_lua_block {
+                local body = string.rep("x", tonumber(ngx.var.arg_n) or 10)
+                ngx.header["Content-Length"] = #body
+                ngx.header["X-Multi"] = { "a", "b" }
+                ngx.print(body)
+            }
+        }
+        location = /chunked {
+            content_by_lua_block {
+                for i = 1, 5 do ngx.print(string.rep(tostring(i), i * 1000)); ngx.flush(true) end
+            }
+        }
+        location = /slow {
+            content_by_lua_block {
+                ngx.sleep(tonumber(ngx.var.arg_s) or 1)
+                ngx.say("late")
+            }
+        }
+        location = /close {
+            keepalive_timeout 0;
+            content_by_lua_block { ngx.header["Content-Length"] = 6; ngx.print("closed") }
+        }
+        location = /noframing {
+            chunked_transfer_encoding off;
+            content_by_lua_block { ngx.print("until"); ngx.flush(true); ngx.print(" close") }
+        }
+        location = /echo {
+            content_by_lua_block {
+                ngx.req.read_body()
+                local h = ngx.req.get_headers()
+                h.body = ngx.req.get_body_data()
+                h.method = ngx.req.get_method()
+                h.uri = ngx.var.request_uri
+                h.proto = ngx.var.server_protocol
+                ngx.status = tonumber(ngx.var.arg_status) or 200
+                ngx.print(require("cjson").encode(h))
+            }
+        }
+        location = /creds {
+            content_by_lua_block {
+                local st = package.loaded["bench.creds"]
+                if not st then return ngx.exit(404) end
+                st.hits = st.hits + 1
+                st.authorization = ngx.var.http_authorization
+                ngx.sleep(0.05)
+                ngx.header["Content-Type"] = "application/json"
+                ngx.print(st.doc)
+            }
+        }
+        location = /conn {
+            content_by_lua_block {
+                ngx.print(ngx.var.connection, " ", ngx.var.connection_requests)
+            }
+        }
+    }
+
+    server {
+        listen 127.0.0.1:@UNTRUSTED@ ssl;
+        ssl_certificate @PREFIX@/other.pem;
+        ssl_certificate_key @PREFIX@/other.key;
+        location / { return 200 "should not be reached"; }
+    }
+}
+]]
+
+
+--- Starts the transport test bench; returns the server with .ports.
+function _M.start_bench()
+    local prefix = _M.tmpdir("ngxbench")
+    _M.make_certs(prefix)
+    local ports = { main = _M.free_port(), plain = _M.free_port(), tls = _M.free_port(),
+                    untrusted = _M.free_port() }
+    local conf = gsub(BENCH, "@(%u+)@", {
+        MODULES = _M.MODULES, ROOT = _M.root(), PREFIX = prefix,
+        MAIN = ports.main, PLAIN = ports.plain, TLS = ports.tls,
+        UNTRUSTED = ports.untrusted,
+    })
+    local srv = _M.start{ prefix = prefix, conf = conf, port = ports.main, env = {
+        AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:" .. ports.plain .. "/creds",
+        AWS_EC2_METADATA_DISABLED = "true",
+    } }
+    srv.ports = ports
+    return srv
+end
+
+
+--- Runs a Lua chunk in the bench's content phase; returns the decoded
+-- { result = ... } or { raised = "..." }.
+function _M.eval(srv, code)
+    local res, err = _M.request(srv.ports.main, { method = "POST", path = "/eval", body = code })
+    assert(res, err)
+    assert(res.status == 200 and res.json, "eval failed: " .. tostring(res.status) .. " "
+        .. tostring(res.body))
+    return res.json
+end
+
+
+--- The example configuration with its listen port replaced (and nothing else).
+function _M.render_example(text, port)
+    local out, n = gsub(text, "listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";")
+    assert(n == 1, "examples/openresty/nginx.conf: expected one 'listen 127.0.0.1:8080;'")
+    return out
+end
+
+
+-- HTTP client (luasocket, HTTP/1.0 so the body is delimited by close) -----
+
+local function request_bytes(req)
+    local body = req.body or ""
+    local lines = { format("%s %s HTTP/1.0", req.method or "GET", req.path or "/"),
+                    "Host: 127.0.0.1" }
+    for k, v in pairs(req.headers or {}) do
+        lines[#lines + 1] = k .. ": " .. v
+    end
+    if req.body then
+        lines[#lines + 1] = "Content-Length: " .. #body
+    end
+    return concat(lines, "\r\n") .. "\r\n\r\n" .. body
+end
+
+
+local function parse_response(raw)
+    local head, body = match(raw, "^(.-)\r\n\r\n(.*)$")
+    if not head then
+        return nil, "malformed response: " .. raw
+    end
+    local status = tonumber(match(head, "^HTTP/%d%.%d (%d%d%d)"))
+    local headers = {}
+    for name, value in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do
+        headers[lower(name)] = value
+    end
+    local json
+    local ok, cjson = pcall(require, "cjson.safe")
+    if ok then
+        json = cjson.decode(body)
+    end
+    return { status = status, headers = headers, body = body, json = json }
+end
+
+
+--- One request; returns { status, headers, body, json } or nil, err.
+function _M.request(port, req)
+    local c = socket.tcp()
+    c:settimeout(req.timeout or 10)
+    local ok, err = c:connect("127.0.0.1", port)
+    if not ok then
+        return nil, err
+    end
+    c:send(request_bytes(req))
+    local raw, rerr, partial = c:receive("*a")
+    c:close()
+    raw = raw or (rerr == "closed" and partial)
+    if not raw then
+        return nil, rerr
+    end
+    return parse_response(raw)
+end
+
+
+--- All requests at once, over one connection each, multiplexed with
+-- socket.select.  Returns the responses (in order) and the wall time;
+-- on_first (optional) runs as soon as the first response is complete.
+function _M.concurrent(port, reqs, timeout, on_first)
+    timeout = timeout or 20
+    local t0 = socket.gettime()
+    local conns, bufs, done = {}, {}, {}
+    for i, req in ipairs(reqs) do
+        local c = socket.tcp()
+        c:settimeout(5)
+        assert(c:connect("127.0.0.1", port))
+        assert(c:send(request_bytes(req)))
+        c:settimeout(0)
+        conns[i], bufs[i] = c, {}
+    end
+    local pending = #reqs
+    local index = {}
+    for i, c in ipairs(conns) do
+        index[c] = i
+    end
+    while pending > 0 do
+        if socket.gettime() - t0 > timeout then
+            break
+        end
+        local readers = {}
+        for i, c in ipairs(conns) do
+            if not done[i] then
+                readers[#readers + 1] = c
+            end
+        end
+        local ready = socket.select(readers, nil, 1)
+        for _, c in ipairs(ready) do
+            local i = index[c]
+            local data, err, partial = c:receive(65536)
+            local chunk = data or partial
+            if chunk and chunk ~= "" then
+                bufs[i][#bufs[i] + 1] = chunk
+            end
+            if err == "closed" then
+                done[i] = true
+                pending = pending - 1
+                c:close()
+                if on_first then
+                    on_first(i)
+                    on_first = nil
+                end
+            end
+        end
+    end
+    local elapsed = socket.gettime() - t0
+    local results = {}
+    for i = 1, #reqs do
+        if done[i] then
+            results[i] = parse_response(concat(bufs[i]))
+        else
+            conns[i]:close()
+            results[i] = false
+        end
+    end
+    return results, elapsed
+end
+
+
+--- A throwaway CA and certificates made with the openssl CLI in dir:
+-- ca.pem, server.pem/server.key (localhost, 127.0.0.1), other.pem/other.key
+-- (same names, signed by an untrusted second CA).
+function _M.make_certs(dir)
+    local q = shell_quote(dir)
+    local cmds = {
+        "cd " .. q,
+        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext",
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2"
+            .. " -subj /CN=acmpca-test-ca",
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca2.key -out ca2.pem -days 2"
+            .. " -subj /CN=acmpca-untrusted-ca",
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr"
+            .. " -subj /CN=localhost",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
+            .. " -out server.pem -days 2 -extfile san.ext",
+        "openssl req -newkey rsa:2048 -nodes -keyout other.key -out other.csr"
+            .. " -subj /CN=localhost",
+        "openssl x509 -req -in other.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial"
+            .. " -out other.pem -days 2 -extfile san.ext",
+    }
+    assert(run("(" .. concat(cmds, " && ") .. ") >/dev/null 2>&1"), "openssl failed")
+end
+
+
+return _M
