@@ -1,0 +1,498 @@
+-- require "acmpca": acmpca.new and the renewal helpers, run against the
+-- fake service (acmpca.mock) through the real client.
+
+local acmpca = require "acmpca"
+local mock = require "acmpca.mock"
+
+local ARN = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+    .. "11111111-2222-3333-4444-555555555555"
+local OTHER = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+    .. "99999999-8888-7777-6666-555555555555"
+local ACM = "acm.amazonaws.com"
+local ALL = { "IssueCertificate", "GetCertificate", "ListPermissions" }
+
+local BAD_ARN_MSG = "ca_arn: expected arn:<partition>:acm-pca:<region>:<12-digit account>:"
+    .. "certificate-authority/<id>, got \"x\""
+
+
+local sleeps
+
+
+local function setup(opts)
+    opts = opts or {}
+    sleeps = {}
+    local svc = mock.new{ cas = opts.cas or { [ARN] = { status = "ACTIVE" } },
+                          page_size = opts.page_size }
+    local client = svc:client{
+        sleep = function(s) sleeps[#sleeps + 1] = s end,
+        max_attempts = opts.max_attempts,
+    }
+    return svc, client
+end
+
+
+-- calls made since the last snapshot, per operation
+local function counter(svc)
+    local last = { ListPermissions = 0, CreatePermission = 0, DeletePermission = 0 }
+    return function()
+        local d = {}
+        for op, n in pairs(last) do
+            d[op] = svc.calls[op] - n
+            last[op] = svc.calls[op]
+        end
+        return d
+    end
+end
+
+
+local function acm_actions(svc, arn)
+    for _, p in ipairs(svc:permissions(arn or ARN)) do
+        if p.principal == ACM then
+            return p.actions
+        end
+    end
+    return nil
+end
+
+
+describe("acmpca", function()
+
+    describe("constants", function()
+        it("names ACM's principal and the three renewal actions", function()
+            assert.are.equal("acm.amazonaws.com", acmpca.ACM_PRINCIPAL)
+            assert.are.same(ALL, acmpca.RENEWAL_ACTIONS)
+        end)
+
+        it("does not let a changed RENEWAL_ACTIONS change what is granted", function()
+            local svc, client = setup()
+            local saved = acmpca.RENEWAL_ACTIONS[1]
+            acmpca.RENEWAL_ACTIONS[1] = "GetCertificate"
+            local ok = client:ensure_acm_renewal(ARN)
+            acmpca.RENEWAL_ACTIONS[1] = saved
+            assert.is_true(ok)
+            assert.are.same(ALL, acm_actions(svc))
+        end)
+    end)
+
+    describe("is_ca_arn", function()
+        it("accepts CA ARNs and nothing else", function()
+            assert.is_true(acmpca.is_ca_arn(ARN))
+            assert.is_true(acmpca.is_ca_arn(
+                "arn:aws-cn:acm-pca:cn-north-1:123456789012:certificate-authority/a_b.c"))
+            assert.is_false(acmpca.is_ca_arn("x"))
+            assert.is_false(acmpca.is_ca_arn(
+                "arn:aws:acm-pca:us-east-1:12345:certificate-authority/x"))
+            assert.is_false(acmpca.is_ca_arn(
+                "arn:aws:acm:us-east-1:123456789012:certificate-authority/x"))
+            assert.is_false(acmpca.is_ca_arn(
+                "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"))
+            assert.is_false(acmpca.is_ca_arn(
+                "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/a//b"))
+            assert.is_false(acmpca.is_ca_arn(nil))
+        end)
+    end)
+
+    describe("new", function()
+        it("builds a client from explicit options without touching the network", function()
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            local client = acmpca.new{ transport = svc:transport(), credentials = svc.credentials,
+                                       region = "us-east-1" }
+            assert.are.equal(0, #svc.log)
+            assert.is_true(client:has_acm_renewal(ARN) == false)
+            assert.are.equal(1, #svc.log)
+            client:close()
+        end)
+
+        it("uses a credentials function", function()
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            local asked = 0
+            local client = acmpca.new{ transport = svc:transport(), region = "us-east-1",
+                                       credentials = function()
+                                           asked = asked + 1
+                                           return svc.credentials
+                                       end }
+            assert.is_false(client:has_acm_renewal(ARN))
+            assert.is_true(asked >= 1)
+        end)
+
+        it("rejects bad options", function()
+            assert.has_error(function() acmpca.new("x") end,
+                             "acmpca.new: opts: expected a table, got string")
+            assert.has_error(function() acmpca.new{ profile = "" } end,
+                             "acmpca.new: profile: expected a non-empty string, got string")
+        end)
+
+        it("finds credentials and region the way the AWS CLI does (environment)", function()
+            -- a child process, so the environment can be set
+            local lua = jit and "luajit" or "lua5.4"
+            local build = jit and "build/jit" or "build/5.4"
+            local script = ([[
+                package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+                package.cpath = "%s/?.so;" .. package.cpath
+                local arn = %q
+                local svc = require("acmpca.mock").new{ cas = { [arn] = "ACTIVE" },
+                                                       region = "eu-west-3" }
+                local client = require("acmpca").new{ transport = svc:transport() }
+                print(client:ensure_acm_renewal(arn))
+            ]]):format(build, ARN)
+            local path = os.tmpname()
+            local f = assert(io.open(path, "w"))
+            f:write(script)
+            f:close()
+            local cmd = "env -i PATH=\"$PATH\" HOME=/nonexistent AWS_REGION=eu-west-3 "
+                .. "AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=AKIDEXAMPLE "
+                .. "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY "
+                .. lua .. " " .. path .. " 2>&1"
+            local p = assert(io.popen(cmd))
+            local out = p:read("*a")
+            p:close()
+            os.remove(path)
+            assert.are.equal("true\tcreated\n", out)
+        end)
+    end)
+
+    describe("ensure_acm_renewal", function()
+        it("creates the permission, then finds it present with one ListPermissions", function()
+            local svc, client = setup()
+            local delta = counter(svc)
+            assert.are.same({ true, "created" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 1, CreatePermission = 1, DeletePermission = 0 },
+                            delta())
+            assert.are.same(ALL, acm_actions(svc))
+
+            assert.are.same({ true, "present" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 1, CreatePermission = 0, DeletePermission = 0 },
+                            delta())
+        end)
+
+        it("repairs an incomplete permission by deleting and re-creating it", function()
+            local svc, client = setup()
+            svc:grant(ARN, ACM, { "GetCertificate" })
+            local delta = counter(svc)
+            assert.are.same({ true, "repaired" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 1, CreatePermission = 1, DeletePermission = 1 },
+                            delta())
+            assert.are.same(ALL, acm_actions(svc))
+            assert.are.same({ true, "present" }, { client:ensure_acm_renewal(ARN) })
+        end)
+
+        it("treats a concurrent creator's permission as success once re-listed", function()
+            local svc, client = setup()
+            svc:on_before("CreatePermission", function(s, params)
+                s:grant(params.CertificateAuthorityArn, ACM, ALL)
+            end)
+            local delta = counter(svc)
+            assert.are.same({ true, "present" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 2, CreatePermission = 1, DeletePermission = 0 },
+                            delta())
+            assert.are.equal(1, #svc:permissions(ARN))
+        end)
+
+        it("repairs what an incomplete concurrent creator left", function()
+            local svc, client = setup()
+            svc:on_before("CreatePermission", function(s, params)
+                s:on_before("CreatePermission", nil)
+                s:grant(params.CertificateAuthorityArn, ACM, { "IssueCertificate" })
+            end)
+            assert.are.same({ true, "repaired" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same(ALL, acm_actions(svc))
+        end)
+
+        it("gives up with PermissionAlreadyExistsException when it keeps losing", function()
+            local svc, client = setup()
+            svc:on_before("CreatePermission", function(s, params)
+                s:grant(params.CertificateAuthorityArn, ACM, { "IssueCertificate" })
+            end)
+            local ok, err = client:ensure_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.are.equal("PermissionAlreadyExistsException", err.code)
+            assert.are.equal(3, svc.calls.CreatePermission)
+        end)
+
+        it("retries throttling", function()
+            local svc, client = setup()
+            svc:fail_next(2, "ThrottlingException")
+            assert.are.same({ true, "created" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.equal(3, svc.calls.ListPermissions)
+            assert.are.equal(2, #sleeps)
+        end)
+
+        it("returns the error once the retries are spent", function()
+            local svc, client = setup()
+            svc:fail_next(3, "ThrottlingException")
+            local ok, err = client:ensure_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.are.equal("ThrottlingException", err.code)
+            assert.are.equal(0, svc.calls.CreatePermission)
+        end)
+
+        it("says in plain words that the CA must be ACTIVE", function()
+            local svc, client = setup{ cas = { [ARN] = "DISABLED" } }
+            local ok, err = client:ensure_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.are.equal("InvalidStateException", err.code)
+            assert.are.equal("permissions can only be changed while the CA is ACTIVE; CA "
+                             .. ARN .. " is DISABLED", err.message)
+            assert.truthy(tostring(err):find("is DISABLED", 1, true))
+            assert.are.same({}, svc:permissions(ARN))
+        end)
+
+        it("passes the source account through", function()
+            local svc, client = setup()
+            assert.is_true(client:ensure_acm_renewal(ARN, { source_account = "111122223333" }))
+            assert.are.equal("111122223333", svc:permissions(ARN)[1].source_account)
+            assert.are.equal("111122223333", svc.log[#svc.log].params.SourceAccount)
+        end)
+
+        it("reads every page", function()
+            local svc, client = setup{ page_size = 2 }
+            for i = 1, 5 do
+                svc:grant(ARN, "p" .. i .. ".example.com", { "GetCertificate" })
+            end
+            svc:grant(ARN, ACM, ALL)
+            local delta = counter(svc)
+            assert.are.same({ true, "present" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 3, CreatePermission = 0, DeletePermission = 0 },
+                            delta())
+        end)
+
+        it("passes service errors through", function()
+            local _, client = setup()
+            local ok, err = client:ensure_acm_renewal(OTHER)
+            assert.is_nil(ok)
+            assert.are.equal("ResourceNotFoundException", err.code)
+            assert.are.equal("ListPermissions", err.operation)
+        end)
+
+        it("stops when the delete of a repair fails", function()
+            local svc, client = setup()
+            svc:grant(ARN, ACM, { "GetCertificate" })
+            svc:fail_next(1, "AccessDeniedException", { operation = "DeletePermission" })
+            local ok, err = client:ensure_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.are.equal("AccessDeniedException", err.code)
+            assert.are.equal(0, svc.calls.CreatePermission)
+        end)
+
+        it("rejects bad arguments before sending anything", function()
+            local svc, client = setup()
+            assert.has_error(function() client:ensure_acm_renewal("x") end,
+                             "acmpca.ensure_acm_renewal: " .. BAD_ARN_MSG)
+            assert.has_error(function() client:ensure_acm_renewal(ARN, "x") end,
+                             "acmpca.ensure_acm_renewal: opts: expected a table, got string")
+            assert.has_error(function()
+                client:ensure_acm_renewal(ARN, { source_account = "12" })
+            end, "acmpca.ensure_acm_renewal: source_account: expected 12 digits, got \"12\"")
+            assert.are.equal(0, #svc.log)
+        end)
+    end)
+
+    describe("has_acm_renewal", function()
+        it("is true only when all three actions are held", function()
+            local svc, client = setup()
+            assert.is_false(client:has_acm_renewal(ARN))
+            svc:grant(ARN, ACM, { "IssueCertificate", "GetCertificate" })
+            assert.is_false(client:has_acm_renewal(ARN))
+            svc:grant(ARN, ACM, { "ListPermissions", "GetCertificate", "IssueCertificate" })
+            assert.is_true(client:has_acm_renewal(ARN))
+            assert.are.equal(3, svc.calls.ListPermissions)
+            assert.are.equal(0, svc.calls.CreatePermission)
+        end)
+
+        it("returns nil, err on failure", function()
+            local _, client = setup{ cas = { [ARN] = "DELETED" } }
+            local ok, err = client:has_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.are.equal("InvalidStateException", err.code)
+            assert.truthy(err.message:find("is DELETED", 1, true))
+        end)
+
+        it("rejects a bad ARN before sending anything", function()
+            local svc, client = setup()
+            assert.has_error(function() client:has_acm_renewal("x") end,
+                             "acmpca.has_acm_renewal: " .. BAD_ARN_MSG)
+            assert.are.equal(0, #svc.log)
+        end)
+    end)
+
+    describe("revoke_acm_renewal", function()
+        it("revokes, then reports absent without deleting again", function()
+            local svc, client = setup()
+            svc:grant(ARN, ACM, ALL)
+            svc:grant(ARN, "other.example.com", ALL)
+            local delta = counter(svc)
+            assert.are.same({ true, "revoked" }, { client:revoke_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 1, CreatePermission = 0, DeletePermission = 1 },
+                            delta())
+            assert.are.same({ true, "absent" }, { client:revoke_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 1, CreatePermission = 0, DeletePermission = 0 },
+                            delta())
+            local perms = svc:permissions(ARN)
+            assert.are.equal(1, #perms)
+            assert.are.equal("other.example.com", perms[1].principal)
+        end)
+
+        it("treats a permission deleted meanwhile as absent", function()
+            local svc, client = setup()
+            svc:grant(ARN, ACM, ALL)
+            svc:on_before("DeletePermission", function(s) s:remove(ARN, ACM) end)
+            assert.are.same({ true, "absent" }, { client:revoke_acm_renewal(ARN) })
+        end)
+
+        it("explains a CA that is not ACTIVE", function()
+            local svc, client = setup()
+            svc:grant(ARN, ACM, ALL)
+            svc:set_status(ARN, "DISABLED")
+            local ok, err = client:revoke_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.truthy(err.message:find("only be changed while the CA is ACTIVE", 1, true))
+        end)
+
+        it("rejects a bad ARN before sending anything", function()
+            local svc, client = setup()
+            assert.has_error(function() client:revoke_acm_renewal("x") end,
+                             "acmpca.revoke_acm_renewal: " .. BAD_ARN_MSG)
+            assert.are.equal(0, #svc.log)
+        end)
+    end)
+
+    describe("permissions", function()
+        it("iterates across every page", function()
+            local svc, client = setup{ page_size = 2 }
+            for i = 1, 5 do
+                svc:grant(ARN, "p" .. i .. ".example.com", { "GetCertificate" })
+            end
+            local seen = {}
+            for p in client:permissions(ARN) do
+                seen[#seen + 1] = p.principal
+            end
+            assert.are.same({ "p1.example.com", "p2.example.com", "p3.example.com",
+                              "p4.example.com", "p5.example.com" }, seen)
+            assert.are.equal(3, svc.calls.ListPermissions)
+        end)
+
+        it("takes the page size from opts.max_results", function()
+            local svc, client = setup()
+            for i = 1, 3 do
+                svc:grant(ARN, "p" .. i .. ".example.com", { "GetCertificate" })
+            end
+            local n = 0
+            for _ in client:permissions(ARN, { max_results = 1 }) do
+                n = n + 1
+            end
+            assert.are.equal(3, n)
+            assert.are.equal(3, svc.calls.ListPermissions)
+        end)
+
+        it("yields false, err once on failure, then ends", function()
+            local svc, client = setup{ page_size = 1, max_attempts = 1 }
+            svc:grant(ARN, "p1.example.com", { "GetCertificate" })
+            svc:grant(ARN, "p2.example.com", { "GetCertificate" })
+            local got = {}
+            svc:fail_next(1, "network", { operation = "ListPermissions" })
+            for p, err in client:permissions(ARN) do
+                got[#got + 1] = p and p.principal or err.code
+            end
+            assert.are.same({ "NetworkError" }, got)
+
+            got = {}
+            local iter = client:permissions(ARN)
+            got[1] = iter().principal
+            svc:fail_next(1, "InternalFailure")
+            local p, err = iter()
+            assert.is_false(p)
+            assert.are.equal("InternalFailure", err.code)
+            assert.is_nil(iter())
+        end)
+
+        it("rejects bad arguments before sending anything", function()
+            local svc, client = setup()
+            assert.has_error(function() client:permissions("x") end,
+                             "acmpca.permissions: " .. BAD_ARN_MSG)
+            assert.has_error(function() client:permissions(ARN, { max_results = 0 }) end,
+                             "acmpca.permissions: max_results: expected an integer from 1 "
+                             .. "to 1000, got 0")
+            assert.are.equal(0, #svc.log)
+        end)
+    end)
+
+    describe("list_all_permissions", function()
+        it("returns every permission as a list", function()
+            local svc, client = setup{ page_size = 2 }
+            for i = 1, 3 do
+                svc:grant(ARN, "p" .. i .. ".example.com", { "GetCertificate" }, "111122223333")
+            end
+            local list = client:list_all_permissions(ARN)
+            assert.are.equal(3, #list)
+            assert.are.equal("p3.example.com", list[3].principal)
+            assert.are.equal("111122223333", list[1].source_account)
+            assert.are.same({ "GetCertificate" }, list[2].actions)
+            assert.are.equal(ARN, list[1].certificate_authority_arn)
+            assert.is_number(list[1].created_at)
+        end)
+
+        it("returns nil, err on failure", function()
+            local _, client = setup()
+            local list, err = client:list_all_permissions(OTHER)
+            assert.is_nil(list)
+            assert.are.equal("ResourceNotFoundException", err.code)
+        end)
+
+        it("rejects a bad ARN before sending anything", function()
+            local svc, client = setup()
+            assert.has_error(function() client:list_all_permissions("x") end,
+                             "acmpca.list_all_permissions: " .. BAD_ARN_MSG)
+            assert.are.equal(0, #svc.log)
+        end)
+    end)
+
+    describe("module-level functions", function()
+        after_each(function()
+            acmpca.configure(nil)
+        end)
+
+        it("use one default client made on first use", function()
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            acmpca.configure{ transport = svc:transport(), credentials = svc.credentials }
+            assert.are.equal(0, #svc.log)
+            assert.are.same({ true, "created" }, { acmpca.ensure_acm_renewal(ARN) })
+            assert.are.equal(acmpca.default_client(), acmpca.default_client())
+            assert.is_true(acmpca.has_acm_renewal(ARN))
+            assert.are.equal(1, #acmpca.list_all_permissions(ARN))
+            local n = 0
+            for _ in acmpca.permissions(ARN) do
+                n = n + 1
+            end
+            assert.are.equal(1, n)
+            assert.are.same({ true, "revoked" }, { acmpca.revoke_acm_renewal(ARN) })
+            assert.are.same({ true, "absent" }, { acmpca.revoke_acm_renewal(ARN) })
+            assert.is_true(acmpca.create_permission{ ca_arn = ARN, principal = ACM,
+                                                     actions = ALL })
+            assert.are.equal(1, #acmpca.list_permissions{ ca_arn = ARN }.permissions)
+            assert.is_true(acmpca.delete_permission{ ca_arn = ARN, principal = ACM })
+        end)
+
+        it("configure replaces the default client", function()
+            local a = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            local b = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            acmpca.configure{ transport = a:transport(), credentials = a.credentials }
+            local first = acmpca.default_client()
+            acmpca.ensure_acm_renewal(ARN)
+            acmpca.configure{ transport = b:transport(), credentials = b.credentials }
+            assert.are_not.equal(first, acmpca.default_client())
+            assert.are.same({ true, "created" }, { acmpca.ensure_acm_renewal(ARN) })
+            assert.are.equal(2, #a.log)
+            assert.are.equal(2, #b.log)
+        end)
+
+        it("reject bad arguments", function()
+            assert.has_error(function() acmpca.configure("x") end,
+                             "acmpca.configure: opts: expected a table, got string")
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            acmpca.configure{ transport = svc:transport(), credentials = svc.credentials }
+            assert.has_error(function() acmpca.ensure_acm_renewal("x") end,
+                             "acmpca.ensure_acm_renewal: " .. BAD_ARN_MSG)
+            assert.are.equal(0, #svc.log)
+        end)
+    end)
+end)
