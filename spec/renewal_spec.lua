@@ -217,6 +217,16 @@ describe("acmpca", function()
             assert.are.equal(2, #sleeps)
         end)
 
+        it("follows the service's clock when the local one is an hour off", function()
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" },
+                                  now = function() return os.time() + 3600 end }
+            local client = svc:client{ sleep = function() end }
+            assert.are.same({ true, "created" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.equal("InvalidSignatureException", svc.log[1].code)
+            assert.are.equal(200, svc.log[2].status)
+            assert.are.equal(3, #svc.log)
+        end)
+
         it("returns the error once the retries are spent", function()
             local svc, client = setup()
             svc:fail_next(3, "ThrottlingException")
@@ -395,9 +405,8 @@ describe("acmpca", function()
             end
             assert.are.same({ "NetworkError" }, got)
 
-            got = {}
             local iter = client:permissions(ARN)
-            got[1] = iter().principal
+            assert.are.equal("p1.example.com", iter().principal)
             svc:fail_next(1, "InternalFailure")
             local p, err = iter()
             assert.is_false(p)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -45,6 +46,8 @@ static int algs_ready(void)
 struct acmpca_crypto {
     EVP_MD_CTX *md;
     EVP_MAC_CTX *mac;
+    int keyed;                             /* mac holds key32 (see hmac_key32) */
+    unsigned char key32[ACMPCA_SHA256_LEN]; /* derived key material, cleansed on free */
 };
 
 /*
@@ -60,6 +63,7 @@ static void crypto_free(acmpca_crypto *c)
 {
     if (c == NULL)
         return;
+    OPENSSL_cleanse(c->key32, sizeof c->key32);
     EVP_MD_CTX_free(c->md);
     EVP_MAC_CTX_free(c->mac);
     free(c);
@@ -152,9 +156,27 @@ int acmpca_crypto_hmac(acmpca_crypto *c, const void *key, size_t keylen,
     /* A NULL key would mean "keep the previous key": never what we want. */
     if (key == NULL)
         key = nokey;
+    c->keyed = 0;
     if (!EVP_MAC_init(c->mac, key, keylen, NULL) || !EVP_MAC_update(c->mac, data, len)
         || !EVP_MAC_final(c->mac, out, &n, ACMPCA_SHA256_LEN) || n != ACMPCA_SHA256_LEN)
         return -1;
+    return 0;
+}
+
+int acmpca_crypto_hmac_key32(acmpca_crypto *c, const unsigned char key[ACMPCA_SHA256_LEN],
+                             const void *data, size_t len, unsigned char out[ACMPCA_SHA256_LEN])
+{
+    size_t n = 0;
+    int same = c->keyed && CRYPTO_memcmp(c->key32, key, ACMPCA_SHA256_LEN) == 0;
+
+    /* EVP_MAC_init with a NULL key restarts from the stored keyed state. */
+    c->keyed = 0;
+    if (!EVP_MAC_init(c->mac, same ? NULL : key, same ? 0 : ACMPCA_SHA256_LEN, NULL)
+        || !EVP_MAC_update(c->mac, data, len)
+        || !EVP_MAC_final(c->mac, out, &n, ACMPCA_SHA256_LEN) || n != ACMPCA_SHA256_LEN)
+        return -1;
+    memcpy(c->key32, key, ACMPCA_SHA256_LEN);
+    c->keyed = 1;
     return 0;
 }
 

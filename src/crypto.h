@@ -47,6 +47,16 @@ ACMPCA_HIDDEN int acmpca_crypto_hmac(acmpca_crypto *c, const void *key, size_t k
                                      const void *data, size_t len,
                                      unsigned char out[ACMPCA_SHA256_LEN]);
 
+/*
+ * HMAC-SHA256 with a 32-byte key that is usually the one used last on this
+ * set (the signer's signing key): then the keyed state is reused instead of
+ * re-keying, which OpenSSL 3.0 makes costly.  0 or -1.
+ */
+ACMPCA_HIDDEN int acmpca_crypto_hmac_key32(acmpca_crypto *c,
+                                           const unsigned char key[ACMPCA_SHA256_LEN],
+                                           const void *data, size_t len,
+                                           unsigned char out[ACMPCA_SHA256_LEN]);
+
 /* "what: <OpenSSL error queue>" into err, then clear the queue. */
 ACMPCA_HIDDEN void acmpca_crypto_error(const char *what, char *err, size_t errlen);
 

@@ -1038,7 +1038,7 @@ static int sv_sign(sv *s, acmpca_crypto *c, char sig[65], char *err, size_t errl
     n = build_sts(sts, s->amz_date, s->scope, s->scope_len, md);
     if (derive_key(c, &s->cfg->secret_access_key, s->amz_date, &s->cfg->region,
                    &s->cfg->service, key) != 0
-        || acmpca_crypto_hmac(c, key, sizeof key, sts, n, md) != 0) {
+        || acmpca_crypto_hmac_key32(c, key, sts, n, md) != 0) {
         OPENSSL_cleanse(key, sizeof key);
         acmpca_crypto_error("hmac", err, errlen);
         return -1;

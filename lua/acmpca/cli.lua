@@ -43,8 +43,16 @@ local GLOBAL = {
 
 local ARN_OPT = "certificate-authority-arn"
 
+-- the client's field names -> the command's options
+local OPTION_OF = {
+    ca_arn = ARN_OPT, principal = "principal", actions = "actions",
+    source_account = "source-account", max_results = "page-size",
+    next_token = "starting-token",
+}
+
 local COMMANDS = {
     ["ensure-renewal"] = {
+        summary = "Grants ACM what it needs to renew the CA's certificates",
         options = { [ARN_OPT] = "value", ["source-account"] = "value" },
         required = { ARN_OPT },
         synopsis = "--certificate-authority-arn <value> [--source-account <value>]",
@@ -55,12 +63,14 @@ local COMMANDS = {
             .. "permission was replaced).",
     },
     ["has-renewal"] = {
+        summary = "Tells whether ACM can renew the CA's certificates",
         options = { [ARN_OPT] = "value" },
         required = { ARN_OPT },
         synopsis = "--certificate-authority-arn <value>",
         about = "Tells whether ACM holds all three renewal permissions on the CA.",
     },
     ["revoke-renewal"] = {
+        summary = "Removes ACM's permission on the CA",
         options = { [ARN_OPT] = "value" },
         required = { ARN_OPT },
         synopsis = "--certificate-authority-arn <value>",
@@ -68,6 +78,7 @@ local COMMANDS = {
             .. "when there was none.",
     },
     ["create-permission"] = {
+        summary = "Grants a principal permissions on the CA",
         options = { [ARN_OPT] = "value", principal = "value", actions = "list",
                     ["source-account"] = "value" },
         required = { ARN_OPT, "principal", "actions" },
@@ -79,6 +90,7 @@ local COMMANDS = {
             .. "Prints nothing on success.",
     },
     ["list-permissions"] = {
+        summary = "Lists the permissions on the CA",
         options = { [ARN_OPT] = "value", ["max-items"] = "value", ["page-size"] = "value",
                     ["starting-token"] = "value" },
         required = { ARN_OPT },
@@ -89,6 +101,7 @@ local COMMANDS = {
             .. "NextToken to pass as --starting-token.",
     },
     ["delete-permission"] = {
+        summary = "Revokes a principal's permissions on the CA",
         options = { [ARN_OPT] = "value", principal = "value", ["source-account"] = "value" },
         required = { ARN_OPT, "principal" },
         synopsis = "--certificate-authority-arn <value> --principal <value>\n"
@@ -120,8 +133,7 @@ Global options:
 local function overall_help()
     local lines = { "usage: acmpca <command> [options]", "", "Commands:" }
     for _, name in ipairs(COMMAND_ORDER) do
-        local first = COMMANDS[name].about:match("^[^\n]*")
-        lines[#lines + 1] = fmt("  %-19s %s", name, first)
+        lines[#lines + 1] = fmt("  %-19s %s", name, COMMANDS[name].summary)
     end
     lines[#lines + 1] = ""
     lines[#lines + 1] = GLOBAL_HELP
@@ -628,8 +640,14 @@ local function run(argv, io_env)
         if type(res) == "table" and res[Usage] then
             error(res, 0)
         end
-        -- the client raises on arguments it refuses: a usage error
-        usage((tostring(res):gsub("^[^:\n]*:%d+: ", "")))
+        -- the client raises on arguments it refuses: a usage error, told
+        -- with the command's option names
+        local msg = tostring(res):gsub("^[^:\n]*:%d+: ", "")
+        msg = msg:gsub("^acmpca%.[%w_]+: ([%w_]+)([^:%s]*): ", function(field, sub)
+            local opt = OPTION_OF[field]
+            return opt and ("argument --" .. opt .. ": ") or (field .. sub .. ": ")
+        end)
+        usage(msg)
     end
     if res == nil and err ~= nil then
         return service_error(io_env, err)

@@ -488,7 +488,7 @@ local function check_signature(svc, req, h)
                          "'Host' must be a 'SignedHeader' in the AWS Authorization.")
     end
 
-    local sigv4 = svc._sigv4 or require("acmpca.sigv4")
+    local sigv4 = require("acmpca.sigv4")
     local ok, out = pcall(sigv4.sign, {
         method = req.method, url = req.url, headers = headers, body = req.body or "",
     }, {
@@ -1013,9 +1013,9 @@ function methods.permissions(svc, arn)
 end
 
 
--- svc:grant(arn, principal, actions[, source_account]): seed a permission
--- directly, without a request (nothing is counted or logged).
-function methods.grant(svc, arn, principal, actions, source_account)
+-- svc:grant(arn, principal, actions[, source_account[, created_at]]): seed
+-- a permission directly, without a request (nothing is counted or logged).
+function methods.grant(svc, arn, principal, actions, source_account, created_at)
     check_arn_arg("grant", arn)
     local ca = svc.cas[arn]
     if not ca then
@@ -1027,9 +1027,11 @@ function methods.grant(svc, arn, principal, actions, source_account)
     local p = find_perm(ca, principal)
     if p then
         p.actions, p.source_account = copy_list(actions), source_account
+        p.created_at = created_at or p.created_at
     else
         insert(ca.perms, { principal = principal, actions = copy_list(actions),
-                           source_account = source_account, created_at = svc.now() })
+                           source_account = source_account,
+                           created_at = created_at or svc.now() })
     end
     return svc
 end

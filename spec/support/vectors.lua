@@ -6,6 +6,9 @@ local lfs = require "lfs"
 local cjson = require "cjson.safe"
 
 local io_open = io.open
+local ipairs = ipairs
+local tostring = tostring
+local type = type
 local error = error
 local tonumber = tonumber
 local table_sort = table.sort
@@ -136,7 +139,8 @@ function _M.old_suite_cases()
         for _, name in ipairs(subdirs(dir)) do
             local path = dir .. "/" .. name
             if is_file(path .. "/" .. name .. ".req") then
-                cases[#cases + 1] = { name = prefix .. name, dir = path, stem = path .. "/" .. name }
+                cases[#cases + 1] = { name = prefix .. name, dir = path,
+                                      stem = path .. "/" .. name }
             else
                 walk(path, prefix .. name .. "/")
             end
