@@ -473,6 +473,17 @@ describe("acmpca.client", function()
             assert.equals("InvalidStateException: CA is DISABLED (HTTP 400)", tostring(err))
         end)
 
+        it("reads canonically spelled headers from hand-made responses", function()
+            local date = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 3600)
+            local c, rec = new(nil, { status = 400, body = '{"__type":"RequestExpired"}',
+                                      headers = { ["x-amzn-RequestId"] = "rid-canon",
+                                                  Date = date } })
+            local _, err = c:list_permissions{ ca_arn = ARN }
+            assert.equals("rid-canon", err.request_id)
+            assert.is_true(err.clock_skew)
+            assert.equals(2, #rec.calls)
+        end)
+
         it("falls back to the x-amzn-ErrorType header", function()
             local c = new(nil, { status = 403, body = "",
                                  headers = { ["x-amzn-errortype"] = "AccessDeniedException:uri" } })

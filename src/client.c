@@ -574,8 +574,9 @@ static const char *set_endpoint(client *c, const char *s)
             return "the path must not hold a query, a fragment or spaces";
 
     size_t hostn = (size_t)(hend - host);
-    int default_port = port == NULL || (https && strncmp(port, "443", 3) == 0 && path - port == 3) ||
-                       (!https && strncmp(port, "80", 2) == 0 && path - port == 2);
+    int default_port = port == NULL ||
+                       (https && path - port == 3 && strncmp(port, "443", 3) == 0) ||
+                       (!https && path - port == 2 && strncmp(port, "80", 2) == 0);
     size_t hlen = default_port ? hostn : (size_t)(path - host);
     c->ep_host = malloc(hlen + 1);
     c->ep_path = strdup(*path ? path : "/");
@@ -1056,13 +1057,20 @@ static void excerpt(const char *s, size_t n, char *out, size_t outlen)
     out[k] = '\0';
 }
 
-/* headers[name] as a string, or NULL (headers table at index h, or 0). */
-static const char *header(lua_State *L, int h, const char *name)
+/*
+ * headers[name] as a string, or NULL (headers table at index h, or 0).
+ * Transports give lower-case names; the canonical spelling alt is a
+ * fallback for hand-made responses.
+ */
+static const char *header(lua_State *L, int h, const char *name, const char *alt)
 {
     const char *v = NULL;
     if (h == 0)
         return NULL;
-    lua_getfield(L, h, name);
+    if (compat_getfield(L, h, name) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        lua_getfield(L, h, alt);
+    }
     if (lua_type(L, -1) == LUA_TSTRING)
         v = lua_tostring(L, -1); /* the headers table keeps it alive */
     lua_pop(L, 1);
@@ -1251,13 +1259,14 @@ static int l_finish(lua_State *L)
         snprintf(msg, sizeof msg, "HTTP %d with a body that is not a JSON object: %s",
                  status, bodyn ? ex : "(empty)");
         lua_pushnil(L);
-        acmpca_error_push(L, "InvalidResponse", msg, status, header(L, hdrs, "x-amzn-requestid"),
-                          0, OPS[op].name);
+        acmpca_error_push(L, "InvalidResponse", msg, status,
+                          header(L, hdrs, "x-amzn-requestid", "x-amzn-RequestId"), 0,
+                          OPS[op].name);
         return 2;
     }
 
     /* ------------------------------------------------- service error */
-    const char *rid = header(L, hdrs, "x-amzn-requestid");
+    const char *rid = header(L, hdrs, "x-amzn-requestid", "x-amzn-RequestId");
     const char *message = NULL, *type = NULL;
     int json = decode_json(L, body, bodyn) && lua_type(L, -1) == LUA_TTABLE;
     if (json) {
@@ -1269,7 +1278,7 @@ static int l_finish(lua_State *L)
             message = lua_tostring(L, -1);
     }
     if (type == NULL)
-        type = header(L, hdrs, "x-amzn-errortype");
+        type = header(L, hdrs, "x-amzn-errortype", "X-Amzn-ErrorType");
     if (type != NULL) {
         clean_code(type, code, sizeof code);
     } else {
@@ -1295,7 +1304,7 @@ static int l_finish(lua_State *L)
 
     /* Clock skew: correct the offset from Date; the Lua loop retries once. */
     int strong = in_list(code, SKEW_STRONG), weak = in_list(code, SKEW_WEAK);
-    const char *date = (strong || weak) ? header(L, hdrs, "date") : NULL;
+    const char *date = (strong || weak) ? header(L, hdrs, "date", "Date") : NULL;
     int64_t server;
     if (date != NULL && parse_http_date(date, &server)) {
         int64_t offset = server - (int64_t)time(NULL);

@@ -220,15 +220,23 @@ int acmpca_hmac_sha256(const void *key, size_t keylen, const void *data, size_t 
     return rc;
 }
 
+/* Two hex digits per byte value, so each byte is one 2-byte copy. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void acmpca_hex(const unsigned char *in, size_t len, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
     size_t i;
 
-    for (i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 0x0f];
-    }
+    for (i = 0; i < len; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
 }
 
 /* ------------------------------------------------------------ Lua functions */
@@ -237,18 +245,22 @@ void acmpca_hex(const unsigned char *in, size_t len, char *out)
 static const char *check_str(lua_State *L, int i, const char *fname, const char *what,
                              size_t *len)
 {
-    if (lua_type(L, i) != LUA_TSTRING)
-        luaL_error(L, "acmpca.sigv4.%s: %s: expected a string, got %s", fname, what,
-                   luaL_typename(L, i));
+    if (lua_type(L, i) != LUA_TSTRING) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "acmpca.sigv4.%s: %s: expected a string, got %s", fname,
+                 what, luaL_typename(L, i));
+        luaL_error(L, "%s", msg);
+    }
     return lua_tolstring(L, i, len);
 }
 
 /* Raise the OpenSSL failure of fname (nothing malloc'd is held here). */
 static int raise_openssl(lua_State *L, const char *fname)
 {
-    char err[320];
+    char err[320], msg[352];
     acmpca_crypto_error(fname, err, sizeof err);
-    return luaL_error(L, "acmpca.sigv4.%s", err);
+    snprintf(msg, sizeof msg, "acmpca.sigv4.%s", err);
+    return luaL_error(L, "%s", msg);
 }
 
 /* sha256_hex(data) -> 64 lower-case hex digits */

@@ -45,10 +45,39 @@ static inline unsigned char lc(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
+/* Byte classes, built once (pthread_once) by classes_init. */
+#define C_UNRESERVED 0x1 /* A-Z a-z 0-9 - _ . ~ */
+#define C_CRLFNUL 0x2    /* never allowed in a header */
+#define C_UNSAFE 0x4     /* not allowed in a credential scope part */
+#define C_SPACE 0x8      /* space or tab: trimmed and collapsed in values */
+#define C_UPPER 0x10     /* A-Z */
+static unsigned char cls[256];
+static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
+
+static void classes_init(void)
+{
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        unsigned char f = 0;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+            || c == '-' || c == '_' || c == '.' || c == '~')
+            f |= C_UNRESERVED;
+        if (c == '\r' || c == '\n' || c == '\0')
+            f |= C_CRLFNUL;
+        if (c <= ' ' || c >= 0x7f || c == '/' || c == ',' || c == ';' || c == '=')
+            f |= C_UNSAFE;
+        if (c == ' ' || c == '\t')
+            f |= C_SPACE;
+        if (c >= 'A' && c <= 'Z')
+            f |= C_UPPER;
+        cls[c] = f;
+    }
+}
+
 static inline int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-           || c == '-' || c == '_' || c == '.' || c == '~';
+    return cls[c] & C_UNRESERVED;
 }
 
 static const char HEXU[] = "0123456789ABCDEF";
@@ -78,27 +107,27 @@ static int ieq(const char *p, size_t n, const char *lit, size_t litn)
 }
 #define IEQ(p, n, lit) ieq((p), (n), lit, sizeof(lit) - 1)
 
-static int has_crlfnul(const char *p, size_t n)
+/* Any byte of p[0..n) in class f? */
+static int any_in(const char *p, size_t n, unsigned char f)
 {
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned char acc = 0;
     size_t i;
 
     for (i = 0; i < n; i++)
-        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0')
-            return 1;
-    return 0;
+        acc |= cls[u[i]];
+    return (acc & f) != 0;
+}
+
+static int has_crlfnul(const char *p, size_t n)
+{
+    return any_in(p, n, C_CRLFNUL);
 }
 
 /* Bytes that may appear in a credential scope part or an access key id. */
 static int scope_safe(const char *p, size_t n)
 {
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c <= ' ' || c >= 0x7f || c == '/' || c == ',' || c == ';' || c == '=')
-            return 0;
-    }
-    return 1;
+    return !any_in(p, n, C_UNSAFE);
 }
 
 /* A printable rendering of p for error messages: escapes, cut at ~48 bytes. */
@@ -313,15 +342,42 @@ static void sink_encode(sink *k, const char *p, size_t n, int keep_slash)
     }
 }
 
+/* Make room for n bytes in the buffer when n fits in it at all. */
+static inline int sink_room(sink *k, size_t n)
+{
+    if (n > SINK_SIZE)
+        return 0;
+    if (n > SINK_SIZE - k->n)
+        sink_flush(k);
+    return 1;
+}
+
 /* A header value trimmed, with each run of spaces/tabs collapsed to one space. */
 static void sink_value(sink *k, const char *p, size_t n)
 {
+    const unsigned char *u = (const unsigned char *)p;
     size_t i;
     int pending = 0, any = 0;
 
+    if (sink_room(k, n)) {
+        /* the output is never longer than the input: write in place */
+        char *o = k->buf + k->n;
+        for (i = 0; i < n; i++) {
+            if (cls[u[i]] & C_SPACE) {
+                pending = 1;
+                continue;
+            }
+            if (pending && any)
+                *o++ = ' ';
+            pending = 0;
+            any = 1;
+            *o++ = (char)u[i];
+        }
+        k->n = (size_t)(o - k->buf);
+        return;
+    }
     for (i = 0; i < n; i++) {
-        char c = p[i];
-        if (c == ' ' || c == '\t') {
+        if (cls[u[i]] & C_SPACE) {
             pending = 1;
             continue;
         }
@@ -329,8 +385,24 @@ static void sink_value(sink *k, const char *p, size_t n)
             sink_putc(k, ' ');
         pending = 0;
         any = 1;
-        sink_putc(k, c);
+        sink_putc(k, (char)u[i]);
     }
+}
+
+/* A header name lower-cased. */
+static void sink_lower(sink *k, const char *p, size_t n)
+{
+    size_t i;
+
+    if (sink_room(k, n)) {
+        char *o = k->buf + k->n;
+        for (i = 0; i < n; i++)
+            o[i] = (char)lc((unsigned char)p[i]);
+        k->n += n;
+        return;
+    }
+    for (i = 0; i < n; i++)
+        sink_putc(k, (char)lc((unsigned char)p[i]));
 }
 
 /* ------------------------------------------------------------ headers */
@@ -960,7 +1032,7 @@ static int write_query(sv *s, sink *k, char *err, size_t errlen)
 static int sv_write_creq(sv *s, sink *k, char *err, size_t errlen)
 {
     const acmpca_sigv4_request *req = s->req;
-    size_t i, j;
+    size_t i;
 
     sink_put(k, req->method.p, req->method.n);
     sink_putc(k, '\n');
@@ -979,8 +1051,7 @@ static int sv_write_creq(sv *s, sink *k, char *err, size_t errlen)
         } else {
             if (i > 0)
                 sink_putc(k, '\n');
-            for (j = 0; j < e->nlen; j++)
-                sink_putc(k, (char)lc((unsigned char)e->name[j]));
+            sink_lower(k, e->name, e->nlen);
             sink_putc(k, ':');
         }
         sink_value(k, e->value, e->vlen);
@@ -1079,6 +1150,7 @@ int acmpca_sigv4_sign(const acmpca_sigv4_request *req, const acmpca_sigv4_config
         seterr(err, errlen, "acmpca_sigv4_sign: NULL argument");
         return -1;
     }
+    pthread_once(&cls_once, classes_init);
     if (check_secret(cfg, err, errlen) != 0)
         return -1;
     c = acmpca_crypto_acquire();
@@ -1135,6 +1207,43 @@ typedef struct lsig {
     int presign;
 } lsig;
 
+/*
+ * The table keys the Lua functions read and write are kept as upvalues of
+ * each function, so a call interns no C string (lua_getfield would).
+ */
+enum {
+    K_METHOD = 1, K_URL, K_HOST, K_PATH, K_QUERY, K_HEADERS, K_BODY,
+    K_REGION, K_SERVICE, K_CREDENTIALS, K_ACCESS_KEY_ID, K_SECRET_ACCESS_KEY,
+    K_SESSION_TOKEN, K_TIME, K_NORMALIZE_PATH, K_SIGN_BODY, K_OMIT_SESSION_TOKEN,
+    K_PAYLOAD_HASH, K_EXPIRES, K_PRESIGN,
+    K_H_HOST, K_H_DATE, K_H_TOKEN, K_H_SHA256, K_H_AUTH,
+    K_END
+};
+
+static const char *const key_names[K_END] = {
+    NULL, "method", "url", "host", "path", "query", "headers", "body",
+    "region", "service", "credentials", "access_key_id", "secret_access_key",
+    "session_token", "time", "normalize_path", "sign_body", "omit_session_token",
+    "payload_hash", "expires", "presign",
+    "Host", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256", "Authorization",
+};
+
+/* Push t[key] (metamethods honoured; t absolute); returns its type. */
+static int getkey(lua_State *L, int t, int key)
+{
+    lua_pushvalue(L, lua_upvalueindex(key));
+    lua_gettable(L, t);
+    return lua_type(L, -1);
+}
+
+/* res[key] = the value on top (popped); res absolute. */
+static void setkey(lua_State *L, int res, int key)
+{
+    lua_pushvalue(L, lua_upvalueindex(key)); /* ..., v, k */
+    lua_insert(L, -2);                       /* ..., k, v */
+    lua_rawset(L, res);
+}
+
 static int lraise(lua_State *L, const char *fname, const char *fmt, ...)
 {
     char msg[512];
@@ -1148,35 +1257,34 @@ static int lraise(lua_State *L, const char *fname, const char *fmt, ...)
     return luaL_error(L, "%s", msg);
 }
 
-/* t[field] as a string (pushed and left on the stack); NULL when nil and optional. */
-static const char *field_str(lua_State *L, int t, const char *field, const char *label,
-                             lsig *g, int required, size_t *len)
+/* t[key] as a string (pushed and left on the stack); NULL when nil and optional. */
+static const char *field_str(lua_State *L, int t, int key, const char *label, lsig *g,
+                             int required, size_t *len)
 {
-    int ty;
+    int ty = getkey(L, t, key);
 
-    lua_getfield(L, t, field);
-    ty = lua_type(L, -1);
     if (ty == LUA_TNIL && !required) {
         *len = 0;
         return NULL;
     }
     if (ty != LUA_TSTRING)
-        lraise(L, g->fname, "%s: expected a string, got %s", label, lua_typename(L, ty));
+        lraise(L, g->fname, "%s: expected a string, got %s", label ? label : key_names[key],
+               lua_typename(L, ty));
     return lua_tolstring(L, -1, len);
 }
 
-static int field_bool(lua_State *L, int t, const char *field, lsig *g, int dflt)
+static int field_bool(lua_State *L, int t, int key, lsig *g, int dflt)
 {
-    int ty;
+    int ty = getkey(L, t, key);
 
-    lua_getfield(L, t, field);
-    ty = lua_type(L, -1);
     if (ty == LUA_TNIL)
         return dflt;
     if (ty != LUA_TBOOLEAN)
-        lraise(L, g->fname, "%s: expected a boolean, got %s", field, lua_typename(L, ty));
+        lraise(L, g->fname, "%s: expected a boolean, got %s", key_names[key],
+               lua_typename(L, ty));
     return lua_toboolean(L, -1);
 }
+
 
 static int method_known(const char *p, size_t n)
 {
@@ -1358,7 +1466,7 @@ static void parse_request(lua_State *L, int ri, lsig *g)
 
     if (lua_type(L, ri) != LUA_TTABLE)
         lraise(L, g->fname, "request: expected a table, got %s", luaL_typename(L, ri));
-    s = field_str(L, ri, "method", "method", g, 1, &n);
+    s = field_str(L, ri, K_METHOD, NULL, g, 1, &n);
     if (!method_known(s, n)) {
         quote(q, sizeof q, s, n);
         lraise(L, g->fname,
@@ -1367,11 +1475,11 @@ static void parse_request(lua_State *L, int ri, lsig *g)
     }
     g->req.method.p = s;
     g->req.method.n = n;
-    s = field_str(L, ri, "url", "url", g, 0, &n);
+    s = field_str(L, ri, K_URL, NULL, g, 0, &n);
     if (s != NULL) {
         parse_url(L, g, s, n);
     } else {
-        s = field_str(L, ri, "host", "host", g, 0, &n);
+        s = field_str(L, ri, K_HOST, NULL, g, 0, &n);
         if (s == NULL)
             lraise(L, g->fname, "url: expected a string (or give host= and path=)");
         if (n == 0 || has_crlfnul(s, n))
@@ -1380,7 +1488,7 @@ static void parse_request(lua_State *L, int ri, lsig *g)
         g->authority.p = s;
         g->authority.n = n;
         g->req.host = g->authority;
-        s = field_str(L, ri, "path", "path", g, 0, &n);
+        s = field_str(L, ri, K_PATH, NULL, g, 0, &n);
         if (s == NULL) {
             s = "/";
             n = 1;
@@ -1389,18 +1497,17 @@ static void parse_request(lua_State *L, int ri, lsig *g)
             lraise(L, g->fname, "path: expected a string starting with \"/\"");
         g->req.path.p = s;
         g->req.path.n = n;
-        s = field_str(L, ri, "query", "query", g, 0, &n);
+        s = field_str(L, ri, K_QUERY, NULL, g, 0, &n);
         g->req.query.p = s != NULL ? s : "";
         g->req.query.n = s != NULL ? n : 0;
     }
-    lua_getfield(L, ri, "headers"); /* ..., headers */
-    if (lua_type(L, -1) == LUA_TTABLE) {
+    if (getkey(L, ri, K_HEADERS) == LUA_TTABLE) { /* ..., headers */
         g->hidx = lua_gettop(L);
         headers_collect(L, g, g->hidx);
     } else if (!lua_isnil(L, -1)) {
         lraise(L, g->fname, "headers: expected a table, got %s", luaL_typename(L, -1));
     }
-    s = field_str(L, ri, "body", "body", g, 0, &n);
+    s = field_str(L, ri, K_BODY, NULL, g, 0, &n);
     g->req.body.p = s != NULL ? s : "";
     g->req.body.n = s != NULL ? n : 0;
 }
@@ -1411,8 +1518,7 @@ static int64_t parse_time(lua_State *L, int oi, lsig *g)
     int ty;
     int64_t t = 0;
 
-    lua_getfield(L, oi, "time");
-    ty = lua_type(L, -1);
+    ty = getkey(L, oi, K_TIME);
     if (ty == LUA_TNIL)
         return (int64_t)time(NULL);
     if (ty == LUA_TNUMBER) {
@@ -1442,25 +1548,25 @@ static void parse_opts(lua_State *L, int oi, lsig *g, int need)
 
     if (lua_type(L, oi) != LUA_TTABLE)
         lraise(L, g->fname, "opts: expected a table, got %s", luaL_typename(L, oi));
-    s = field_str(L, oi, "region", "region", g, 1, &n);
+    s = field_str(L, oi, K_REGION, NULL, g, 1, &n);
     g->cfg.region.p = s;
     g->cfg.region.n = n;
-    s = field_str(L, oi, "service", "service", g, 1, &n);
+    s = field_str(L, oi, K_SERVICE, NULL, g, 1, &n);
     g->cfg.service.p = s;
     g->cfg.service.n = n;
 
-    lua_getfield(L, oi, "credentials"); /* ..., creds */
+    getkey(L, oi, K_CREDENTIALS); /* ..., creds */
     ci = lua_gettop(L);
     if (lua_type(L, ci) == LUA_TTABLE) {
-        s = field_str(L, ci, "access_key_id", "credentials.access_key_id", g,
+        s = field_str(L, ci, K_ACCESS_KEY_ID, "credentials.access_key_id", g,
                       (need & NEED_KEY_ID) != 0, &n);
         g->cfg.access_key_id.p = s;
         g->cfg.access_key_id.n = n;
-        s = field_str(L, ci, "secret_access_key", "credentials.secret_access_key", g,
+        s = field_str(L, ci, K_SECRET_ACCESS_KEY, "credentials.secret_access_key", g,
                       (need & NEED_SECRET) != 0, &n);
         g->cfg.secret_access_key.p = s;
         g->cfg.secret_access_key.n = n;
-        s = field_str(L, ci, "session_token", "credentials.session_token", g, 0, &n);
+        s = field_str(L, ci, K_SESSION_TOKEN, "credentials.session_token", g, 0, &n);
         g->cfg.session_token.p = s;
         g->cfg.session_token.n = n;
     } else if (need != NEED_NOTHING || !lua_isnil(L, ci)) {
@@ -1473,21 +1579,20 @@ static void parse_opts(lua_State *L, int oi, lsig *g, int need)
 
     g->cfg.time = parse_time(L, oi, g);
     g->cfg.flags = 0;
-    if (field_bool(L, oi, "normalize_path", g, 1))
+    if (field_bool(L, oi, K_NORMALIZE_PATH, g, 1))
         g->cfg.flags |= ACMPCA_SIGV4_NORMALIZE_PATH;
-    if (field_bool(L, oi, "sign_body", g, 0))
+    if (field_bool(L, oi, K_SIGN_BODY, g, 0))
         g->cfg.flags |= ACMPCA_SIGV4_SIGN_BODY;
-    if (field_bool(L, oi, "omit_session_token", g, 0))
+    if (field_bool(L, oi, K_OMIT_SESSION_TOKEN, g, 0))
         g->cfg.flags |= ACMPCA_SIGV4_OMIT_TOKEN;
-    s = field_str(L, oi, "payload_hash", "payload_hash", g, 0, &n);
+    s = field_str(L, oi, K_PAYLOAD_HASH, NULL, g, 0, &n);
     g->cfg.payload_hash.p = s;
     g->cfg.payload_hash.n = n;
 }
 
 static void parse_expires(lua_State *L, int oi, lsig *g)
 {
-    lua_getfield(L, oi, "expires");
-    if (lua_isnil(L, -1)) {
+    if (getkey(L, oi, K_EXPIRES) == LUA_TNIL) {
         g->expires = 3600;
         return;
     }
@@ -1584,11 +1689,11 @@ static int l_canonical_request(lua_State *L)
     size_t len = 0, len2 = 0;
     char *dest;
 
-    luaL_checkstack(L, 48, NULL);
+    luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
     lsig_init(&g, "canonical_request");
     parse_request(L, 1, &g);
     if (lua_type(L, 2) == LUA_TTABLE)
-        g.presign = field_bool(L, 2, "presign", &g, 0);
+        g.presign = field_bool(L, 2, K_PRESIGN, &g, 0);
     parse_opts(L, 2, &g, g.presign ? NEED_KEY_ID : NEED_NOTHING);
     if (g.presign)
         parse_expires(L, 2, &g);
@@ -1624,8 +1729,8 @@ static int l_string_to_sign(lua_State *L)
     creq = lua_tolstring(L, 1, &n);
     if (lua_type(L, 2) != LUA_TTABLE)
         return lraise(L, g.fname, "opts: expected a table, got %s", luaL_typename(L, 2));
-    g.cfg.region.p = field_str(L, 2, "region", "region", &g, 1, &g.cfg.region.n);
-    g.cfg.service.p = field_str(L, 2, "service", "service", &g, 1, &g.cfg.service.n);
+    g.cfg.region.p = field_str(L, 2, K_REGION, NULL, &g, 1, &g.cfg.region.n);
+    g.cfg.service.p = field_str(L, 2, K_SERVICE, NULL, &g, 1, &g.cfg.service.n);
     if (check_scope_part(&g.cfg.region, "region", err, sizeof err) != 0
         || check_scope_part(&g.cfg.service, "service", err, sizeof err) != 0)
         return lraise(L, g.fname, "%s", err);
@@ -1655,7 +1760,7 @@ static int l_sign(lua_State *L)
     char err[256];
     int res;
 
-    luaL_checkstack(L, 48, NULL);
+    luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
     lsig_init(&g, "sign");
     parse_request(L, 1, &g);
     parse_opts(L, 2, &g, NEED_KEY_ID | NEED_SECRET);
@@ -1680,20 +1785,20 @@ static int l_sign(lua_State *L)
     }
     if (!g.host_header) {
         lua_pushlstring(L, g.req.host.p, g.req.host.n);
-        lua_setfield(L, res, "Host");
+        setkey(L, res, K_H_HOST);
     }
     lua_pushlstring(L, out.amz_date, 16);
-    lua_setfield(L, res, "X-Amz-Date");
+    setkey(L, res, K_H_DATE);
     if (g.cfg.session_token.p != NULL) {
         lua_pushlstring(L, g.cfg.session_token.p, g.cfg.session_token.n);
-        lua_setfield(L, res, "X-Amz-Security-Token");
+        setkey(L, res, K_H_TOKEN);
     }
     if (g.cfg.flags & ACMPCA_SIGV4_SIGN_BODY) {
         lua_pushstring(L, out.payload_hash);
-        lua_setfield(L, res, "X-Amz-Content-Sha256");
+        setkey(L, res, K_H_SHA256);
     }
     lua_pushlstring(L, out.authorization, out.authorization_len);
-    lua_setfield(L, res, "Authorization");
+    setkey(L, res, K_H_AUTH);
     return 1;
 }
 
@@ -1720,7 +1825,7 @@ static int l_presign(lua_State *L)
     luaL_Buffer b;
     int rc;
 
-    luaL_checkstack(L, 48, NULL);
+    luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
     lsig_init(&g, "presign");
     parse_request(L, 1, &g);
     parse_opts(L, 2, &g, NEED_KEY_ID | NEED_SECRET);
@@ -1785,9 +1890,14 @@ void acmpca_sigv4_open(lua_State *L)
         { NULL, NULL },
     };
     const luaL_Reg *r;
+    int i;
 
+    pthread_once(&cls_once, classes_init);
+    luaL_checkstack(L, K_END + 2, "acmpca.sigv4: Lua stack exhausted");
     for (r = fns; r->name != NULL; r++) {
-        lua_pushcfunction(L, r->func); /* t, f */
+        for (i = 1; i < K_END; i++)
+            lua_pushstring(L, key_names[i]); /* t, k1..kn */
+        lua_pushcclosure(L, r->func, K_END - 1); /* t, f */
         lua_setfield(L, -2, r->name);
     }
 }
