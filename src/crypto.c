@@ -2,7 +2,8 @@
  * crypto.c: SHA-256, HMAC-SHA256 and hex for acmpca.core.
  *
  * Owns the OpenSSL side of the module: the SHA-256 digest and HMAC MAC are
- * fetched once (pthread_once) and kept; the per-call contexts live in a
+ * fetched when the first Lua state opens the module and freed when the last
+ * one closes; the per-call contexts live in a
  * small lock-free pool of reusable sets, so hashing costs no fetch and no
  * context allocation after warm-up, from any thread.  Also owns the Lua
  * primitives sha256_hex, hmac_sha256 and hex.
@@ -25,19 +26,29 @@
 
 /* ------------------------------------------------------------ algorithms */
 
-static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+/*
+ * Fetched once and shared by every Lua state of the process; counted so that
+ * the last state to close frees them (with the idle context sets) before it
+ * unloads the shared object, and valgrind sees nothing lost.
+ */
+static pthread_mutex_t algs_lock = PTHREAD_MUTEX_INITIALIZER;
+static int algs_users; /* Lua states that opened the module and are alive */
 static EVP_MD *sha256_md;
 static EVP_MAC *hmac_mac;
 
-static void algs_fetch(void)
+static void algs_retain(void)
 {
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    pthread_mutex_lock(&algs_lock);
+    algs_users++;
+    if (sha256_md == NULL)
+        sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (hmac_mac == NULL)
+        hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    pthread_mutex_unlock(&algs_lock);
 }
 
 static int algs_ready(void)
 {
-    pthread_once(&algs_once, algs_fetch);
     return sha256_md != NULL && hmac_mac != NULL;
 }
 
@@ -54,7 +65,9 @@ struct acmpca_crypto {
  * Idle sets wait in these slots; taking one is an atomic exchange, giving
  * one back a compare-and-swap into an empty slot.  Sets beyond the slots
  * (more threads signing at once than slots) are freed on release.  The
- * pooled sets are never freed: they are few and live as long as the process.
+ * pool is drained when a Lua state that opened the module closes (a
+ * sentinel's __gc, which runs before the state unloads the shared object),
+ * so nothing is lost when the library goes; a later state refills it.
  */
 #define POOL_SLOTS 8
 static _Atomic(acmpca_crypto *) pool[POOL_SLOTS];
@@ -119,6 +132,29 @@ void acmpca_crypto_release(acmpca_crypto *c)
             return;
     }
     crypto_free(c);
+}
+
+/*
+ * __gc of the per-state sentinel: the state is closing.  The last one frees
+ * the idle sets and the algorithms; sets in use elsewhere come back through
+ * release, which frees them when the pool is full or gone.
+ */
+static int algs_release(lua_State *L)
+{
+    int i;
+
+    (void)L;
+    pthread_mutex_lock(&algs_lock);
+    if (--algs_users == 0) {
+        for (i = 0; i < POOL_SLOTS; i++)
+            crypto_free(atomic_exchange_explicit(&pool[i], NULL, memory_order_acquire));
+        EVP_MD_free(sha256_md);
+        EVP_MAC_free(hmac_mac);
+        sha256_md = NULL;
+        hmac_mac = NULL;
+    }
+    pthread_mutex_unlock(&algs_lock);
+    return 0;
 }
 
 /* ------------------------------------------------------------ hashing */
@@ -323,4 +359,17 @@ void acmpca_crypto_open(lua_State *L)
         lua_pushcfunction(L, r->func); /* t, f */
         lua_setfield(L, -2, r->name);
     }
+
+    /* One sentinel per state, kept in the registry, counts the state as a user. */
+    lua_getfield(L, LUA_REGISTRYINDEX, "acmpca.crypto.sentinel"); /* t, s? */
+    if (lua_isnil(L, -1)) {
+        lua_newuserdata(L, 1);                                      /* t, nil, s */
+        lua_newtable(L);                                            /* t, nil, s, mt */
+        lua_pushcfunction(L, algs_release);
+        lua_setfield(L, -2, "__gc");
+        lua_setmetatable(L, -2);                                    /* t, nil, s */
+        lua_setfield(L, LUA_REGISTRYINDEX, "acmpca.crypto.sentinel"); /* t, nil */
+        algs_retain();
+    }
+    lua_pop(L, 1); /* t */
 }
