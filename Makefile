@@ -6,6 +6,7 @@
 #   make demo       install what is missing, build, run the main job on the fake service
 #   make asan       build/asan/acmpca/core.so (Lua 5.4, AddressSanitizer + UBSan)
 #   make bench      the benchmarks under bench/
+#   make valgrind   the specs under valgrind's memcheck (leaks included)
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -19,7 +20,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check demo deps bench lint clean
+.PHONY: all asan check demo deps bench lint valgrind clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -52,6 +53,14 @@ lint:
 bench: all
 	lua5.4 bench/sign.lua
 	luajit bench/sign.lua
+	lua5.4 bench/client.lua
+	luajit bench/client.lua
+
+# The specs under memcheck (spec/run.sh does this too, as one of its runs).
+valgrind: all
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    lua5.4 /usr/bin/busted -o plainTerminal --lpath='lua/?.lua;lua/?/init.lua;spec/?.lua' \
+	    --cpath='build/5.4/?.so' --exclude-tags=nginx,noasan spec
 
 clean:
 	rm -rf build

@@ -24,7 +24,7 @@ dependencies = {
    "lua-cjson",
 }
 external_dependencies = {
-   CURL = { header = "curl/curl.h", library = "curl" },
+   CURL = { library = "curl" },   -- the header lives in a multiarch directory on Debian
    OPENSSL = { header = "openssl/evp.h", library = "crypto" },
 }
 build = {

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs every suite: luacheck, then the busted specs under Lua 5.4, under
-# LuaJIT, and under Lua 5.4 against the AddressSanitizer/UBSan build.
+# LuaJIT (with the nginx specs), under Lua 5.4 against the
+# AddressSanitizer/UBSan build, and under valgrind's memcheck (Lua 5.4; a
+# memcheck error fails that run).
 # Prints each runner's output, then one line "N passed, N failed" summed
 # over all runs (also left in build/test-summary for .ci/run).
 # Exit status is non-zero when anything failed.
@@ -27,13 +29,19 @@ tally() {
     echo "== $1: $s passed, $((f + e)) failed"
 }
 
-# $1 label, $2 interpreter, $3 build dir, $4 extra busted flags; env from caller
+# $1 label, $2 interpreter (may be a command line), $3 build dir, $4 extra
+# busted flags; env from caller
 run_busted() {
     log="build/busted-$1.log"
-    ACMPCA_TEST_BUILD="$3" "$2" /usr/bin/busted -o plainTerminal \
+    ACMPCA_TEST_BUILD="$3" $2 /usr/bin/busted -o plainTerminal \
         --lpath="$LPATH" --cpath="$3/?.so" $4 spec >"$log" 2>&1
+    rc=$?
     cat "$log"
     tally "$1" "$log"
+    if [ "$rc" -eq 99 ]; then
+        echo "== $1: memcheck reported errors (see above)"
+        failed=$((failed + 1))
+    fi
 }
 
 echo "== luacheck"
@@ -43,6 +51,27 @@ else
     failed=$((failed + 1))
 fi
 
+# The rockspec: valid, and `luarocks make` installs a working module and
+# command into a throwaway tree.
+echo "== rockspec"
+tree=$(mktemp -d)
+if luarocks lint lua-acmpca-scm-1.rockspec &&
+    luarocks --lua-version=5.4 make --deps-mode=none --tree "$tree" \
+        lua-acmpca-scm-1.rockspec >"$tree/build.log" 2>&1 &&
+    out=$(cd "$tree" && LUA_PATH="$tree/share/lua/5.4/?.lua;$tree/share/lua/5.4/?/init.lua;;" \
+        LUA_CPATH="$tree/lib/lua/5.4/?.so;;" "$tree/bin/acmpca" ensure-renewal --mock \
+        --output text --certificate-authority-arn \
+        arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/rockspec-check) &&
+    [ "${out##*[[:space:]]}" = "created" ]; then
+    passed=$((passed + 1))
+    echo "== rockspec: installed into a local tree; acmpca ensure-renewal --mock printed: $out"
+else
+    failed=$((failed + 1))
+    cat "$tree/build.log"
+    echo "== rockspec: FAILED"
+fi
+rm -rf "$tree"
+
 run_busted lua5.4 lua5.4 build/5.4 "--exclude-tags=nginx"
 run_busted luajit luajit build/jit ""
 
@@ -50,6 +79,9 @@ ASAN_LIB=$(cc -print-file-name=libasan.so)
 LD_PRELOAD="$ASAN_LIB" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_busted asan lua5.4 build/asan "--exclude-tags=nginx,noasan"
+
+run_busted valgrind "valgrind -q --error-exitcode=99 --leak-check=no lua5.4" build/5.4 \
+    "--exclude-tags=nginx,noasan"
 
 echo "$passed passed, $failed failed" >build/test-summary
 cat build/test-summary
