@@ -6,7 +6,10 @@
 -- Run from the repository root after `make`; it picks build/5.4 or
 -- build/jit by interpreter (override with ACMPCA_CPATH).  Prints the median
 -- over the rounds of signatures per second and microseconds per signature
--- (CPU time, os.clock), for the interpreter it runs under.
+-- (CPU time, os.clock), for the interpreter it runs under, side by side
+-- with botocore signing the same request in the same run
+-- (bench/botocore_sign.py under /usr/bin/python3; skipped with a note when
+-- botocore is not installed) and with the 250,000/s target.
 
 local jit = rawget(_G, "jit")
 local variant = jit and "jit" or "5.4"
@@ -73,3 +76,18 @@ sort(rates)
 local median = rates[math.floor((#rates + 1) / 2)]
 print(fmt("  median: %.0f signatures/s, %.2f us/signature (min %.0f/s, max %.0f/s)",
           median, 1e6 / median, rates[1], rates[#rates]))
+
+local TARGET = 250000
+local p = io.popen("/usr/bin/python3 bench/botocore_sign.py 2>/dev/null")
+local boto = p and tonumber(p:read("*a"):match("%d+"))
+if p then p:close() end
+print(fmt("  %-28s %12s %14s %10s", "", "signatures/s", "us/signature", "vs target"))
+print(fmt("  %-28s %12.0f %14.2f %9.1fx", "acmpca.sigv4 (" .. interp .. ")", median,
+          1e6 / median, median / TARGET))
+if boto then
+    print(fmt("  %-28s %12.0f %14.2f %9.2fx", "botocore SigV4Auth", boto, 1e6 / boto,
+              boto / TARGET))
+    print(fmt("  acmpca.sigv4 is %.1f times botocore's rate", median / boto))
+else
+    print("  (botocore not available: install python3-botocore for the comparison)")
+end

@@ -238,6 +238,29 @@ describe("acmpca.client", function()
             end
         end)
 
+        it("loads acmpca.credentials only to check a credentials table", function()
+            local saved_client = package.loaded["acmpca.client"]
+            local saved_creds = package.loaded["acmpca.credentials"]
+            package.loaded["acmpca.client"] = nil
+            package.loaded["acmpca.credentials"] = nil
+            local ok_, fresh = pcall(require, "acmpca.client")
+            local loaded_by_require = package.loaded["acmpca.credentials"] ~= nil
+            local c = ok_ and fresh.new{ region = "us-east-1", credentials = function() end }
+            local loaded_by_function = package.loaded["acmpca.credentials"] ~= nil
+            local ok2, err = pcall(fresh.new, { region = "us-east-1",
+                                                credentials = { access_key_id = "A" } })
+            local loaded_by_table = package.loaded["acmpca.credentials"] ~= nil
+            package.loaded["acmpca.client"] = saved_client
+            package.loaded["acmpca.credentials"] = saved_creds
+            assert.is_true(ok_, fresh)
+            c:close()
+            assert.is_false(loaded_by_require)
+            assert.is_false(loaded_by_function)
+            assert.is_false(ok2)
+            assert.matches("acmpca.new: credentials: expected", err, 1, true)
+            assert.is_true(loaded_by_table)
+        end)
+
         it("never shows secrets in tostring", function()
             local c = new{ credentials = TEMP }
             local s = tostring(c)
@@ -365,6 +388,29 @@ describe("acmpca.client", function()
                 assert.same({ CertificateAuthorityArn = ARN, Principal = ACM },
                             cjson.decode(rec.calls[1].body))
             end
+        end)
+
+        it("sends '/' unescaped, as the AWS CLI does (lua-cjson 2.1.0 writes \\/)", function()
+            local c, rec = new(nil, ok())
+            assert.is_true(c:create_permission{ ca_arn = ARN, principal = ACM, actions = ALL })
+            local body = rec.calls[1].body
+            assert.is_truthy(body:find('"CertificateAuthorityArn":"' .. ARN .. '"', 1, true))
+            assert.is_nil(body:find("\\/", 1, true))
+            assert.equals(ARN, cjson.decode(body).CertificateAuthorityArn)
+            check_request(rec.calls[1], "CreatePermission", CREDS)
+        end)
+
+        it("rewrites the body escape by escape: an escaped backslash keeps its slash", function()
+            -- a \ / b \ \ / c " d / e U+0001 f
+            local principal = 'a\\/b\\\\/c"d/e\1f'
+            local c, rec = new(nil, ok())
+            assert.is_true(c:create_permission{ ca_arn = ARN, principal = principal,
+                                                actions = ALL })
+            local body = rec.calls[1].body
+            assert.is_truthy(body:find([["Principal":"a\\/b\\\\/c\"d/e\u0001f"]], 1, true))
+            assert.equals(principal, cjson.decode(body).Principal)
+            assert.equals(ARN, cjson.decode(body).CertificateAuthorityArn)
+            check_request(rec.calls[1], "CreatePermission", CREDS)
         end)
 
         it("passes timeouts and a custom User-Agent to the transport", function()
@@ -812,6 +858,120 @@ describe("acmpca.client", function()
             assert.has_error(function() c:create_permission() end,
                 "acmpca.create_permission: expected a table of arguments, got nil")
             assert.equals(0, #rec.calls)
+        end)
+    end)
+
+
+    describe("core.parse_ca_arn", function()
+        it("splits a CA ARN into partition, region, account and id", function()
+            assert.same({ "aws", "eu-west-1", "123456789012",
+                          "11111111-2222-3333-4444-555555555555" }, { core.parse_ca_arn(ARN) })
+            assert.same({ "aws-us-gov", "us-gov-west-1", "000000000000", "a_b.c/d=e" },
+                        { core.parse_ca_arn("arn:aws-us-gov:acm-pca:us-gov-west-1:000000000000:"
+                                            .. "certificate-authority/a_b.c/d=e") })
+        end)
+
+        it("says why anything else is not one", function()
+            local PFX = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+            local bad = {
+                { nil, "expected a string, got nil" },
+                { 42, "expected a string, got number" },
+                { "x", "expected 5 to 200 characters" },
+                { PFX .. string.rep("a", 201 - #PFX), "expected 5 to 200 characters" },
+                { "urn:aws:acm-pca:us-east-1:123456789012:certificate-authority/x",
+                  "expected it to start with \"arn:\"" },
+                { "arn::acm-pca:us-east-1:123456789012:certificate-authority/x", "bad partition" },
+                { "arn:aws:acm:us-east-1:123456789012:certificate-authority/x",
+                  "not an acm-pca ARN" },
+                { "arn:aws:acm-pca::123456789012:certificate-authority/x", "bad region" },
+                { "arn:aws:acm-pca:US-EAST-1:123456789012:certificate-authority/x", "bad region" },
+                { "arn:aws:acm-pca:us-east-1:12345:certificate-authority/x",
+                  "the account must be 12 digits" },
+                { "arn:aws:acm-pca:us-east-1:1234567890123:certificate-authority/x",
+                  "the account must be 12 digits" },
+                { "arn:aws:acm-pca:us-east-1:123456789012:certificate/x",
+                  "not a certificate-authority ARN" },
+                { PFX, "bad resource id" },
+                { PFX .. "a//b", "bad resource id" },
+                { PFX .. "a/", "bad resource id" },
+                { PFX .. "a b", "bad resource id" },
+                { ARN .. "\n", "bad resource id" },
+                { ARN .. "\0", "bad resource id" },
+            }
+            for _, case in ipairs(bad) do
+                local v, why = core.parse_ca_arn(case[1])
+                assert.is_nil(v)
+                assert.equals(case[2], why)
+            end
+        end)
+
+        it("is the rule of the client, acmpca.is_ca_arn and the mock alike", function()
+            local acmpca = require "acmpca"
+            local mock = require "acmpca.mock"
+            local PFX = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
+            local candidates = {
+                ARN, PFX .. "x", PFX .. "a/b", PFX .. "a//b", PFX, PFX .. "a*b", "x",
+                "arn:aws-cn:acm-pca:cn-north-1:123456789012:certificate-authority/a_b.c",
+                "arn:aws:acm-pca:us-east-1:1234:certificate-authority/x",
+                "arn:aws:acm-pca:us-east-1:111122223333:thing/x",
+                "arn:aws:acm-pca:us_east_1:123456789012:certificate-authority/x",
+                PFX .. string.rep("i", 200 - #PFX), PFX .. string.rep("i", 201 - #PFX),
+            }
+            for _, arn in ipairs(candidates) do
+                local valid = core.parse_ca_arn(arn) ~= nil
+                local c, rec = new(nil, ok())
+                assert.equals(valid, (pcall(c.list_permissions, c, { ca_arn = arn })), arn)
+                assert.equals(valid and 1 or 0, #rec.calls)
+                assert.equals(valid, acmpca.is_ca_arn(arn), arn)
+                -- the mock answers InvalidArnException (or, for what the model's
+                -- own pattern refuses, ValidationException) exactly when the
+                -- client refuses to send
+                local svc = mock.new{ cas = { [arn] = "ACTIVE" } }
+                local req = { method = "POST", url = "https://acm-pca.us-east-1.amazonaws.com/",
+                              body = cjson.encode{ CertificateAuthorityArn = arn },
+                              headers = { ["Content-Type"] = "application/x-amz-json-1.1",
+                                          ["X-Amz-Target"] = "ACMPrivateCA.ListPermissions" } }
+                req.headers = sigv4.sign(req, { region = "us-east-1", service = "acm-pca",
+                                                credentials = svc.credentials })
+                local res = svc(req)
+                local code = cjson.decode(res.body).__type
+                if valid then
+                    assert.equals(200, res.status, arn)
+                else
+                    assert.is_truthy(code == "InvalidArnException"
+                                     or code == "ValidationException", arn)
+                end
+            end
+        end)
+    end)
+
+
+    describe("core._json_plain_slashes", function()
+        it("turns every escaped slash into '/' and leaves every other escape", function()
+            local cases = {
+                { [[{"a":"x\/y"}]], [[{"a":"x/y"}]] },
+                -- an escaped backslash, then a plain slash (what a cjson that does
+                -- not escape '/' writes for \/): unchanged
+                { [[{"a":"x\\/y"}]], [[{"a":"x\\/y"}]] },
+                { [[{"a":"x\\\/y"}]], [[{"a":"x\\/y"}]] },
+                { [[{"a":"x\\\\/y\/"}]], [[{"a":"x\\\\/y/"}]] },
+                { [[{"a":"\"\/\u005c/\/"}]], [[{"a":"\"/\u005c//"}]] },
+                { [[{"\/":["\/","\\"]}]], [[{"/":["/","\\"]}]] },
+                { [[{"a":1}]], [[{"a":1}]] },
+                { "", "" },
+                { [["\/]] .. "\\", [["/]] .. "\\" },
+                { [["\u00]], [["\u00]] },
+                { '"' .. string.rep([[a\/]], 5000) .. '"', '"' .. string.rep("a/", 5000) .. '"' },
+            }
+            for _, case in ipairs(cases) do
+                local out = core._json_plain_slashes(case[1])
+                assert.equals(case[2], out)
+                local ok_in, v_in = pcall(cjson.decode, case[1])
+                if ok_in then
+                    assert.same(v_in, cjson.decode(out))
+                end
+            end
+            assert.has_error(function() core._json_plain_slashes(nil) end)
         end)
     end)
 

@@ -101,6 +101,37 @@ describe("acmpca.credentials", function()
             end)
     end)
 
+    describe("check_keys", function()
+        it("accepts usable keys, with or without a session token", function()
+            assert.is_true(credentials.check_keys{ access_key_id = "A", secret_access_key = "s" })
+            assert.is_true(credentials.check_keys{ access_key_id = "A", secret_access_key = "s",
+                                                   session_token = "t", expiration = "x" })
+        end)
+
+        it("says what is wrong and with which field, never showing a value", function()
+            local cases = {
+                { "AKID", "expected a table, got string", nil },
+                { {}, "access_key_id: expected string, got nil", "access_key_id" },
+                { { access_key_id = "", secret_access_key = "s" },
+                  "access_key_id: must not be empty", "access_key_id" },
+                { { access_key_id = "A", secret_access_key = 5 },
+                  "secret_access_key: expected string, got number", "secret_access_key" },
+                { { access_key_id = "A", secret_access_key = "" },
+                  "secret_access_key: must not be empty", "secret_access_key" },
+                { { access_key_id = "A", secret_access_key = "very-secret-value",
+                    session_token = true },
+                  "session_token: expected string or nil, got boolean", "session_token" },
+            }
+            for _, case in ipairs(cases) do
+                local ok, problem, field = credentials.check_keys(case[1])
+                assert.is_nil(ok)
+                assert.equals(case[2], problem)
+                assert.equals(case[3], field)
+                no_secret(problem, { "very-secret-value" })
+            end
+        end)
+    end)
+
     describe("static", function()
         it("returns a credentials object with source static", function()
             local c = credentials.static{ access_key_id = "AKIDEXAMPLE",

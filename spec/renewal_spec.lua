@@ -425,6 +425,40 @@ describe("acmpca", function()
         end)
     end)
 
+    describe("a service that repeats a NextToken", function()
+        -- every page says there is another one, under the same token
+        local function looping()
+            local n = 0
+            local client = acmpca.new{
+                region = "us-east-1", credentials = mock.credentials,
+                transport = function()
+                    n = n + 1
+                    return { status = 200, headers = {},
+                             body = '{"Permissions":[{"Principal":"p' .. n
+                                 .. '.example.com"}],"NextToken":"again"}' }
+                end,
+            }
+            return client, function() return n end
+        end
+        local WANT = 'acmpca.list_permissions: the service returned NextToken "again" twice; '
+            .. "stopping"
+
+        it("stops list_all_permissions with an error", function()
+            local client, calls = looping()
+            assert.are.same({ nil, WANT }, { client:list_all_permissions(ARN) })
+            assert.are.equal(2, calls())
+        end)
+
+        it("stops permissions() with false, err once, then the end", function()
+            local client, calls = looping()
+            local iter = client:permissions(ARN)
+            assert.are.equal("p1.example.com", iter().principal)
+            assert.are.same({ false, WANT }, { iter() })
+            assert.is_nil(iter())
+            assert.are.equal(2, calls())
+        end)
+    end)
+
     describe("list_all_permissions", function()
         it("returns every permission as a list", function()
             local svc, client = setup{ page_size = 2 }

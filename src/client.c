@@ -34,6 +34,7 @@
 #define ACTIONS_LIST "IssueCertificate, GetCertificate, ListPermissions"
 #define EXCERPT_MAX 200
 #define SKEW_LIMIT 240 /* seconds: what the SDKs tolerate before correcting */
+#define STR_LIT(s) {(s), sizeof(s) - 1} /* an acmpca_str of a string literal */
 
 /* Slots of the state table shared as upvalue 1 by every client function. */
 #define ST_ENCODE 1
@@ -276,54 +277,103 @@ static int region_char(unsigned char ch)
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
 }
 
-/*
- * arn:<partition>:acm-pca:<region>:<12 digits>:certificate-authority/<id>
- * On success sets the region span and returns 1.
- */
-static int parse_arn(const char *s, size_t n, const char **region, size_t *regionn)
+/* The parts of a CA ARN, pointing into the string parsed. */
+typedef struct arn_parts {
+    acmpca_str partition, region, account, id;
+} arn_parts;
+
+/* The end of the run of characters from p that ok accepts. */
+static const char *span(const char *p, const char *end, int (*ok)(unsigned char))
 {
-    static const char res[] = ":certificate-authority/";
+    while (p < end && ok((unsigned char)*p))
+        p++;
+    return p;
+}
+
+static int digit_char(unsigned char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+/*
+ * arn:<partition>:acm-pca:<region>:<12 digits>:certificate-authority/<id>,
+ * the one definition of a CA ARN (core.parse_ca_arn gives it to the Lua
+ * layer and the mock).  Returns NULL and fills *a, or what is wrong.
+ */
+static const char *parse_arn(const char *s, size_t n, arn_parts *a)
+{
+    static const char svc[] = ":acm-pca:", res[] = ":certificate-authority/";
     const char *p = s, *end = s + n, *q;
-    if (n < 5 || n > 200 || memcmp(p, "arn:", 4) != 0)
-        return 0;
+    if (n < 5 || n > 200)
+        return "expected 5 to 200 characters";
+    if (memcmp(p, "arn:", 4) != 0)
+        return "expected it to start with \"arn:\"";
     p += 4;
-    for (q = p; q < end && arn_char((unsigned char)*q); q++)
-        ;
-    if (q == p || end - q < 9 || memcmp(q, ":acm-pca:", 9) != 0)
-        return 0;
-    p = q + 9;
-    for (q = p; q < end && region_char((unsigned char)*q); q++)
-        ;
+    q = span(p, end, arn_char);
+    if (q == p)
+        return "bad partition";
+    a->partition = (acmpca_str){p, (size_t)(q - p)};
+    if ((size_t)(end - q) < sizeof svc - 1 || memcmp(q, svc, sizeof svc - 1) != 0)
+        return "not an acm-pca ARN";
+    p = q + sizeof svc - 1;
+    q = span(p, end, region_char);
     if (q == p || q == end || *q != ':' || q - p > 63)
-        return 0;
-    *region = p;
-    *regionn = (size_t)(q - p);
+        return "bad region";
+    a->region = (acmpca_str){p, (size_t)(q - p)};
     p = q + 1;
-    for (q = p; q < end && *q >= '0' && *q <= '9'; q++)
-        ;
-    if (q - p != 12 || (size_t)(end - q) < sizeof res - 1 ||
-        memcmp(q, res, sizeof res - 1) != 0)
-        return 0;
+    q = span(p, end, digit_char);
+    if (q - p != 12 || q == end || *q != ':')
+        return "the account must be 12 digits";
+    a->account = (acmpca_str){p, 12};
+    if ((size_t)(end - q) < sizeof res - 1 || memcmp(q, res, sizeof res - 1) != 0)
+        return "not a certificate-authority ARN";
     p = q + sizeof res - 1;
+    a->id = (acmpca_str){p, (size_t)(end - p)};
     /* <id>, possibly more /-separated segments as the model allows */
     for (;;) {
-        for (q = p; q < end && arn_char((unsigned char)*q); q++)
-            ;
+        q = span(p, end, arn_char);
         if (q == p)
-            return 0;
+            return "bad resource id";
         if (q == end)
-            return 1;
+            return NULL;
         if (*q != '/')
-            return 0;
+            return "bad resource id";
         p = q + 1;
     }
+}
+
+/*
+ * core.parse_ca_arn(s) -> partition, region, account, id | nil, reason.
+ * Any value may be passed: a non-string is not a CA ARN.
+ */
+static int l_parse_ca_arn(lua_State *L)
+{
+    arn_parts a;
+    size_t n;
+    const char *s, *why;
+    if (lua_type(L, 1) != LUA_TSTRING) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "expected a string, got %s", luaL_typename(L, 1));
+        return 2;
+    }
+    s = lua_tolstring(L, 1, &n);
+    why = parse_arn(s, n, &a);
+    if (why != NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, why);
+        return 2;
+    }
+    lua_pushlstring(L, a.partition.p, a.partition.n);
+    lua_pushlstring(L, a.region.p, a.region.n);
+    lua_pushlstring(L, a.account.p, a.account.n);
+    lua_pushlstring(L, a.id.p, a.id.n);
+    return 4;
 }
 
 /* What one call's arguments hold once validated (value stack indices). */
 typedef struct call_args {
     int arn, principal, actions, source_account, max_results, next_token;
-    const char *region; /* inside the ARN */
-    size_t regionn;
+    arn_parts ca; /* spans inside the ARN */
 } call_args;
 
 static const char *const ACTIONS[] = {"IssueCertificate", "GetCertificate", "ListPermissions"};
@@ -391,10 +441,7 @@ static void check_account(lua_State *L, int op, int i)
     const char *s;
     if (lua_type(L, i) == LUA_TSTRING) {
         s = lua_tolstring(L, i, &n);
-        size_t k = 0;
-        while (k < n && s[k] >= '0' && s[k] <= '9')
-            k++;
-        if (n == 12 && k == 12)
+        if (n == 12 && span(s, s + n, digit_char) == s + n)
             return;
     }
     bad_arg(L, op, "source_account", "expected a string of 12 digits", i);
@@ -461,7 +508,7 @@ static void check_args(lua_State *L, int op, int t, call_args *a)
     lua_getfield(L, t, "ca_arn");
     a->arn = lua_gettop(L);
     if (lua_type(L, a->arn) != LUA_TSTRING ||
-        !parse_arn(lua_tostring(L, a->arn), lua_rawlen(L, a->arn), &a->region, &a->regionn))
+        parse_arn(lua_tostring(L, a->arn), lua_rawlen(L, a->arn), &a->ca) != NULL)
         bad_arg(L, op, "ca_arn", "expected " ARN_SHAPE, a->arn);
 
     if (op != OP_LIST) {
@@ -496,12 +543,8 @@ static void check_args(lua_State *L, int op, int t, call_args *a)
 
 static int valid_region(const char *s, size_t n)
 {
-    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!region_char((unsigned char)s[i]))
-            return 0;
-    return 1;
+    return n > 0 && n <= 63 && s[0] != '-' && s[n - 1] != '-' &&
+           span(s, s + n, region_char) == s + n;
 }
 
 /* https://acm-pca[-fips].<region>.<dns suffix> for region (no fips- prefix) */
@@ -786,6 +829,50 @@ static int l_client_clock_offset(lua_State *L)
 
 /* ------------------------------------------------------------- _prepare */
 
+/*
+ * lua-cjson 2.1.0 writes '/' as the escape \/ and has no switch for it
+ * (the private instance of need_cjson turns it off where it can); the AWS
+ * CLI sends a plain '/'.  Rewrites the JSON text at index i escape by
+ * escape: every escape is a backslash and one character, or \uXXXX, so in
+ * \\/ (an escaped backslash, then a slash) nothing changes.  The text is
+ * copied only when it holds an escaped slash, once, into a luaL_Buffer (on
+ * the C stack while it fits), which replaces index i.
+ */
+static void plain_slashes(lua_State *L, int i)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, i, &n);
+    const char *end = s + n, *p = s, *run = s;
+    luaL_Buffer b;
+    int copying = 0;
+    while (p < end && (p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        size_t step = (end - p > 1 && p[1] == 'u') ? 6 : 2;
+        if (end - p > 1 && p[1] == '/') {
+            if (!copying) {
+                luaL_buffinit(L, &b);
+                copying = 1;
+            }
+            luaL_addlstring(&b, run, (size_t)(p - run));
+            run = p + 1; /* the '/' opens the next run */
+        }
+        p = (size_t)(end - p) > step ? p + step : end;
+    }
+    if (!copying)
+        return;
+    luaL_addlstring(&b, run, (size_t)(end - run));
+    luaL_pushresult(&b);
+    lua_replace(L, i);
+}
+
+/* core._json_plain_slashes(json) -> json, as plain_slashes leaves it (specs) */
+static int l_json_plain_slashes(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TSTRING);
+    lua_settop(L, 1);
+    plain_slashes(L, 1);
+    return 1;
+}
+
 static void set_str(lua_State *L, const char *k, const char *v, size_t n)
 {
     lua_pushlstring(L, v, n);
@@ -842,8 +929,8 @@ static int l_prepare(lua_State *L)
         region = c->sign_region;
         regionn = strlen(region);
     } else {
-        region = a.region;
-        regionn = a.regionn;
+        region = a.ca.region.p;
+        regionn = a.ca.region.n;
     }
 
     /* Endpoint: the custom one, else derived (cached per region). */
@@ -861,69 +948,58 @@ static int l_prepare(lua_State *L)
         path = "/";
     }
 
-    /* The body, encoded by lua-cjson (model names). */
+    /* The body, encoded by lua-cjson: the arguments given, by model name. */
+    const struct {
+        int i; /* stack index, 0: absent */
+        const char *name;
+    } members[] = {
+        {a.arn, "CertificateAuthorityArn"}, {a.principal, "Principal"},
+        {a.source_account, "SourceAccount"}, {a.actions, "Actions"},
+        {a.max_results, "MaxResults"}, {a.next_token, "NextToken"},
+    };
     need_cjson(L);
     compat_rawgeti(L, lua_upvalueindex(1), ST_ENCODE);
     lua_createtable(L, 0, 4);
-    lua_pushvalue(L, a.arn);
-    lua_setfield(L, -2, "CertificateAuthorityArn");
-    if (a.principal) {
-        lua_pushvalue(L, a.principal);
-        lua_setfield(L, -2, "Principal");
-    }
-    if (a.source_account) {
-        lua_pushvalue(L, a.source_account);
-        lua_setfield(L, -2, "SourceAccount");
-    }
-    if (a.actions) {
-        lua_pushvalue(L, a.actions);
-        lua_setfield(L, -2, "Actions");
-    }
-    if (a.max_results) {
-        lua_pushinteger(L, (lua_Integer)lua_tonumber(L, a.max_results));
-        lua_setfield(L, -2, "MaxResults");
-    }
-    if (a.next_token) {
-        lua_pushvalue(L, a.next_token);
-        lua_setfield(L, -2, "NextToken");
+    for (size_t k = 0; k < sizeof members / sizeof members[0]; k++) {
+        if (members[k].i == 0)
+            continue;
+        if (members[k].i == a.max_results) /* an integer, even from 10.0 */
+            lua_pushinteger(L, (lua_Integer)lua_tonumber(L, a.max_results));
+        else
+            lua_pushvalue(L, members[k].i);
+        lua_setfield(L, -2, members[k].name);
     }
     lua_call(L, 1, 1); /* ..., body */
     int bodyi = lua_gettop(L);
+    plain_slashes(L, bodyi);
     size_t bodyn;
     const char *body = lua_tolstring(L, bodyi, &bodyn);
 
     /* Sign: content-type;host;x-amz-date;x-amz-target[;x-amz-security-token] */
     const char *target = OPS[op].target;
-    acmpca_header hs[2] = {
-        {{"content-type", 12}, {CONTENT_TYPE, sizeof CONTENT_TYPE - 1}},
-        {{"x-amz-target", 12}, {target, strlen(target)}},
+    const acmpca_header hs[2] = {
+        {STR_LIT("content-type"), STR_LIT(CONTENT_TYPE)},
+        {STR_LIT("x-amz-target"), {target, strlen(target)}},
     };
-    acmpca_sigv4_request sr;
-    acmpca_sigv4_config cfg;
+    const acmpca_sigv4_request sr = {
+        .method = STR_LIT("POST"),
+        .host = {host, strlen(host)},
+        .path = {path, strlen(path)},
+        .query = STR_LIT(""),
+        .headers = hs,
+        .nheaders = 2,
+        .body = {body, bodyn},
+    };
+    const acmpca_sigv4_config cfg = {
+        .region = {region, regionn},
+        .service = STR_LIT(SERVICE),
+        .access_key_id = akid,
+        .secret_access_key = secret,
+        .session_token = token,
+        .time = (int64_t)time(NULL) + c->clock_offset,
+        .flags = ACMPCA_SIGV4_NORMALIZE_PATH,
+    };
     acmpca_sigv4_result out;
-    memset(&sr, 0, sizeof sr);
-    memset(&cfg, 0, sizeof cfg);
-    sr.method.p = "POST";
-    sr.method.n = 4;
-    sr.host.p = host;
-    sr.host.n = strlen(host);
-    sr.path.p = path;
-    sr.path.n = strlen(path);
-    sr.query.p = "";
-    sr.query.n = 0;
-    sr.headers = hs;
-    sr.nheaders = 2;
-    sr.body.p = body;
-    sr.body.n = bodyn;
-    cfg.region.p = region;
-    cfg.region.n = regionn;
-    cfg.service.p = SERVICE;
-    cfg.service.n = sizeof SERVICE - 1;
-    cfg.access_key_id = akid;
-    cfg.secret_access_key = secret;
-    cfg.session_token = token;
-    cfg.time = (int64_t)time(NULL) + c->clock_offset;
-    cfg.flags = ACMPCA_SIGV4_NORMALIZE_PATH;
     errmsg[0] = '\0';
     if (acmpca_sigv4_sign(&sr, &cfg, &out, errmsg, sizeof errmsg) != 0) {
         lua_pushnil(L);
@@ -1361,6 +1437,14 @@ void acmpca_client_open(lua_State *L)
         {"close", l_client_close},
         {NULL, NULL},
     };
+    static const luaL_Reg functions[] = {
+        {"new_error", l_new_error},
+        {"sleep", l_sleep},
+        {"now", l_now},
+        {"parse_ca_arn", l_parse_ca_arn},
+        {"_json_plain_slashes", l_json_plain_slashes},
+        {NULL, NULL},
+    };
     int m = lua_gettop(L);
 
     luaL_newmetatable(L, ACMPCA_ERROR_MT); /* M, emt */
@@ -1393,10 +1477,8 @@ void acmpca_client_open(lua_State *L)
     lua_setfield(L, m, "client_new");
     lua_pop(L, 1); /* M */
 
-    lua_pushcfunction(L, l_new_error);
-    lua_setfield(L, -2, "new_error");
-    lua_pushcfunction(L, l_sleep);
-    lua_setfield(L, -2, "sleep");
-    lua_pushcfunction(L, l_now);
-    lua_setfield(L, -2, "now");
+    for (const luaL_Reg *r = functions; r->name; r++) {
+        lua_pushcfunction(L, r->func);
+        lua_setfield(L, -2, r->name);
+    }
 }

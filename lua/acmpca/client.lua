@@ -20,6 +20,7 @@ local core = require "acmpca.core"
 
 local type = type
 local error = error
+local require = require
 local tostring = tostring
 local tonumber = tonumber
 local getmetatable = getmetatable
@@ -62,20 +63,22 @@ local function env(getenv, name)
 end
 
 
+-- A credentials table must hold usable keys (acmpca.credentials' rule,
+-- loaded only when a table is given: the chain itself is acmpca.new's).
 local function check_credentials(creds)
     if creds == nil or callable(creds) then
         return
     end
-    if type(creds) ~= "table" or type(creds.access_key_id) ~= "string"
-        or creds.access_key_id == "" or type(creds.secret_access_key) ~= "string"
-        or creds.secret_access_key == "" then
-        error("acmpca.new: credentials: expected a table with access_key_id and "
-              .. "secret_access_key strings (and optionally session_token), "
-              .. "or a function returning one", 3)
+    local ok, _, field = require("acmpca.credentials").check_keys(creds)
+    if ok then
+        return
     end
-    if creds.session_token ~= nil and type(creds.session_token) ~= "string" then
+    if field == "session_token" then
         error("acmpca.new: credentials: session_token: expected a string", 3)
     end
+    error("acmpca.new: credentials: expected a table with access_key_id and "
+          .. "secret_access_key strings (and optionally session_token), "
+          .. "or a function returning one", 3)
 end
 
 

@@ -89,26 +89,39 @@ function _M.is_credentials(c)
 end
 
 
--- Validates a caller's credentials table and returns a credentials object
--- (source "static" unless given). Misuse raises, naming the field and never
--- its value.
-function _M.static(t)
+-- check_keys(t) -> true | nil, problem, field: whether t holds usable keys
+-- (access_key_id and secret_access_key non-empty strings, session_token a
+-- string or nil).  problem names the field, never a value; field is nil
+-- when t is not a table.  static() and acmpca.client.new share this rule.
+function _M.check_keys(t)
     if type(t) ~= "table" then
-        error("acmpca.credentials.static: expected a table, got " .. type(t), 2)
+        return nil, "expected a table, got " .. type(t)
     end
     for _, f in ipairs{ "access_key_id", "secret_access_key" } do
         local v = t[f]
         if type(v) ~= "string" then
-            error(str_format("acmpca.credentials.static: %s: expected string, got %s",
-                             f, type(v)), 2)
+            return nil, str_format("%s: expected string, got %s", f, type(v)), f
         end
         if v == "" then
-            error(str_format("acmpca.credentials.static: %s: must not be empty", f), 2)
+            return nil, f .. ": must not be empty", f
         end
     end
     if t.session_token ~= nil and type(t.session_token) ~= "string" then
-        error("acmpca.credentials.static: session_token: expected string or nil, got "
-              .. type(t.session_token), 2)
+        return nil, "session_token: expected string or nil, got " .. type(t.session_token),
+            "session_token"
+    end
+    return true
+end
+local check_keys = _M.check_keys
+
+
+-- Validates a caller's credentials table and returns a credentials object
+-- (source "static" unless given). Misuse raises, naming the field and never
+-- its value.
+function _M.static(t)
+    local ok, problem = check_keys(t)
+    if not ok then
+        error("acmpca.credentials.static: " .. problem, 2)
     end
     if t.expiration ~= nil and type(t.expiration) ~= "number" then
         error("acmpca.credentials.static: expiration: expected epoch seconds or nil, got "

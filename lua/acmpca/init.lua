@@ -13,6 +13,7 @@
 -- network or the file system at require time.
 
 local client = require "acmpca.client"
+local core = require "acmpca.core"
 
 local type, pairs, ipairs, tostring, pcall, require = type, pairs, ipairs, tostring, pcall,
     require
@@ -20,6 +21,8 @@ local error = error
 local fmt = string.format
 
 local methods = client.methods
+local parse_ca_arn = core.parse_ca_arn
+local new_error = core.new_error
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -47,21 +50,9 @@ local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificat
 
 -- acmpca.is_ca_arn(s): s is a CA ARN as acmpca.client accepts it:
 -- arn:<partition>:acm-pca:<region>:<12 digits>:certificate-authority/<id>
+-- (the rule lives in C, core.parse_ca_arn, so both agree by construction).
 local function is_ca_arn(s)
-    if type(s) ~= "string" or #s > 200 then
-        return false
-    end
-    local region, rest = s:match("^arn:[%w_+=,.@%-]+:acm%-pca:([a-z0-9%-]+):"
-                                 .. "%d%d%d%d%d%d%d%d%d%d%d%d:certificate%-authority/(.+)$")
-    if not region or #region > 63 then
-        return false
-    end
-    for seg in (rest .. "/"):gmatch("([^/]*)/") do
-        if not seg:match("^[%w_+=,.@%-]+$") then
-            return false
-        end
-    end
-    return true
+    return parse_ca_arn(s) ~= nil
 end
 
 _M.is_ca_arn = is_ca_arn
@@ -96,30 +87,15 @@ local function check_opts(fn, opts)
 end
 
 
-local core_new_error
-
-
--- acmpca.core's new_error, or false when it has none.
-local function new_error_fn()
-    if core_new_error == nil then
-        local ok, core = pcall(require, "acmpca.core")
-        core_new_error = ok and type(core) == "table" and core.new_error or false
-    end
-    return core_new_error
-end
-
-
 -- A copy of err with another message (error objects are shared-metatable
 -- tables made in C; a plain table is patched in place).
 local function with_message(err, message)
-    if new_error_fn() then
-        local ok, e = pcall(core_new_error, {
-            code = err.code, message = message, status = err.status,
-            request_id = err.request_id, retryable = err.retryable, operation = err.operation,
-        })
-        if ok and e then
-            return e
-        end
+    local ok, e = pcall(new_error, {
+        code = err.code, message = message, status = err.status,
+        request_id = err.request_id, retryable = err.retryable, operation = err.operation,
+    })
+    if ok and e then
+        return e
     end
     pcall(function() err.message = message end)
     return err
@@ -183,27 +159,49 @@ local function find_acm(list)
 end
 
 
-local function list_all(self, ca_arn, opts)
-    local out, token, seen = {}, nil, {}
-    while true do
+-- The pages of ListPermissions for ca_arn: each call of the returned
+-- function gives the next page's list, nil after the last page, or
+-- false, err once (a failed call, or a NextToken the service repeats).
+local function pager(self, ca_arn, max_results)
+    local token, seen, done = nil, {}, false
+    return function()
+        if done then
+            return nil
+        end
         local res, err = self:list_permissions{
-            ca_arn = ca_arn, next_token = token, max_results = opts and opts.max_results,
+            ca_arn = ca_arn, next_token = token, max_results = max_results,
         }
         if not res then
-            return nil, explain(err, ca_arn)
-        end
-        for _, p in ipairs(res.permissions or {}) do
-            out[#out + 1] = p
+            done = true
+            return false, explain(err, ca_arn)
         end
         token = res.next_token
         if type(token) ~= "string" or token == "" then
-            return out
-        end
-        if seen[token] then
-            return nil, "acmpca.list_permissions: the service returned NextToken "
+            done = true
+        elseif seen[token] then
+            done = true
+            return false, "acmpca.list_permissions: the service returned NextToken "
                 .. fmt("%q", token) .. " twice; stopping"
+        else
+            seen[token] = true
         end
-        seen[token] = true
+        return res.permissions or {}
+    end
+end
+
+
+local function list_all(self, ca_arn, opts)
+    local out, next_page = {}, pager(self, ca_arn, opts and opts.max_results)
+    while true do
+        local page, err = next_page()
+        if page == nil then
+            return out
+        elseif not page then
+            return nil, err
+        end
+        for _, p in ipairs(page) do
+            out[#out + 1] = p
+        end
     end
 end
 
@@ -218,35 +216,18 @@ end
 function methods.permissions(self, ca_arn, opts)
     check_arn("permissions", ca_arn)
     opts = check_opts("permissions", opts)
-    local page, i, token, done, seen = nil, 0, nil, false, {}
+    local next_page, page, i = pager(self, ca_arn, opts.max_results), {}, 0
     return function()
-        while true do
-            if page and i < #page then
-                i = i + 1
-                return page[i]
+        while i >= #page do
+            local p, err = next_page()
+            if not p then
+                page, i = {}, 0
+                return p, err -- nil: the end; false, err: a failure, then the end
             end
-            if done then
-                return nil
-            end
-            local res, err = self:list_permissions{
-                ca_arn = ca_arn, next_token = token, max_results = opts.max_results,
-            }
-            if not res then
-                done = true
-                return false, explain(err, ca_arn)
-            end
-            page, i = res.permissions or {}, 0
-            token = res.next_token
-            if type(token) ~= "string" or token == "" then
-                done = true
-            elseif seen[token] then
-                done, page = true, nil
-                return false, "acmpca.list_permissions: the service returned NextToken "
-                    .. fmt("%q", token) .. " twice; stopping"
-            else
-                seen[token] = true
-            end
+            page, i = p, 0
         end
+        i = i + 1
+        return page[i]
     end
 end
 
@@ -370,10 +351,7 @@ local function nginx_transport(o)
             if not ok then
                 local msg = "acmpca: " .. tostring(why)
                     .. "; use the client from rewrite, access or content handlers or a timer"
-                local new_error = new_error_fn()
-                return nil, new_error and new_error{
-                    code = "NetworkError", message = msg, retryable = false,
-                } or msg
+                return nil, new_error{ code = "NetworkError", message = msg, retryable = false }
             end
             inner = tn.new(o)
         end

@@ -16,6 +16,7 @@
 -- pagination.  Faults can be injected and every call is counted and logged.
 
 local cjson = require "cjson.safe"
+local parse_time = require("acmpca.credentials").parse_time
 
 local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
 local setmetatable, getmetatable, select, pcall, require = setmetatable, getmetatable, select,
@@ -223,26 +224,14 @@ local function http_date(t)
 end
 
 
--- "YYYYMMDDTHHMMSSZ" -> unix seconds, or nil
+-- "YYYYMMDDTHHMMSSZ" -> unix seconds, or nil (independent of the local
+-- time zone: acmpca.credentials' RFC 3339 parser does the arithmetic)
 local function parse_amz_date(s)
     local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
     if not y then
         return nil
     end
-    y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
-    h, mi, sec = tonumber(h), tonumber(mi), tonumber(sec)
-    if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 60 then
-        return nil
-    end
-    -- days from civil (Howard Hinnant), independent of the local time zone
-    local yy = mo <= 2 and y - 1 or y
-    local era = floor(yy / 400)
-    local yoe = yy - era * 400
-    local mp = (mo + 9) % 12
-    local doy = floor((153 * mp + 2) / 5) + d - 1
-    local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-    local days = era * 146097 + doe - 719468
-    return days * 86400 + h * 3600 + mi * 60 + sec
+    return parse_time(fmt("%s-%s-%sT%s:%s:%sZ", y, mo, d, h, mi, sec))
 end
 
 
@@ -275,8 +264,10 @@ local function is_array(v)
 end
 
 
+-- The service model's Arn pattern, anchored as the service anchors it: an
+-- ARN that fails it gets ValidationException, one that passes it but is
+-- not a CA ARN gets InvalidArnException.
 local function arn_shape_ok(s)
-    -- the model's Arn pattern, anchored as the service anchors it
     if #s < 5 or #s > 200 then
         return false
     end
@@ -293,19 +284,10 @@ local function arn_shape_ok(s)
 end
 
 
--- a CA ARN: arn:<partition>:acm-pca:<region>:<12 digits>:certificate-authority/<id>
+-- A CA ARN, by the client's own rule (core.parse_ca_arn, in C).  Loaded on
+-- first use, like acmpca.sigv4 for the signature check.
 local function ca_arn_ok(s)
-    local region, rest = s:match("^arn:[%w_+=,.@%-]+:acm%-pca:([a-z0-9%-]+):"
-                                 .. "%d%d%d%d%d%d%d%d%d%d%d%d:certificate%-authority/(.+)$")
-    if not region or #region > 63 then
-        return false
-    end
-    for seg in (rest .. "/"):gmatch("([^/]*)/") do
-        if not seg:match("^[%w_+=,.@%-]+$") then
-            return false
-        end
-    end
-    return true
+    return require("acmpca.core").parse_ca_arn(s) ~= nil
 end
 
 
@@ -699,15 +681,15 @@ local function policy_document(arn, p)
 end
 
 
+-- ops.<Operation>(svc, params, ca, arn) -> body | nil, api_error; the
+-- handler has found the CA (find_ca) before it calls one.
 local ops = {}
 
+-- what ListPermissions may read; the others write and need ACTIVE
+local READS = { ListPermissions = true }
 
-function ops.CreatePermission(svc, params)
-    local arn = params.CertificateAuthorityArn
-    local ca, err = find_ca(svc, arn, true)
-    if not ca then
-        return nil, err
-    end
+
+function ops.CreatePermission(svc, params, ca)
     if find_perm(ca, params.Principal) then
         return nil, api_error(400, "PermissionAlreadyExistsException",
                               "The designated permission has already been given to the user.")
@@ -722,12 +704,7 @@ function ops.CreatePermission(svc, params)
 end
 
 
-function ops.DeletePermission(svc, params)
-    local arn = params.CertificateAuthorityArn
-    local ca, err = find_ca(svc, arn, true)
-    if not ca then
-        return nil, err
-    end
+function ops.DeletePermission(_, params, ca, arn)
     local p, i = find_perm(ca, params.Principal)
     if not p or (params.SourceAccount and p.source_account
                  and params.SourceAccount ~= p.source_account) then
@@ -740,12 +717,7 @@ function ops.DeletePermission(svc, params)
 end
 
 
-function ops.ListPermissions(svc, params)
-    local arn = params.CertificateAuthorityArn
-    local ca, err = find_ca(svc, arn, false)
-    if not ca then
-        return nil, err
-    end
+function ops.ListPermissions(svc, params, ca, arn)
     local start = 1
     if params.NextToken then
         local tok = svc._tokens[params.NextToken]
@@ -923,8 +895,12 @@ local function handle(svc, req)
         hook(svc, params)
     end
 
-    local body
-    body, e = ops[op](svc, params)
+    local arn = params.CertificateAuthorityArn
+    local ca, body
+    ca, e = find_ca(svc, arn, not READS[op])
+    if ca then
+        body, e = ops[op](svc, params, ca, arn)
+    end
     if not body then
         return finish(error_response(svc, e), e)
     end

@@ -15,12 +15,10 @@ local cjson = require "cjson.safe"
 local socket = require "socket"
 local http = require "socket.http"
 local ltn12 = require "ltn12"
+local proc = require "support.proc"
 
 local concat = table.concat
 local format = string.format
-local io_open = io.open
-local io_popen = io.popen
-local os_execute = os.execute
 local pairs = pairs
 local ipairs = ipairs
 local tonumber = tonumber
@@ -46,8 +44,9 @@ _M.credentials = {
 _M.python = "/usr/bin/python3"
 _M.region = "us-east-1"
 
--- Children must not inherit the sanitizer preload of the ASan spec run.
-local CLEAN_ENV = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS -u LSAN_OPTIONS "
+local CLEAN_ENV = proc.CLEAN_ENV
+local quote, run, read_cmd = proc.quote, proc.run, proc.read_cmd
+local read_file, write_file, alive = proc.read_file, proc.write_file, proc.alive
 
 local START_TIMEOUT = 15     -- seconds to wait for the service to listen
 local STOP_TIMEOUT = 5
@@ -63,93 +62,9 @@ local SCRIPT = here() .. "/fake_acmpca.py"
 _M.script = SCRIPT
 
 
-local function quote(s)
-    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
 _M.quote = quote
-
-
-local function run(cmd)
-    local ok, _, code = os_execute(cmd)
-    -- Lua 5.1 returns the status number, 5.2+ returns true/nil, "exit", code
-    if type(ok) == "number" then
-        return ok == 0, ok
-    end
-    return ok == true, code
-end
-
-
-local function read_cmd(cmd)
-    local p = io_popen(cmd, "r")
-    local out = p:read("*a")
-    p:close()
-    return out
-end
-
-
-local function read_file(path)
-    local f = io_open(path, "rb")
-    if not f then
-        return nil
-    end
-    local s = f:read("*a")
-    f:close()
-    return s
-end
-
-
-local function write_file(path, data)
-    local f = assert(io_open(path, "wb"))
-    f:write(data)
-    f:close()
-end
-
-
-local function alive(pid)
-    local stat = read_file("/proc/" .. pid .. "/stat")
-    return stat ~= nil and not stat:match("^%d+ %b() Z")
-end
-
-
--- The PID of this Lua process (the service exits when it is gone).
-local function own_pid()
-    local stat = read_file("/proc/self/stat")
-    return stat and stat:match("^(%d+)")
-end
-
-
--- Makes a throwaway CA and a server certificate for 127.0.0.1/localhost.
-local function make_certs(dir)
-    local ext = dir .. "/server.ext"
-    write_file(ext, concat({
-        "basicConstraints = critical, CA:FALSE",
-        "keyUsage = critical, digitalSignature, keyEncipherment",
-        "extendedKeyUsage = serverAuth",
-        "subjectAltName = IP:127.0.0.1, DNS:localhost",
-        "subjectKeyIdentifier = hash",
-        "authorityKeyIdentifier = keyid, issuer",
-        "",
-    }, "\n"))
-    local d = quote(dir)
-    local cmd = concat({
-        "cd " .. d,
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-            .. " -keyout ca.key -out ca.pem -days 2 -subj '/CN=lua-acmpca e2e test CA'"
-            .. " -addext 'basicConstraints=critical,CA:TRUE'"
-            .. " -addext 'keyUsage=critical,keyCertSign,cRLSign'",
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-            .. " -keyout server.key -out server.csr -subj '/CN=localhost'",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
-            .. " -out server.pem -days 2 -extfile server.ext",
-    }, " && ")
-    local ok = run(CLEAN_ENV .. "sh -c " .. quote(cmd) .. " >" .. d .. "/openssl.log 2>&1")
-    if not ok then
-        return nil, "openssl failed: " .. (read_file(dir .. "/openssl.log") or "?")
-    end
-    return dir .. "/ca.pem", dir .. "/server.pem", dir .. "/server.key"
-end
 -- fake.make_certs(dir) -> ca_pem, server_pem, server_key | nil, err
-_M.make_certs = make_certs
+_M.make_certs = proc.make_certs
 
 
 -- One HTTP exchange with the control plane; returns the decoded JSON.
@@ -279,17 +194,7 @@ function methods.stop(self)
         return true
     end
     self.stopped = true
-    local pid = self.pid
-    if pid and alive(pid) then
-        run("kill " .. pid .. " 2>/dev/null")
-        local deadline = socket.gettime() + STOP_TIMEOUT
-        while alive(pid) and socket.gettime() < deadline do
-            socket.sleep(0.02)
-        end
-        if alive(pid) then
-            run("kill -9 " .. pid .. " 2>/dev/null")
-        end
-    end
+    proc.stop(self.pid, STOP_TIMEOUT)
     if self.dir and self.dir:match("^/tmp/") then
         run("rm -rf " .. quote(self.dir))
     end
@@ -343,9 +248,9 @@ function _M.start(opts)
     end
     local region = opts.region or _M.region
 
-    local dir = read_cmd("mktemp -d /tmp/acmpca-fake.XXXXXX"):gsub("%s+$", "")
-    if dir == "" then
-        return nil, "mktemp failed"
+    local dir, derr = proc.tmpdir("fake")
+    if not dir then
+        return nil, derr
     end
     local svc = setmetatable({
         dir = dir, host = "127.0.0.1", region = region, tls = opts.tls and true or false,
@@ -363,12 +268,12 @@ function _M.start(opts)
         "--config", quote(dir .. "/config.json"),
         "--log", quote(dir .. "/service.log"),
     }
-    local me = own_pid()
+    local me = proc.own_pid()
     if me then
         args[#args + 1] = "--parent-pid " .. me
     end
     if opts.tls then
-        local ca, cert, key = make_certs(dir)
+        local ca, cert, key = proc.make_certs(dir)
         if not ca then
             svc:stop()
             return nil, cert

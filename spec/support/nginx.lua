@@ -12,6 +12,7 @@
 -- from opts.env; it is stopped by its PID.
 
 local socket = require "socket"
+local proc = require "support.proc"
 
 local assert = assert
 local error = error
@@ -34,36 +35,12 @@ _M.NGINX = "/usr/sbin/nginx"
 _M.MODULES = "/usr/share/nginx/modules"
 
 
-local function shell_quote(s)
-    return "'" .. gsub(tostring(s), "'", "'\\''") .. "'"
-end
+local shell_quote, run, read_file, write_file = proc.quote, proc.run, proc.read_file,
+    proc.write_file
 _M.shell_quote = shell_quote
-
-
-local function run(cmd)
-    local ok = os.execute(cmd)
-    return ok == true or ok == 0
-end
-
-
-local function read_file(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local s = f:read("*a")
-    f:close()
-    return s
-end
 _M.read_file = read_file
-
-
-local function write_file(path, data)
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-end
 _M.write_file = write_file
+_M.free_port = proc.free_port
 
 
 --- The absolute path of the checkout (specs run from its root).
@@ -76,25 +53,7 @@ end
 
 
 function _M.tmpdir(tag)
-    local p = io.popen("mktemp -d /tmp/acmpca-" .. (tag or "nginx") .. ".XXXXXX")
-    local dir = p:read("*l")
-    p:close()
-    assert(dir and dir ~= "", "mktemp failed")
-    return dir
-end
-
-
---- A free TCP port on 127.0.0.1 (bound to port 0, then released).
-function _M.free_port()
-    local s = assert(socket.bind("127.0.0.1", 0))
-    local _, port = s:getsockname()
-    s:close()
-    return tonumber(port)
-end
-
-
-local function alive(pid)
-    return run("kill -0 " .. pid .. " 2>/dev/null")
+    return assert(proc.tmpdir(tag or "nginx"))
 end
 
 
@@ -117,18 +76,7 @@ end
 
 
 function Server:stop()
-    if self.pid and alive(self.pid) then
-        run("kill -TERM " .. self.pid)
-        for _ = 1, 100 do
-            if not alive(self.pid) then
-                break
-            end
-            socket.sleep(0.05)
-        end
-        if alive(self.pid) then
-            run("kill -KILL " .. self.pid)
-        end
-    end
+    proc.stop(self.pid, 5)
     self.pid = nil
     if self.prefix and not os.getenv("ACMPCA_KEEP_NGINX") then
         run("rm -rf " .. shell_quote(self.prefix))
@@ -173,7 +121,7 @@ function _M.start(opts)
         if can_connect(port) then
             return srv
         end
-        if not alive(pid) then
+        if not proc.alive(pid) then
             break
         end
         socket.sleep(0.025)
@@ -497,28 +445,11 @@ function _M.concurrent(port, reqs, timeout, on_first)
 end
 
 
---- A throwaway CA and certificates made with the openssl CLI in dir:
--- ca.pem, server.pem/server.key (localhost, 127.0.0.1), other.pem/other.key
--- (same names, signed by an untrusted second CA).
+--- A throwaway CA and certificates in dir: ca.pem, server.pem/server.key
+-- (localhost, 127.0.0.1), other.pem/other.key (same names, signed by an
+-- untrusted second CA).
 function _M.make_certs(dir)
-    local q = shell_quote(dir)
-    local cmds = {
-        "cd " .. q,
-        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext",
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2"
-            .. " -subj /CN=acmpca-test-ca",
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca2.key -out ca2.pem -days 2"
-            .. " -subj /CN=acmpca-untrusted-ca",
-        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr"
-            .. " -subj /CN=localhost",
-        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial"
-            .. " -out server.pem -days 2 -extfile san.ext",
-        "openssl req -newkey rsa:2048 -nodes -keyout other.key -out other.csr"
-            .. " -subj /CN=localhost",
-        "openssl x509 -req -in other.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial"
-            .. " -out other.pem -days 2 -extfile san.ext",
-    }
-    assert(run("(" .. concat(cmds, " && ") .. ") >/dev/null 2>&1"), "openssl failed")
+    assert(proc.make_certs(dir, { untrusted = true }))
 end
 
 
