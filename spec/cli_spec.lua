@@ -359,6 +359,12 @@ describe("acmpca.cli", function()
             { { "list-permissions", "--mock", "--certificate-authority-arn", ARN,
                 "--page-size", "1001" },
               "argument --page-size: expected an integer from 1 to 1000" },
+            { { "list-permissions", "--mock", "--certificate-authority-arn", ARN,
+                "--max-items", "1e1" },
+              "argument --max-items: expected an integer from 1 up, got \"1e1\"" },
+            { { "list-permissions", "--mock", "--certificate-authority-arn", ARN,
+                "--page-size", "0x10" },
+              "argument --page-size: expected an integer from 1 to 1000, got \"0x10\"" },
             { { "has-renewal", "--mock=yes", "--certificate-authority-arn", ARN },
               "--mock takes no value" },
         }

@@ -225,6 +225,14 @@ describe("acmpca.client", function()
                 { { ca_file = "/nonexistent/ca.pem" }, "acmpca.new: ca_file: cannot read" },
                 { { user_agent = "a\r\nb" }, "acmpca.new: user_agent: expected 1 to 512" },
                 { { use_fips = "yes" }, "acmpca.new: use_fips: expected a boolean, got string" },
+                -- C strings would end at the NUL: another host, another file
+                { { endpoint = "http://127.0.0.1\0.example.test" },
+                  "acmpca.new: endpoint: contains NUL" },
+                { { endpoint = "http://[::1\r\nX-Injected: 1]/" },
+                  "acmpca.new: endpoint: invalid IPv6 address" },
+                { { endpoint = "http://[::1 ]:8080" },
+                  "acmpca.new: endpoint: invalid IPv6 address" },
+                { { ca_file = "spec/client_spec.lua\0.pem" }, "acmpca.new: ca_file: contains NUL" },
             }
             for _, case in ipairs(bad) do
                 local opts = case[1]
@@ -590,6 +598,49 @@ describe("acmpca.client", function()
             assert.equals("InvalidResponse", err.code)
         end)
 
+        it("a status that is not an integer from 100 to 599 is an error", function()
+            -- 2^32 + 200 must not pass for 200 once cut to a C int
+            for _, status in ipairs{ 2 ^ 32 + 200, 4294967496, 99, 600, 200.5, 1 / 0, 0 / 0 } do
+                local c, rec = new(nil, { status = status, headers = {}, body = "" })
+                local res, err = c:delete_permission{ ca_arn = ARN, principal = ACM }
+                assert.is_nil(res, tostring(status))
+                assert.equals("InvalidResponse", err.code)
+                assert.matches("without a numeric HTTP status", err.message, 1, true)
+                assert.equals(1, #rec.calls)
+            end
+        end)
+
+        it("keeps a request id that the headers' __index made up", function()
+            -- the value is only on the stack: a GC in a later lookup must not free it
+            local keep = {}
+            local headers = setmetatable({}, { __index = function(_, k)
+                if k == "x-amzn-requestid" then
+                    return ("rid-"):rep(20) .. tostring(#keep)
+                end
+                collectgarbage()
+                collectgarbage()
+                for i = 1, 200 do
+                    keep[#keep + 1] = ("X"):rep(80) .. i   -- reuse freed blocks
+                end
+                return nil
+            end })
+            local c = new(nil, { status = 400, headers = headers, body = "<html>oops</html>" })
+            local _, err = c:list_permissions{ ca_arn = ARN }
+            assert.equals("InvalidResponse", err.code)
+            assert.equals(("rid-"):rep(20) .. "0", err.request_id)
+            assert.equals(400, err.status)
+        end)
+
+        it("survives a transport error table that swallows writes", function()
+            local sealed = setmetatable({}, { __newindex = function() end })
+            local c, rec = new(nil, { err = sealed })
+            local res, err = c:list_permissions{ ca_arn = ARN }
+            assert.is_nil(res)
+            assert.equals(sealed, err)
+            assert.is_nil(rawget(sealed, "code"))
+            assert.equals(1, #rec.calls)   -- no code: not retried
+        end)
+
         it("a JSON error without a code is UnknownError", function()
             local c = new(nil, { status = 400, headers = {}, body = '{"message":"what"}' })
             local _, err = c:list_permissions{ ca_arn = ARN }
@@ -819,6 +870,13 @@ describe("acmpca.client", function()
               "unknown argument \"ca_arm\"" },
             { "delete_permission", { ca_arn = ARN, principal = ACM, actions = ALL },
               "unknown argument \"actions\"" },
+            -- names and actions are compared with their length, NUL included
+            { "create_permission", { ca_arn = ARN, principal = ACM,
+                                     actions = { "IssueCertificate\0x" } },
+              "actions[1]: expected one of IssueCertificate, GetCertificate, ListPermissions, "
+              .. "got \"IssueCertificate?x\"" },
+            { "list_permissions", { ca_arn = ARN, ["max_results\0"] = 5 },
+              "unknown argument \"max_results?\"" },
         }
 
         it("accepts the edges of every rule", function()

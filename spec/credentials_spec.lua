@@ -486,6 +486,18 @@ describe("acmpca.credentials", function()
             assert.equals(0, #log)
         end)
 
+        it("refuses an assume-role profile that also holds keys instead of using them",
+            function()
+                -- botocore assumes the role here; the keys are another identity
+                write(home .. "/.aws/credentials", "[role]\naws_access_key_id = AKIDROLESRC\n"
+                    .. "aws_secret_access_key = rolesrcsecret\n")
+                local c, err = credentials.provider(opts{ profile = "role" })()
+                assert.is_nil(c)
+                assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca "
+                    .. "does not support; use static keys, credential_process, or the "
+                    .. "environment", err)
+            end)
+
         it("fails on a file that cannot be parsed", function()
             write(home .. "/.aws/credentials", "[default]\nthis is not ini\n")
             local c, err = credentials.provider(opts())()
@@ -610,6 +622,18 @@ describe("acmpca.credentials", function()
             assert.is_nil(c)
             assert.equals("acmpca: credential_process for profile proc printed Version 2; only "
                 .. "Version 1 is supported", err)
+        end)
+
+        it("reports a huge or fractional Version without raising", function()
+            for doc, shown in pairs{ ["1e300"] = "1e+300", ["1.5"] = "1.5" } do
+                process('{"Version": ' .. doc .. ', "AccessKeyId": "AKIDPROC", '
+                    .. '"SecretAccessKey": "s"}')
+                local ok, c, err = pcall(credentials.provider(opts{ profile = "proc" }))
+                assert.is_true(ok, c)
+                assert.is_nil(c)
+                assert.equals("acmpca: credential_process for profile proc printed Version "
+                    .. shown .. "; only Version 1 is supported", err)
+            end
         end)
 
         it("reports a missing SecretAccessKey", function()

@@ -10,11 +10,11 @@ local socket = require "socket"
 local PYTHON = "/usr/bin/python3"
 
 
--- Start the server; returns { url =, pid = }.
-local function start_server()
+-- Start the server (default spec/support/http_server.py); returns { url =, pid = }.
+local function start_server(script)
     local out = os.tmpname()
-    local cmd = string.format("%s spec/support/http_server.py >%s 2>&1 & echo $!",
-                              PYTHON, out)
+    local cmd = string.format("%s %s >%s 2>&1 & echo $!",
+                              PYTHON, script or "spec/support/http_server.py", out)
     local p = assert(io.popen(cmd))
     local pid = assert(tonumber(p:read("*l")), "no pid")
     p:close()
@@ -38,6 +38,32 @@ local function stop_server(srv)
         os.execute("kill " .. srv.pid .. " 2>/dev/null")
     end
 end
+
+
+-- A server answering every request with raw header lines that
+-- http_server.py cannot produce (an obs-fold continuation line).
+local RAW_SERVER = [=[
+import socket, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+def serve(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = c.recv(65536)
+        if not d:
+            return
+        data += d
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+              b"X-Fold: first\r\n \t second  \r\n\tthird\r\n"
+              b"X-Multi: a\r\nX-Multi: b\r\n  b2\r\n"
+              b"X-Empty:\r\n  later\r\n\r\nok")
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+]=]
 
 
 -- A port nobody listens on: bind port 0, note it, close.
@@ -77,6 +103,9 @@ describe("acmpca.core http", function()
                 "bad argument #1 to 'http_new' (timeout: expected a number of seconds)")
             assert.has_error(function() core.http_new{ ca_file = 1 } end,
                 "bad argument #1 to 'http_new' (ca_file: expected a string)")
+            -- curl would read the file named by the bytes before the NUL
+            assert.has_error(function() core.http_new{ ca_file = "spec/http_spec.lua\0x" } end,
+                "bad argument #1 to 'http_new' (ca_file: contains NUL)")
         end)
 
         it("refuses requests once closed", function()
@@ -207,6 +236,52 @@ describe("acmpca.core http", function()
             assert.equals("NetworkError", err.code)
             assert.matches("larger than", err.message)
             assert.equals(200, assert(h:request{ url = srv.url .. "/big?n=10" }).status)
+        end)
+
+        it("joins an obs-fold continuation to its field with one space", function()
+            local script = os.tmpname()
+            local f = assert(io.open(script, "w"))
+            f:write(RAW_SERVER)
+            f:close()
+            local raw = start_server(script)
+            local ok_, res = pcall(h.request, h, { url = raw.url .. "/" })
+            stop_server(raw)
+            os.remove(script)
+            assert(ok_, res)
+            assert.equals(200, res.status)
+            assert.equals("first second third", res.headers["x-fold"])
+            assert.equals("a, b b2", res.headers["x-multi"])
+            assert.equals("later", res.headers["x-empty"])
+            assert.equals("ok", res.body)
+        end)
+
+        it("keeps url, method and body alive while the request runs", function()
+            -- fresh strings from an __index are referenced by nothing but
+            -- the C stack; reading headers runs a GC and reuses freed blocks
+            local path = "/echo?" .. ("p"):rep(100)
+            local body = ("b"):rep(300) .. "!"
+            local keep = {}
+            local req = setmetatable({}, { __index = function(_, k)
+                if k == "url" then
+                    return srv.url .. path .. tostring(#keep)
+                elseif k == "method" then
+                    return ("put"):upper()
+                elseif k == "body" then
+                    return body:sub(1, -2) .. "!"
+                elseif k == "headers" then
+                    collectgarbage()
+                    collectgarbage()
+                    for i = 1, 300 do
+                        keep[#keep + 1] = ("Z"):rep(300) .. i
+                        keep[#keep + 1] = ("Y"):rep(120) .. i
+                    end
+                end
+                return nil
+            end })
+            local echo = cjson.decode(assert(h:request(req)).body)
+            assert.equals(path .. "0", echo.path)
+            assert.equals("PUT", echo.method)
+            assert.equals(body, echo.body)
         end)
 
         it("rejects malformed requests", function()

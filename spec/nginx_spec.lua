@@ -554,6 +554,15 @@ describe("examples/openresty #nginx", function()
             assert.equal(0, svc:calls().total)
         end)
 
+        it("passes every ARN the client accepts on to the service", function()
+            -- a CA id with '_' and '.' is valid (the model's [\w+=,.@-]+)
+            local arn = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/a_b.c"
+            local res = call("GET", "/acm-renewal?ca_arn=" .. arn)
+            assert.equal(502, res.status, res.body)
+            assert.equal("ResourceNotFoundException", res.json.error)
+            assert.equal(1, svc:calls().total)
+        end)
+
         it("answers 400 for a missing ARN without calling the service", function()
             local res = call("DELETE", "/acm-renewal", { json = true, body = "{}" })
             assert.equal(400, res.status)

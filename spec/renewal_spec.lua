@@ -149,6 +149,77 @@ describe("acmpca", function()
             os.remove(path)
             assert.are.equal("true\tcreated\n", out)
         end)
+
+        -- the region a request was signed for (its credential scope)
+        local function signed_region(svc)
+            return svc.log[#svc.log].headers.Authorization:match("/%d+/([^/]+)/acm%-pca/")
+        end
+
+        it("resolves the region explicit, AWS_REGION, AWS_DEFAULT_REGION, profile, ARN",
+            function()
+                local home = os.tmpname()
+                os.remove(home)
+                assert(os.execute("mkdir -p " .. home .. "/.aws"))
+                local f = assert(io.open(home .. "/.aws/config", "w"))
+                f:write("[default]\nregion = ap-south-1\n")
+                f:close()
+                local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+                local env = { HOME = home, AWS_REGION = "eu-west-3",
+                              AWS_DEFAULT_REGION = "eu-west-2" }
+                local function region_of(explicit)
+                    local c = acmpca.new{ transport = svc:transport(), region = explicit,
+                                          credentials = svc.credentials,
+                                          getenv = function(k) return env[k] end }
+                    c:has_acm_renewal(ARN)
+                    return signed_region(svc)
+                end
+                local got = { region_of("ca-central-1"), region_of() }
+                env.AWS_REGION = nil
+                got[3] = region_of()
+                env.AWS_DEFAULT_REGION = nil
+                got[4] = region_of()
+                os.remove(home .. "/.aws/config")
+                got[5] = region_of()
+                os.execute("rm -rf " .. home)
+                assert.are.same({ "ca-central-1", "eu-west-3", "eu-west-2", "ap-south-1",
+                                  "us-east-1" }, got)
+            end)
+
+        it("reads the credential chain from the same opts.getenv", function()
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            local env = { HOME = "/nonexistent", AWS_EC2_METADATA_DISABLED = "true",
+                          AWS_ACCESS_KEY_ID = svc.credentials.access_key_id,
+                          AWS_SECRET_ACCESS_KEY = svc.credentials.secret_access_key }
+            local c = acmpca.new{ transport = svc:transport(), region = "us-east-1",
+                                  getenv = function(k) return env[k] end }
+            assert.are.same({ true, "created" }, { c:ensure_acm_renewal(ARN) })
+        end)
+
+        it("waits with ngx.sleep inside nginx, also with a transport given", function()
+            local slept = {}
+            local fake_ngx = {
+                get_phase = function() return "content" end,
+                sleep = function(s) slept[#slept + 1] = s end,
+            }
+            local svc = mock.new{ cas = { [ARN] = "ACTIVE" } }
+            svc:fail_next(1, "ThrottlingException")
+            local core = require "acmpca.core"
+            local real_sleep = core.sleep
+            local blocked = 0
+            core.sleep = function() blocked = blocked + 1 end
+            rawset(_G, "ngx", fake_ngx)
+            local ok, res = pcall(function()
+                local c = acmpca.new{ transport = svc:transport(), region = "us-east-1",
+                                      credentials = svc.credentials }
+                return c:has_acm_renewal(ARN)
+            end)
+            rawset(_G, "ngx", nil)
+            core.sleep = real_sleep
+            assert.is_true(ok, tostring(res))
+            assert.is_false(res)
+            assert.are.equal(1, #slept)
+            assert.are.equal(0, blocked)
+        end)
     end)
 
     describe("ensure_acm_renewal", function()
@@ -266,6 +337,18 @@ describe("acmpca", function()
                             delta())
         end)
 
+        it("stops listing at the page that holds a complete permission", function()
+            local svc, client = setup{ page_size = 2 }
+            svc:grant(ARN, ACM, ALL)
+            for i = 1, 5 do
+                svc:grant(ARN, "p" .. i .. ".example.com", { "GetCertificate" })
+            end
+            local delta = counter(svc)
+            assert.are.same({ true, "present" }, { client:ensure_acm_renewal(ARN) })
+            assert.are.same({ ListPermissions = 1, CreatePermission = 0, DeletePermission = 0 },
+                            delta())
+        end)
+
         it("passes service errors through", function()
             local _, client = setup()
             local ok, err = client:ensure_acm_renewal(OTHER)
@@ -307,6 +390,20 @@ describe("acmpca", function()
             assert.is_true(client:has_acm_renewal(ARN))
             assert.are.equal(3, svc.calls.ListPermissions)
             assert.are.equal(0, svc.calls.CreatePermission)
+        end)
+
+        it("reads the pages only up to the complete permission", function()
+            local svc, client = setup{ page_size = 2 }
+            svc:grant(ARN, "p1.example.com", { "GetCertificate" })
+            svc:grant(ARN, ACM, ALL)
+            for i = 2, 5 do
+                svc:grant(ARN, "p" .. i .. ".example.com", { "GetCertificate" })
+            end
+            assert.is_true(client:has_acm_renewal(ARN))
+            assert.are.equal(1, svc.calls.ListPermissions)
+            svc:grant(ARN, ACM, { "GetCertificate" })
+            assert.is_false(client:has_acm_renewal(ARN))
+            assert.are.equal(1 + 3, svc.calls.ListPermissions)
         end)
 
         it("returns nil, err on failure", function()

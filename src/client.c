@@ -12,6 +12,7 @@
  * cosockets): nothing here calls back into a transport or a credentials
  * function.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -378,6 +379,12 @@ typedef struct call_args {
 
 static const char *const ACTIONS[] = {"IssueCertificate", "GetCertificate", "ListPermissions"};
 
+/* Lua string s (n bytes, may hold NUL) equals the C string lit. */
+static int same_str(const char *s, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
 static void check_actions(lua_State *L, int op, int i)
 {
     char field[32];
@@ -401,10 +408,13 @@ static void check_actions(lua_State *L, int op, int i)
         int a, found = -1;
         compat_rawgeti(L, i, (lua_Integer)k);
         snprintf(field, sizeof field, "actions[%d]", (int)k);
-        if (lua_type(L, -1) == LUA_TSTRING)
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            size_t len;
+            const char *s = lua_tolstring(L, -1, &len);
             for (a = 0; a < 3; a++)
-                if (strcmp(lua_tostring(L, -1), ACTIONS[a]) == 0)
+                if (same_str(s, len, ACTIONS[a])) /* "IssueCertificate\0x" is not */
                     found = a;
+        }
         if (found < 0)
             bad_arg(L, op, field, "expected one of " ACTIONS_LIST, lua_gettop(L));
         if (seen[found])
@@ -487,14 +497,15 @@ static void check_args(lua_State *L, int op, int t, call_args *a)
     /* Unknown names are typos; say so rather than ignoring them. */
     lua_pushnil(L);
     while (lua_next(L, t) != 0) { /* k, v */
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        size_t kn = 0;
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &kn) : NULL;
         int ok = k != NULL &&
-                 (strcmp(k, "ca_arn") == 0 ||
-                  (op != OP_LIST && (strcmp(k, "principal") == 0 ||
-                                     strcmp(k, "source_account") == 0)) ||
-                  (op == OP_CREATE && strcmp(k, "actions") == 0) ||
-                  (op == OP_LIST && (strcmp(k, "max_results") == 0 ||
-                                     strcmp(k, "next_token") == 0)));
+                 (same_str(k, kn, "ca_arn") ||
+                  (op != OP_LIST && (same_str(k, kn, "principal") ||
+                                     same_str(k, kn, "source_account"))) ||
+                  (op == OP_CREATE && same_str(k, kn, "actions")) ||
+                  (op == OP_LIST && (same_str(k, kn, "max_results") ||
+                                     same_str(k, kn, "next_token"))));
         if (!ok) {
             char got[96];
             describe(L, -2, got, sizeof got);
@@ -571,11 +582,12 @@ static void derive_endpoint(client *c, const char *region, size_t n, int fips)
  * Parse a custom endpoint "http[s]://host[:port][/path]" into the client.
  * Returns NULL or what is wrong.
  */
-static const char *set_endpoint(client *c, const char *s)
+static const char *set_endpoint(client *c, const char *s, size_t n)
 {
     const char *p, *host, *hend, *port = NULL, *path;
     int https;
-    size_t n = strlen(s);
+    if (strlen(s) != n)
+        return "contains NUL";
     if (n > 1024)
         return "too long";
     if (strncasecmp(s, "https://", 8) == 0)
@@ -586,8 +598,11 @@ static const char *set_endpoint(client *c, const char *s)
         return "expected an http:// or https:// URL";
     host = p;
     if (*p == '[') {
-        while (*p && *p != ']')
-            p++;
+        /* an IPv6 literal, maybe with a zone ("%25eth0"): it becomes Host */
+        for (p++; *p && *p != ']'; p++)
+            if (!isalnum((unsigned char)*p) && *p != ':' && *p != '.' && *p != '%' &&
+                *p != '-' && *p != '_')
+                return "invalid IPv6 address";
         if (*p != ']')
             return "unterminated IPv6 address";
         p++;
@@ -742,7 +757,9 @@ static int l_client_new(lua_State *L)
         c->use_fips = 1;
     lua_pop(L, 1);
     if (opt_field(L, "endpoint", LUA_TSTRING, "a URL string") == LUA_TSTRING) {
-        const char *why = set_endpoint(c, lua_tostring(L, -1));
+        size_t n;
+        const char *ep = lua_tolstring(L, -1, &n);
+        const char *why = set_endpoint(c, ep, n);
         if (why != NULL) {
             char got[96];
             describe(L, -1, got, sizeof got);
@@ -767,8 +784,12 @@ static int l_client_new(lua_State *L)
     }
     lua_pop(L, 1);
     const char *ca_file = NULL;
-    if (opt_field(L, "ca_file", LUA_TSTRING, "a file name") == LUA_TSTRING)
-        ca_file = lua_tostring(L, -1);
+    if (opt_field(L, "ca_file", LUA_TSTRING, "a file name") == LUA_TSTRING) {
+        size_t n;
+        ca_file = lua_tolstring(L, -1, &n);
+        if (strlen(ca_file) != n) /* fopen would read a shorter name */
+            return luaL_error(L, "acmpca.new: ca_file: contains NUL");
+    }
     if (acmpca_http_configure(&c->http, ca_file, timeout, connect_timeout) != 0)
         return luaL_error(L, "acmpca.new: out of memory");
     lua_pop(L, 1);
@@ -1136,21 +1157,20 @@ static void excerpt(const char *s, size_t n, char *out, size_t outlen)
 /*
  * headers[name] as a string, or NULL (headers table at index h, or 0).
  * Transports give lower-case names; the canonical spelling alt is a
- * fallback for hand-made responses.
+ * fallback for hand-made responses.  The value is left on the stack (one
+ * slot, always): an __index may return a string nothing else holds.
  */
 static const char *header(lua_State *L, int h, const char *name, const char *alt)
 {
-    const char *v = NULL;
-    if (h == 0)
+    if (h == 0) {
+        lua_pushnil(L);
         return NULL;
+    }
     if (compat_getfield(L, h, name) != LUA_TSTRING) {
         lua_pop(L, 1);
         lua_getfield(L, h, alt);
     }
-    if (lua_type(L, -1) == LUA_TSTRING)
-        v = lua_tostring(L, -1); /* the headers table keeps it alive */
-    lua_pop(L, 1);
-    return v;
+    return lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 }
 
 /* pcall(decode, s): pushes the value and returns 1, or pushes nothing, 0. */
@@ -1263,8 +1283,10 @@ static int finish_transport_error(lua_State *L, int op, int e)
         }
         lua_pop(L, 1);
         if (compat_getfield(L, e, "retryable") == LUA_TNIL) {
+            /* still no string code when a __newindex swallowed the write */
             lua_getfield(L, e, "code");
-            lua_pushboolean(L, in_list(lua_tostring(L, -1), TRANSIENT));
+            const char *code = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+            lua_pushboolean(L, code != NULL && in_list(code, TRANSIENT));
             lua_setfield(L, e, "retryable");
             lua_pop(L, 1);
         }
@@ -1303,15 +1325,21 @@ static int l_finish(lua_State *L)
     size_t bodyn = 0;
 
     lua_settop(L, 4);
+    luaL_checkstack(L, 24, "acmpca.client: Lua stack exhausted");
     if (lua_isnil(L, 3) || (lua_type(L, 3) == LUA_TBOOLEAN && !lua_toboolean(L, 3)))
         return finish_transport_error(L, op, 4);
-    if (lua_type(L, 3) != LUA_TTABLE || compat_getfield(L, 3, "status") != LUA_TNUMBER) {
+    /* 100..599, checked as a number: (int) of 2^32 + 200 would be 200 */
+    lua_Number st = 0;
+    if (lua_type(L, 3) == LUA_TTABLE && compat_getfield(L, 3, "status") == LUA_TNUMBER)
+        st = lua_tonumber(L, -1); /* 5 */
+    if (!(st >= 100 && st <= 599 && st == floor(st))) {
         lua_pushnil(L);
         acmpca_error_push(L, "InvalidResponse", "the transport returned a response "
-                          "without a numeric status", 0, NULL, 0, OPS[op].name);
+                          "without a numeric HTTP status (100 to 599)", 0, NULL, 0,
+                          OPS[op].name);
         return 2;
     }
-    status = (int)lua_tointeger(L, -1); /* 5 */
+    status = (int)st;
     if (compat_getfield(L, 3, "headers") == LUA_TTABLE) /* 6 */
         hdrs = 6;
     if (compat_getfield(L, 3, "body") == LUA_TSTRING) /* 7 */
@@ -1334,10 +1362,9 @@ static int l_finish(lua_State *L)
         excerpt(body, bodyn, ex, sizeof ex);
         snprintf(msg, sizeof msg, "HTTP %d with a body that is not a JSON object: %s",
                  status, bodyn ? ex : "(empty)");
+        const char *okrid = header(L, hdrs, "x-amzn-requestid", "x-amzn-RequestId");
         lua_pushnil(L);
-        acmpca_error_push(L, "InvalidResponse", msg, status,
-                          header(L, hdrs, "x-amzn-requestid", "x-amzn-RequestId"), 0,
-                          OPS[op].name);
+        acmpca_error_push(L, "InvalidResponse", msg, status, okrid, 0, OPS[op].name);
         return 2;
     }
 
@@ -1380,9 +1407,14 @@ static int l_finish(lua_State *L)
 
     /* Clock skew: correct the offset from Date; the Lua loop retries once. */
     int strong = in_list(code, SKEW_STRONG), weak = in_list(code, SKEW_WEAK);
-    const char *date = (strong || weak) ? header(L, hdrs, "date", "Date") : NULL;
-    int64_t server;
-    if (date != NULL && parse_http_date(date, &server)) {
+    int64_t server = 0;
+    int dated = 0;
+    if (strong || weak) {
+        const char *date = header(L, hdrs, "date", "Date"); /* nil, err, date */
+        dated = date != NULL && parse_http_date(date, &server);
+        lua_pop(L, 1); /* nil, err */
+    }
+    if (dated) {
         int64_t offset = server - (int64_t)time(NULL);
         int64_t drift = offset - c->clock_offset;
         int said = message != NULL && (strstr(message, "expired") != NULL ||

@@ -314,23 +314,54 @@ static const char *classify(CURLcode rc, int *retryable)
     }
 }
 
-/* res.headers from the raw header lines: lower-case names, trimmed values. */
+/* Trim spaces, tabs and the CR around [*v, *ve). */
+static void trim(char **v, char **ve)
+{
+    while (*v < *ve && (**v == ' ' || **v == '\t'))
+        (*v)++;
+    while (*ve > *v && ((*ve)[-1] == '\r' || (*ve)[-1] == ' ' || (*ve)[-1] == '\t'))
+        (*ve)--;
+}
+
+/*
+ * res.headers from the raw header lines: lower-case names, trimmed values,
+ * repeated fields joined with ", ", an obs-fold line (leading space or
+ * tab) appended to the field it continues with one space (RFC 9112 5.2).
+ */
 static void push_headers(lua_State *L, acmpca_http *h)
 {
     char *p = h->resh.p, *end = h->resh.p + h->resh.len;
+    const char *last = NULL; /* name of the field a fold would continue */
+    size_t lastn = 0;
     lua_createtable(L, 0, 8); /* headers */
     while (p < end) {
         char *eol = memchr(p, '\n', (size_t)(end - p));
         char *next = eol ? eol + 1 : end;
         char *colon = memchr(p, ':', (size_t)((eol ? eol : end) - p));
-        if (colon != NULL && colon > p && *p != ' ' && *p != '\t') {
+        if ((*p == ' ' || *p == '\t') && last != NULL) {
+            char *v = p, *ve = eol ? eol : end;
+            trim(&v, &ve);
+            if (v < ve) {
+                lua_pushlstring(L, last, lastn); /* headers, name */
+                lua_pushvalue(L, -1);
+                lua_rawget(L, -3); /* headers, name, old */
+                if (lua_rawlen(L, -1) > 0) {
+                    lua_pushliteral(L, " ");
+                    lua_pushlstring(L, v, (size_t)(ve - v));
+                    lua_concat(L, 3); /* headers, name, "old cont" */
+                } else {
+                    lua_pop(L, 1);
+                    lua_pushlstring(L, v, (size_t)(ve - v)); /* headers, name, cont */
+                }
+                lua_rawset(L, -3); /* headers */
+            }
+        } else if (colon != NULL && colon > p && *p != ' ' && *p != '\t') {
             char *v = colon + 1, *ve = eol ? eol : end;
             for (char *q = p; q < colon; q++)
                 *q = (char)tolower((unsigned char)*q);
-            while (v < ve && (*v == ' ' || *v == '\t'))
-                v++;
-            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-                ve--;
+            trim(&v, &ve);
+            last = p;
+            lastn = (size_t)(colon - p);
             lua_pushlstring(L, p, (size_t)(colon - p)); /* headers, name */
             lua_pushvalue(L, -1);
             lua_rawget(L, -3); /* headers, name, old */
@@ -343,6 +374,8 @@ static void push_headers(lua_State *L, acmpca_http *h)
                 lua_concat(L, 3); /* headers, name, "old, new" */
             }
             lua_rawset(L, -3); /* headers */
+        } else {
+            last = NULL; /* a status line or the blank line */
         }
         p = next;
     }
@@ -358,15 +391,18 @@ int acmpca_http_request(lua_State *L, acmpca_http *h, int req, int arg)
     CURLcode rc;
     CURL *c;
 
+    /*
+     * url, method and body stay on the stack until we return: req may hand
+     * out fresh strings (an __index), and build_headers can run the GC.
+     */
     req = lua_absindex(L, req);
     luaL_checktype(L, req, LUA_TTABLE);
-    if (compat_getfield(L, req, "url") != LUA_TSTRING)
+    if (compat_getfield(L, req, "url") != LUA_TSTRING) /* url */
         return luaL_argerror(L, arg, "url: expected a string");
-    url = lua_tolstring(L, -1, &urln); /* the string stays referenced by req */
-    lua_pop(L, 1);
+    url = lua_tolstring(L, -1, &urln);
     if (strlen(url) != urln)
         return luaL_argerror(L, arg, "url: contains NUL");
-    switch (compat_getfield(L, req, "method")) {
+    switch (compat_getfield(L, req, "method")) { /* url, method */
     case LUA_TNIL:
         break;
     case LUA_TSTRING:
@@ -377,8 +413,7 @@ int acmpca_http_request(lua_State *L, acmpca_http *h, int req, int arg)
     default:
         return luaL_argerror(L, arg, "method: expected a string");
     }
-    lua_pop(L, 1);
-    switch (compat_getfield(L, req, "body")) {
+    switch (compat_getfield(L, req, "body")) { /* url, method, body */
     case LUA_TNIL:
         break;
     case LUA_TSTRING:
@@ -387,7 +422,6 @@ int acmpca_http_request(lua_State *L, acmpca_http *h, int req, int arg)
     default:
         return luaL_argerror(L, arg, "body: expected a string");
     }
-    lua_pop(L, 1);
     if (compat_getfield(L, req, "timeout") == LUA_TNUMBER)
         timeout = lua_tonumber(L, -1);
     if (compat_getfield(L, req, "connect_timeout") == LUA_TNUMBER)
@@ -514,12 +548,16 @@ static int l_http_new(lua_State *L)
         luaL_checktype(L, 1, LUA_TTABLE);
         timeout = opt_seconds(L, 1, "timeout");
         connect_timeout = opt_seconds(L, 1, "connect_timeout");
+        /* opts, ca_file: kept on the stack until copied */
         int ty = compat_getfield(L, 1, "ca_file");
-        if (ty == LUA_TSTRING)
-            ca_file = lua_tostring(L, -1); /* kept alive by opts */
-        else if (ty != LUA_TNIL)
+        if (ty == LUA_TSTRING) {
+            size_t n;
+            ca_file = lua_tolstring(L, -1, &n);
+            if (strlen(ca_file) != n)
+                return luaL_argerror(L, 1, "ca_file: contains NUL");
+        } else if (ty != LUA_TNIL) {
             return luaL_argerror(L, 1, "ca_file: expected a string");
-        lua_pop(L, 1);
+        }
     }
     /* userdata first, so __gc sees either nothing or a valid handle */
     http_ud *u = compat_newuserdata(L, sizeof *u);
@@ -529,7 +567,7 @@ static int l_http_new(lua_State *L)
     lua_setmetatable(L, -2);
     if (acmpca_http_configure(&u->h, ca_file, timeout, connect_timeout) != 0)
         return luaL_error(L, "acmpca.http_new: out of memory");
-    return 1;
+    return 1; /* the userdata, on top */
 }
 
 /* http:request(req) -> res | nil, err */

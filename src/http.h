@@ -50,7 +50,8 @@ ACMPCA_HIDDEN void acmpca_http_free(acmpca_http *h);
  * Perform the request table at index req (see the transport contract in
  * CONTRACTS.md) and push res, or nil and an error object (codes Timeout,
  * TLSError, NetworkError).  Raises (luaL_argerror on argument arg) only on
- * a malformed request table.  Returns the number of values pushed.
+ * a malformed request table.  Returns the number of values pushed on top
+ * (the strings read from req stay anchored on the stack below them).
  */
 ACMPCA_HIDDEN int acmpca_http_request(lua_State *L, acmpca_http *h, int req, int arg);
 

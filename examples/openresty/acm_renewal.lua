@@ -41,8 +41,6 @@ local ngx = ngx
 local _M = { _VERSION = "0.1.0" }
 
 
-local ARN_PATTERN = "^arn:aws[%a%-]*:acm%-pca:%l%l[%l%-]*%-%d+:%d%d%d%d%d%d%d%d%d%d%d%d"
-    .. ":certificate%-authority/[%w%-]+$"
 local MIN_TOKEN_LENGTH = 16
 local MAX_BODY = 8192
 
@@ -142,7 +140,9 @@ local function read_arn(method)
     if type(arn) ~= "string" or arn == "" then
         return nil, "ca_arn is required"
     end
-    if #arn > 200 or not match(arn, ARN_PATTERN) then
+    -- the client's own rule (acmpca.is_ca_arn), so that no ARN it accepts
+    -- is refused here
+    if #arn > 200 or not require("acmpca").is_ca_arn(arn) then
         return nil, "ca_arn: expected arn:<partition>:acm-pca:<region>:<12-digit account>"
             .. ":certificate-authority/<id>"
     end

@@ -430,9 +430,11 @@ local function check_arn(arn)
 end
 
 
+-- digits only, as aws-cli's int() takes them: tonumber would also take
+-- "1e1" or "0x10" (and give a float on Lua 5.4)
 local function positive_int(name, v, max)
-    local n = tonumber(v)
-    if not n or n % 1 ~= 0 or n < 1 or (max and n > max) then
+    local n = tonumber(v:match("^%s*(%d+)%s*$"))
+    if not n or n < 1 or (max and n > max) then
         usage(fmt("argument --%s: expected an integer from 1%s, got %q", name,
                   max and (" to " .. max) or " up", v))
     end

@@ -449,7 +449,9 @@ local function run_process(ctx, cmd, pname)
     end
     if doc.Version ~= 1 then
         local v = doc.Version
-        if type(v) == "number" and v % 1 == 0 then
+        -- "%d" only within the exact integers: Lua 5.4 raises for a float
+        -- without an integer representation (1e300)
+        if type(v) == "number" and v % 1 == 0 and v > -2^53 and v < 2^53 then
             v = str_format("%d", v)
         end
         return nil, str_format("acmpca: credential_process for profile %s printed Version "
@@ -494,22 +496,27 @@ end
 -- Settings of the profile that botocore supports but that need STS or SSO,
 -- which this module does not implement: say so instead of silently using
 -- some other identity further down the chain.
+-- The third field marks the settings botocore acts on before it reads a
+-- profile's static keys (its assume-role and SSO providers come first): a
+-- profile with such a setting must fail even when it also holds keys, or
+-- another identity than the configured one would be used silently.
 local UNSUPPORTED = {
-    { "role_arn", "role_arn (assume role)" },
+    { "role_arn", "role_arn (assume role)", true },
     { "web_identity_token_file", "web_identity_token_file (web identity)" },
-    { "sso_session", "sso_session (IAM Identity Center)" },
-    { "sso_start_url", "sso_start_url (IAM Identity Center)" },
+    { "sso_session", "sso_session (IAM Identity Center)", true },
+    { "sso_start_url", "sso_start_url (IAM Identity Center)", true },
     { "credential_source", "credential_source" },
 }
 
 
-local function check_profile_supported(ctx)
+-- before_keys: check only the settings that take precedence over keys.
+local function check_profile_supported(ctx, before_keys)
     local st = ctx.files()
     if not st then
         return true
     end
     for _, u in ipairs(UNSUPPORTED) do
-        if st.merged[u[1]] ~= nil then
+        if st.merged[u[1]] ~= nil and (u[3] or not before_keys) then
             return nil, str_format("acmpca: profile %s uses %s, which acmpca does not "
                 .. "support; use static keys, credential_process, or the environment",
                 st.profile, u[2])
@@ -849,6 +856,10 @@ local function resolve(ctx, explicit_profile)
         return nil, profile_missing_error(st)
     end
 
+    local ok, uerr = check_profile_supported(ctx, true)
+    if not ok then
+        return nil, uerr
+    end
     for _, src in ipairs{ from_credentials_file, from_process, from_config_file } do
         local c, err = src(ctx)
         if c then
@@ -857,7 +868,7 @@ local function resolve(ctx, explicit_profile)
             return nil, err
         end
     end
-    local ok, uerr = check_profile_supported(ctx)
+    ok, uerr = check_profile_supported(ctx)
     if not ok then
         return nil, uerr
     end

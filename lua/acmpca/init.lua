@@ -190,6 +190,28 @@ local function pager(self, ca_arn, max_results)
 end
 
 
+-- The ACM permission on ca_arn and whether it is complete: p, true; p,
+-- false (incomplete); false, false (none); or nil, err.  Stops at the page
+-- that holds a complete one: when all is in place, later pages are not
+-- read (one ListPermissions when ACM's permission is on the first page).
+local function find_renewal(self, ca_arn)
+    local found, next_page = false, pager(self, ca_arn)
+    while true do
+        local page, err = next_page()
+        if page == nil then
+            return found, false
+        elseif not page then
+            return nil, err
+        end
+        local p, complete = find_acm(page)
+        if complete then
+            return p, true
+        end
+        found = found or p or false
+    end
+end
+
+
 local function list_all(self, ca_arn, opts)
     local out, next_page = {}, pager(self, ca_arn, opts and opts.max_results)
     while true do
@@ -243,11 +265,10 @@ end
 -- client:has_acm_renewal(ca_arn) -> true | false | nil, err
 function methods.has_acm_renewal(self, ca_arn)
     check_arn("has_acm_renewal", ca_arn)
-    local list, err = list_all(self, ca_arn)
-    if not list then
-        return nil, err
+    local p, complete = find_renewal(self, ca_arn)
+    if p == nil then
+        return nil, complete -- the error
     end
-    local _, complete = find_acm(list)
     return complete
 end
 
@@ -263,11 +284,10 @@ function methods.ensure_acm_renewal(self, ca_arn, opts)
     -- A concurrent creator can win between our list and our create; each
     -- round re-lists, so a third round is only needed if one races twice.
     for _ = 1, 3 do
-        local list, err = list_all(self, ca_arn)
-        if not list then
-            return nil, err
+        local p, complete = find_renewal(self, ca_arn)
+        if p == nil then
+            return nil, complete -- the error
         end
-        local p, complete = find_acm(list)
         if complete then
             return true, repaired and "repaired" or "present"
         end
@@ -361,7 +381,8 @@ end
 
 
 -- acmpca.new(opts) -> client.  opts as acmpca.client.new, plus profile
--- (the shared-config profile for credentials and region).
+-- (the shared-config profile for credentials and region); opts.getenv
+-- (tests) feeds the credential chain and the region lookup as well.
 function _M.new(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.new: opts: expected a table, got " .. type(opts), 2)
@@ -376,22 +397,31 @@ function _M.new(opts)
         error("acmpca.new: profile: expected a non-empty string, got " .. type(profile), 2)
     end
 
-    local nginx = o.transport == nil and in_nginx()
+    -- Inside nginx, retries wait with ngx.sleep whatever the transport (a
+    -- transport given explicitly, the cosocket one included, must not get
+    -- the blocking core.sleep).
+    local in_ngx = in_nginx()
+    local nginx = o.transport == nil and in_ngx
     if nginx then
         o.transport = nginx_transport(o)
-        if o.sleep == nil then
-            o.sleep = ngx.sleep
-        end
     end
+    if in_ngx and o.sleep == nil then
+        o.sleep = ngx.sleep
+    end
+    -- the environment the client reads (opts.getenv, for tests) is the one
+    -- the credential chain and the profile's region are read from too
+    local getenv = type(o.getenv) == "function" and o.getenv or nil
     if o.credentials == nil then
         o.credentials = require("acmpca.credentials").provider{
             profile = profile,
+            getenv = getenv,
             http = nginx and o.transport or nil,
-            sleep = nginx and ngx.sleep or nil,
+            sleep = in_ngx and ngx.sleep or nil,
         }
     end
     if o.region == nil then
-        local ok, region = pcall(require("acmpca.config").region, { profile = profile })
+        local ok, region = pcall(require("acmpca.config").region,
+                                 { profile = profile, getenv = getenv })
         o.region = ok and region or nil
     end
     return client.new(o)
