@@ -318,6 +318,22 @@ describe("acmpca", function()
             assert.are.same({}, svc:permissions(ARN))
         end)
 
+        it("says a refused read is about reading, and a refused change about ACTIVE", function()
+            local svc, client = setup{ cas = { [ARN] = "CREATING" } }
+            local ok, err = client:has_acm_renewal(ARN)
+            assert.is_nil(ok)
+            assert.are.equal("InvalidStateException", err.code)
+            assert.are.equal("the CA's permissions cannot be read in its current state; CA "
+                             .. ARN .. " is CREATING", err.message)
+            local list, lerr = client:list_all_permissions(ARN)
+            assert.is_nil(list)
+            assert.are.equal(err.message, lerr.message)
+            local _, ensure_err = client:ensure_acm_renewal(ARN)
+            assert.are.equal("permissions can only be changed while the CA is ACTIVE; CA "
+                             .. ARN .. " is CREATING", ensure_err.message)
+            assert.are.equal(0, svc.calls.CreatePermission)
+        end)
+
         it("passes the source account through", function()
             local svc, client = setup()
             assert.is_true(client:ensure_acm_renewal(ARN, { source_account = "111122223333" }))

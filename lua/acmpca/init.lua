@@ -103,7 +103,7 @@ end
 
 
 -- InvalidStateException in words a user understands; other errors as is.
-local function explain(err, ca_arn)
+local function explain(err, ca_arn, reading)
     if type(err) ~= "table" or err.code ~= "InvalidStateException" then
         return err
     end
@@ -115,7 +115,9 @@ local function explain(err, ca_arn)
             break
         end
     end
-    local msg = "permissions can only be changed while the CA is ACTIVE; CA " .. ca_arn
+    local msg = reading
+        and "the CA's permissions cannot be read in its current state; CA " .. ca_arn
+        or "permissions can only be changed while the CA is ACTIVE; CA " .. ca_arn
     if status then
         msg = msg .. " is " .. status
     else
@@ -173,7 +175,7 @@ local function pager(self, ca_arn, max_results)
         }
         if not res then
             done = true
-            return false, explain(err, ca_arn)
+            return false, err
         end
         token = res.next_token
         if type(token) ~= "string" or token == "" then
@@ -244,7 +246,8 @@ function methods.permissions(self, ca_arn, opts)
             local p, err = next_page()
             if not p then
                 page, i = {}, 0
-                return p, err -- nil: the end; false, err: a failure, then the end
+                -- nil: the end; false, err: a failure, then the end
+                return p, p == false and explain(err, ca_arn, true) or nil
             end
             page, i = p, 0
         end
@@ -258,7 +261,11 @@ end
 function methods.list_all_permissions(self, ca_arn, opts)
     check_arn("list_all_permissions", ca_arn)
     opts = check_opts("list_all_permissions", opts)
-    return list_all(self, ca_arn, opts)
+    local list, err = list_all(self, ca_arn, opts)
+    if not list then
+        return nil, explain(err, ca_arn, true)
+    end
+    return list
 end
 
 
@@ -267,7 +274,7 @@ function methods.has_acm_renewal(self, ca_arn)
     check_arn("has_acm_renewal", ca_arn)
     local p, complete = find_renewal(self, ca_arn)
     if p == nil then
-        return nil, complete -- the error
+        return nil, explain(complete, ca_arn, true) -- complete is the error
     end
     return complete
 end
@@ -286,7 +293,7 @@ function methods.ensure_acm_renewal(self, ca_arn, opts)
     for _ = 1, 3 do
         local p, complete = find_renewal(self, ca_arn)
         if p == nil then
-            return nil, complete -- the error
+            return nil, explain(complete, ca_arn) -- complete is the error
         end
         if complete then
             return true, repaired and "repaired" or "present"
@@ -326,7 +333,7 @@ function methods.revoke_acm_renewal(self, ca_arn)
     check_arn("revoke_acm_renewal", ca_arn)
     local list, err = list_all(self, ca_arn)
     if not list then
-        return nil, err
+        return nil, explain(err, ca_arn)
     end
     local status = "absent"
     for _, p in ipairs(list) do
