@@ -382,6 +382,20 @@ describe("acmpca.client", function()
             end
         end)
 
+        it("ListPermissions: created_at is an integer when whole, a float with a fraction",
+           function()
+            local c = new(nil, ok('{"Permissions": [{"CreatedAt": 1700000000, "Principal": "a"},'
+                                  .. '{"CreatedAt": 1700000000.5, "Principal": "b"}]}'))
+            local res = assert(c:list_permissions{ ca_arn = ARN })
+            assert.are.equal(1700000000, res.permissions[1].created_at)
+            assert.are.equal(1700000000.5, res.permissions[2].created_at)
+            if math.type then -- Lua 5.3+: no "1700000000.0" when printed
+                assert.are.equal("integer", math.type(res.permissions[1].created_at))
+                assert.are.equal("1700000000", tostring(res.permissions[1].created_at))
+                assert.are.equal("float", math.type(res.permissions[2].created_at))
+            end
+        end)
+
         it("ListPermissions: an empty or minimal page", function()
             local c = new(nil, ok('{"Permissions": [], "NextToken": null}'), ok("{}"))
             assert.same({ permissions = {} }, c:list_permissions{ ca_arn = ARN })

@@ -799,9 +799,9 @@ static int l_client_new(lua_State *L)
 /* __gc, __close and close(): one idempotent function. */
 static int l_client_close(lua_State *L)
 {
-    client *c = check_client(L, 1);
-    if (!c->closed)
-        free_client(c);
+    /* free_client is idempotent: run it even when closed, in case a
+       transport re-created the curl handle after an earlier close. */
+    free_client(check_client(L, 1));
     return 0;
 }
 
@@ -1203,6 +1203,22 @@ static void copy_field(lua_State *L, int t, const char *src, const char *dst, in
         lua_pop(L, 1);
 }
 
+/*
+ * An epoch time as the service sent it: lua-cjson decodes every number as a
+ * float, so a whole number of seconds becomes an integer again on 5.3+ (and
+ * prints as 1700000000, not 1700000000.0); a fraction stays a float.
+ */
+static void push_epoch(lua_State *L, lua_Number n)
+{
+#if LUA_VERSION_NUM >= 503
+    if (n >= -9007199254740992.0 && n <= 9007199254740992.0 && n == (lua_Number)(lua_Integer)n) {
+        lua_pushinteger(L, (lua_Integer)n);
+        return;
+    }
+#endif
+    lua_pushnumber(L, n);
+}
+
 /* The ListPermissions output (decoded object at index t) in snake_case. */
 static void push_list_result(lua_State *L, int t)
 {
@@ -1233,7 +1249,11 @@ static void push_list_result(lua_State *L, int t)
             lua_pop(L, 1);
             copy_field(L, p, "CertificateAuthorityArn", "certificate_authority_arn",
                        LUA_TSTRING);
-            copy_field(L, p, "CreatedAt", "created_at", LUA_TNUMBER);
+            if (compat_getfield(L, p, "CreatedAt") == LUA_TNUMBER) { /* ..., perm, n */
+                push_epoch(L, lua_tonumber(L, -1));
+                lua_setfield(L, -3, "created_at");
+            }
+            lua_pop(L, 1);
             copy_field(L, p, "Principal", "principal", LUA_TSTRING);
             copy_field(L, p, "SourceAccount", "source_account", LUA_TSTRING);
             copy_field(L, p, "Policy", "policy", LUA_TSTRING);

@@ -53,7 +53,9 @@ static inline int compat_isinteger(lua_State *L, int i)
     if (lua_type(L, i) != LUA_TNUMBER)
         return 0;
     lua_Number n = lua_tonumber(L, i);
-    return n == (lua_Number)(long long)n;
+    /* range first: casting NaN or a huge double to an integer is undefined */
+    return n >= -9007199254740992.0 && n <= 9007199254740992.0 &&
+           n == (lua_Number)(long long)n;
 }
 
 /* The per-userdata Lua value: the environment table in 5.1. */
