@@ -14,7 +14,6 @@ local str_match = string.match
 local str_gmatch = string.gmatch
 local str_lower = string.lower
 local str_format = string.format
-local tbl_concat = table.concat
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -333,25 +332,19 @@ function _M.region(opts)
 end
 
 
+local STATUS_NOTE = {
+    missing = ": file not found", ["no-home"] = ": HOME not set",
+    ["no-profile"] = ": no such profile",
+}
+
+
 -- A short human description of where a profile was looked for, used in
 -- error messages.
 function _M.describe(st)
-    local parts = {}
-    parts[#parts + 1] = str_format("shared credentials file %s (profile %s%s)",
-        st.credentials_path or "~/.aws/credentials",
-        st.profile,
-        st.credentials_status == "missing" and ": file not found"
-            or st.credentials_status == "no-home" and ": HOME not set"
-            or st.credentials_status == "no-profile" and ": no such profile"
-            or "")
-    parts[#parts + 1] = str_format("config file %s (profile %s%s)",
-        st.config_path or "~/.aws/config",
-        st.profile,
-        st.config_status == "missing" and ": file not found"
-            or st.config_status == "no-home" and ": HOME not set"
-            or st.config_status == "no-profile" and ": no such profile"
-            or "")
-    return tbl_concat(parts, ", ")
+    return str_format("shared credentials file %s (profile %s%s), config file %s (profile %s%s)",
+        st.credentials_path or "~/.aws/credentials", st.profile,
+        STATUS_NOTE[st.credentials_status] or "",
+        st.config_path or "~/.aws/config", st.profile, STATUS_NOTE[st.config_status] or "")
 end
 
 
