@@ -1421,13 +1421,20 @@ static void headers_collect(lua_State *L, lsig *g, int hi)
     if (n > LHSTACK)
         arr = lua_newuserdata(L, n * sizeof *arr); /* GC-owned scratch */
 
-    /* pass 2: fill (the strings stay referenced by the headers table) */
+    /*
+     * pass 2: fill (the strings stay referenced by the headers table).  The
+     * table cannot change in between unless a finalizer run by the
+     * allocation above touches it; never trust pass 1's count blindly.
+     */
+    size_t total = n;
     n = 0;
     lua_pushnil(L);
     while (lua_next(L, hi) != 0) { /* k, v */
         size_t klen;
         const char *k = lua_tolstring(L, -2, &klen);
         if (lua_type(L, -1) == LUA_TSTRING) {
+            if (n >= total)
+                lraise(L, g->fname, "headers: the table changed while it was read");
             arr[n].name.p = k;
             arr[n].name.n = klen;
             arr[n].value.p = lua_tolstring(L, -1, &arr[n].value.n);
@@ -1444,7 +1451,9 @@ static void headers_collect(lua_State *L, lsig *g, int hi)
             if (IEQ(k, klen, "host") && len > 0)
                 lraise(L, g->fname, "header \"Host\": expected a string");
             for (i = 1; i <= len; i++) {
-                compat_rawgeti(L, -1, (lua_Integer)i); /* k, v, x */
+                if (compat_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING || n >= total)
+                    lraise(L, g->fname, "headers: the table changed while it was read");
+                /* k, v, x */
                 arr[n].name.p = k;
                 arr[n].name.n = klen;
                 arr[n].value.p = lua_tolstring(L, -1, &arr[n].value.n);
