@@ -3,6 +3,7 @@
 -- an injected environment; the real one is never read.
 
 local config = require "acmpca.config"
+local helpers = require "helpers"
 
 
 local function tmpdir()
@@ -38,18 +39,10 @@ describe("acmpca.config", function()
 
     describe("require", function()
         it("reads no environment and no file when loaded", function()
-            package.loaded["acmpca.config"] = nil
-            local spies = { spy.on(os, "getenv"), spy.on(io, "open") }
-            local ok, mod = pcall(require, "acmpca.config")
-            for _, s in ipairs(spies) do
-                s:revert()
-            end
+            local ok, mod, called = helpers.load_watched("acmpca.config")
             assert.is_true(ok, mod)
-            for _, s in ipairs(spies) do
-                assert.spy(s).was_not_called()
-            end
+            assert.same({}, called)
             assert.equals("0.1.0", mod._VERSION)
-            package.loaded["acmpca.config"] = config
         end)
     end)
 

@@ -4,6 +4,7 @@
 -- refresh with an injected clock, and the error texts.
 
 local credentials = require "acmpca.credentials"
+local helpers = require "helpers"
 local stubmod = require "support.metadata_stub"
 local socket_transport = require "support.socket_transport"
 
@@ -83,20 +84,10 @@ describe("acmpca.credentials", function()
     describe("require", function()
         it("reads no environment, file or process and makes no request when loaded",
             function()
-                package.loaded["acmpca.credentials"] = nil
-                package.loaded["acmpca.config"] = nil
-                local spies = { spy.on(os, "getenv"), spy.on(io, "open"), spy.on(io, "popen") }
-                local ok, mod = pcall(require, "acmpca.credentials")
-                for _, s in ipairs(spies) do
-                    s:revert()
-                end
+                local ok, mod, called = helpers.load_watched("acmpca.credentials",
+                                                              { "acmpca.config" })
                 assert.is_true(ok, mod)
-                for _, s in ipairs(spies) do
-                    assert.spy(s).was_not_called()
-                end
-                -- Load again so no spy stays cached in the module's locals.
-                package.loaded["acmpca.credentials"] = nil
-                package.loaded["acmpca.config"] = nil
+                assert.same({}, called)
                 credentials = require "acmpca.credentials"
             end)
     end)
