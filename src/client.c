@@ -25,6 +25,7 @@
 #include "compat.h"
 #include "core.h"
 #include "client.h"
+#include "error.h"
 #include "http.h"
 #include "sigv4.h"
 
@@ -132,131 +133,14 @@ static void need_cjson(lua_State *L)
     lua_pop(L, 1);
 }
 
-/* ---------------------------------------------------------- error objects */
-
-void acmpca_error_push(lua_State *L, const char *code, const char *message, int status,
-                       const char *request_id, int retryable, const char *operation)
-{
-    lua_createtable(L, 0, 6);
-    lua_pushstring(L, code);
-    lua_setfield(L, -2, "code");
-    if (message != NULL) {
-        lua_pushstring(L, message);
-        lua_setfield(L, -2, "message");
-    }
-    if (status > 0) {
-        lua_pushinteger(L, status);
-        lua_setfield(L, -2, "status");
-    }
-    if (request_id != NULL) {
-        lua_pushstring(L, request_id);
-        lua_setfield(L, -2, "request_id");
-    }
-    lua_pushboolean(L, retryable);
-    lua_setfield(L, -2, "retryable");
-    if (operation != NULL) {
-        lua_pushstring(L, operation);
-        lua_setfield(L, -2, "operation");
-    }
-    luaL_getmetatable(L, ACMPCA_ERROR_MT);
-    lua_setmetatable(L, -2);
-}
-
-/* "Code: message (HTTP 400, request id X)" */
-static int l_error_tostring(lua_State *L)
-{
-    luaL_Buffer b;
-    int has_status, has_rid;
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "code");
-    lua_getfield(L, 1, "message");
-    has_status = compat_getfield(L, 1, "status") == LUA_TNUMBER;
-    has_rid = compat_getfield(L, 1, "request_id") == LUA_TSTRING;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "Error");
-    if (lua_type(L, 3) == LUA_TSTRING) {
-        luaL_addstring(&b, ": ");
-        luaL_addstring(&b, lua_tostring(L, 3));
-    }
-    if (has_status || has_rid) {
-        char tail[96];
-        if (has_status && has_rid)
-            snprintf(tail, sizeof tail, " (HTTP %d, request id ",
-                     (int)lua_tointeger(L, 4));
-        else if (has_status)
-            snprintf(tail, sizeof tail, " (HTTP %d)", (int)lua_tointeger(L, 4));
-        else
-            snprintf(tail, sizeof tail, " (request id ");
-        luaL_addstring(&b, tail);
-        if (has_rid) {
-            luaL_addstring(&b, lua_tostring(L, 5));
-            luaL_addchar(&b, ')');
-        }
-    }
-    luaL_pushresult(&b);
-    return 1;
-}
-
-/* core.new_error(fields) -> error object (a copy of fields) */
-static int l_new_error(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    if (compat_getfield(L, 1, "code") != LUA_TSTRING)
-        return luaL_argerror(L, 1, "code: expected a string");
-    lua_pop(L, 1);
-    lua_newtable(L); /* fields, err */
-    lua_pushnil(L);
-    while (lua_next(L, 1) != 0) { /* fields, err, k, v */
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2); /* fields, err, k, k, v */
-        lua_rawset(L, 2);  /* fields, err, k */
-    }
-    lua_getfield(L, 2, "retryable");
-    if (lua_isnil(L, -1)) {
-        lua_pushboolean(L, 0);
-        lua_setfield(L, 2, "retryable");
-    }
-    lua_pop(L, 1);
-    luaL_getmetatable(L, ACMPCA_ERROR_MT);
-    lua_setmetatable(L, 2);
-    return 1;
-}
-
 /* ---------------------------------------------------------- validation */
-
-/* A short, printable rendering of the offending value for messages. */
-static void describe(lua_State *L, int i, char *out, size_t outlen)
-{
-    switch (lua_type(L, i)) {
-    case LUA_TSTRING: {
-        size_t n, j, k = 0;
-        const char *s = lua_tolstring(L, i, &n);
-        char tmp[72];
-        for (j = 0; j < n && k < 60; j++) {
-            unsigned char ch = (unsigned char)s[j];
-            tmp[k++] = (ch >= 32 && ch < 127 && ch != '"') ? (char)ch : '?';
-        }
-        tmp[k] = '\0';
-        snprintf(out, outlen, "\"%s\"%s", tmp, j < n ? "..." : "");
-        break;
-    }
-    case LUA_TNUMBER:
-        snprintf(out, outlen, "%.17g", (double)lua_tonumber(L, i));
-        break;
-    case LUA_TBOOLEAN:
-        snprintf(out, outlen, "%s", lua_toboolean(L, i) ? "true" : "false");
-        break;
-    default:
-        snprintf(out, outlen, "%s", luaL_typename(L, i));
-    }
-}
 
 /* Raise "acmpca.<method>: <field>: <what>, got <value>" (no malloc held). */
 static int bad_arg(lua_State *L, int op, const char *field, const char *what, int vi)
 {
     char got[96], msg[512];
     if (vi != 0) {
-        describe(L, vi, got, sizeof got);
+        acmpca_describe(L, vi, got, sizeof got);
         snprintf(msg, sizeof msg, "acmpca.%s: %s: %s, got %s", OPS[op].method, field,
                  what, got);
     } else {
@@ -488,7 +372,7 @@ static void check_args(lua_State *L, int op, int t, call_args *a)
     memset(a, 0, sizeof *a);
     if (lua_type(L, t) != LUA_TTABLE) {
         char got[96];
-        describe(L, t, got, sizeof got);
+        acmpca_describe(L, t, got, sizeof got);
         snprintf(msg, sizeof msg, "acmpca.%s: expected a table of arguments, got %s",
                  OPS[op].method, got);
         lua_pushstring(L, msg);
@@ -508,7 +392,7 @@ static void check_args(lua_State *L, int op, int t, call_args *a)
                                      same_str(k, kn, "next_token"))));
         if (!ok) {
             char got[96];
-            describe(L, -2, got, sizeof got);
+            acmpca_describe(L, -2, got, sizeof got);
             snprintf(msg, sizeof msg, "acmpca.%s: unknown argument %s", OPS[op].method, got);
             lua_pushstring(L, msg);
             lua_error(L);
@@ -740,7 +624,7 @@ static int l_client_new(lua_State *L)
         const char *r = lua_tolstring(L, -1, &n);
         if (!valid_region(r, n)) {
             char got[96];
-            describe(L, -1, got, sizeof got);
+            acmpca_describe(L, -1, got, sizeof got);
             snprintf(msg, sizeof msg, "acmpca.new: region: expected a region name such as "
                      "\"us-east-1\", got %s", got);
             lua_pushstring(L, msg);
@@ -762,7 +646,7 @@ static int l_client_new(lua_State *L)
         const char *why = set_endpoint(c, ep, n);
         if (why != NULL) {
             char got[96];
-            describe(L, -1, got, sizeof got);
+            acmpca_describe(L, -1, got, sizeof got);
             snprintf(msg, sizeof msg, "acmpca.new: endpoint: %s (http[s]://host[:port][/path]), "
                      "got %s", why, got);
             lua_pushstring(L, msg);
@@ -1490,7 +1374,6 @@ void acmpca_client_open(lua_State *L)
         {NULL, NULL},
     };
     static const luaL_Reg functions[] = {
-        {"new_error", l_new_error},
         {"sleep", l_sleep},
         {"now", l_now},
         {"parse_ca_arn", l_parse_ca_arn},
@@ -1498,11 +1381,6 @@ void acmpca_client_open(lua_State *L)
         {NULL, NULL},
     };
     int m = lua_gettop(L);
-
-    luaL_newmetatable(L, ACMPCA_ERROR_MT); /* M, emt */
-    lua_pushcfunction(L, l_error_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1);
 
     lua_newtable(L); /* M, state: cjson functions, loaded on first use */
     int st = lua_gettop(L);

@@ -12,14 +12,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-/* Only luaopen_* leaves the shared object; everything else is internal. */
-#if defined(__GNUC__)
-#define ACMPCA_API __attribute__((visibility("default")))
-#define ACMPCA_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define ACMPCA_API
-#define ACMPCA_HIDDEN
-#endif
+#include "visibility.h"
 
 #if LUA_VERSION_NUM == 501
 /* ---------------------------------------------------------- Lua 5.1/LuaJIT */

@@ -7,10 +7,12 @@
  */
 #include "compat.h"
 #include "core.h"
+#include "error.h"
 
 ACMPCA_API int luaopen_acmpca_core(lua_State *L)
 {
     lua_newtable(L);
+    acmpca_error_open(L); /* first: every other area pushes errors */
     acmpca_crypto_open(L);
     acmpca_sigv4_open(L);
     acmpca_http_open(L);

@@ -16,7 +16,7 @@
 
 #include "compat.h"
 #include "core.h"
-#include "client.h"
+#include "error.h"
 #include "http.h"
 
 #define HTTP_MT "acmpca.http"
