@@ -34,7 +34,6 @@
 #define ARN_SHAPE "arn:<partition>:acm-pca:<region>:<12-digit account>:" \
                   "certificate-authority/<id>"
 #define ACTIONS_LIST "IssueCertificate, GetCertificate, ListPermissions"
-#define EXCERPT_MAX 200
 #define SKEW_LIMIT 240 /* seconds: what the SDKs tolerate before correcting */
 #define STR_LIT(s) {(s), sizeof(s) - 1} /* an acmpca_str of a string literal */
 
@@ -1021,23 +1020,6 @@ static int parse_http_date(const char *s, int64_t *out)
     return 1;
 }
 
-/* A printable excerpt of at most EXCERPT_MAX bytes of a response body. */
-static void excerpt(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t k = 0, j;
-    for (j = 0; j < n && j < EXCERPT_MAX && k + 4 < outlen; j++) {
-        unsigned char ch = (unsigned char)s[j];
-        out[k++] = (ch == '\r' || ch == '\n' || ch == '\t') ? ' '
-                   : (ch >= 32 && ch < 127)                 ? (char)ch
-                                                            : '?';
-    }
-    if (j < n && k + 4 <= outlen) {
-        memcpy(out + k, "...", 3);
-        k += 3;
-    }
-    out[k] = '\0';
-}
-
 /*
  * headers[name] as a string, or NULL (headers table at index h, or 0).
  * Transports give lower-case names; the canonical spelling alt is a
@@ -1223,7 +1205,7 @@ static int l_finish(lua_State *L)
 {
     client *c = check_client(L, 1);
     int op = check_op(L, 2);
-    char msg[512], ex[EXCERPT_MAX + 8], code[128];
+    char msg[512], ex[ACMPCA_EXCERPT_MAX + 8], code[128];
     int status, hdrs = 0;
     const char *body = "";
     size_t bodyn = 0;
@@ -1263,7 +1245,7 @@ static int l_finish(lua_State *L)
             push_list_result(L, lua_gettop(L));
             return 1;
         }
-        excerpt(body, bodyn, ex, sizeof ex);
+        acmpca_excerpt(body, bodyn, ACMPCA_EXCERPT_MAX, ex, sizeof ex);
         snprintf(msg, sizeof msg, "HTTP %d with a body that is not a JSON object: %s",
                  status, bodyn ? ex : "(empty)");
         const char *okrid = header(L, hdrs, "x-amzn-requestid", "x-amzn-RequestId");
@@ -1295,7 +1277,7 @@ static int l_finish(lua_State *L)
         if (json || bodyn == 0) {
             snprintf(msg, sizeof msg, "HTTP %d", status);
         } else {
-            excerpt(body, bodyn, ex, sizeof ex);
+            acmpca_excerpt(body, bodyn, ACMPCA_EXCERPT_MAX, ex, sizeof ex);
             snprintf(msg, sizeof msg, "HTTP %d with a body that is not JSON: %s", status, ex);
         }
         message = msg;

@@ -154,6 +154,40 @@ int acmpca_raise(lua_State *L, int vi, const char *fmt, ...)
     return lua_error(L);
 }
 
+/* -------------------------------------------------------------- excerpts */
+
+size_t acmpca_excerpt(const char *s, size_t n, size_t max, char *out, size_t outlen)
+{
+    size_t k = 0, j;
+    if (outlen == 0)
+        return 0;
+    for (j = 0; j < n && j < max && k + 4 < outlen; j++) {
+        unsigned char ch = (unsigned char)s[j];
+        out[k++] = (ch == '\r' || ch == '\n' || ch == '\t') ? ' '
+                   : (ch >= 32 && ch < 127)                 ? (char)ch
+                                                            : '?';
+    }
+    if (j < n && k + 4 <= outlen) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+    return k;
+}
+
+/* core.excerpt(s[, max]) -> printable excerpt of at most max (200) bytes */
+static int l_excerpt(lua_State *L)
+{
+    char out[ACMPCA_EXCERPT_MAX + 8];
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    lua_Integer max = luaL_optinteger(L, 2, ACMPCA_EXCERPT_MAX);
+    if (max < 1 || max > ACMPCA_EXCERPT_MAX)
+        return luaL_argerror(L, 2, "expected 1 to 200");
+    lua_pushlstring(L, out, acmpca_excerpt(s, n, (size_t)max, out, sizeof out));
+    return 1;
+}
+
 /* -------------------------------------------------------------- opener */
 
 void acmpca_error_open(lua_State *L)
@@ -164,4 +198,6 @@ void acmpca_error_open(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_new_error);
     lua_setfield(L, -2, "new_error");
+    lua_pushcfunction(L, l_excerpt);
+    lua_setfield(L, -2, "excerpt");
 }

@@ -28,6 +28,15 @@ ACMPCA_HIDDEN void acmpca_error_push(lua_State *L, const char *code,
                                      const char *request_id, int retryable,
                                      const char *operation);
 
+/*
+ * The one excerpt of untrusted text for messages: at most max bytes of s,
+ * CR/LF/TAB as spaces, other non-printables as '?', "..." when cut.
+ * Writes a NUL-terminated string to out; returns its length.
+ */
+#define ACMPCA_EXCERPT_MAX 200
+ACMPCA_HIDDEN size_t acmpca_excerpt(const char *s, size_t n, size_t max, char *out,
+                                    size_t outlen);
+
 /* Give the table at index i the error metatable unless it has one. */
 ACMPCA_HIDDEN void acmpca_error_adopt(lua_State *L, int i);
 
