@@ -1018,32 +1018,42 @@ describe("acmpca.client", function()
     end)
 
 
-    describe("core._json_plain_slashes", function()
-        it("turns every escaped slash into '/' and leaves every other escape", function()
-            local cases = {
-                { [[{"a":"x\/y"}]], [[{"a":"x/y"}]] },
-                -- an escaped backslash, then a plain slash (what a cjson that does
-                -- not escape '/' writes for \/): unchanged
-                { [[{"a":"x\\/y"}]], [[{"a":"x\\/y"}]] },
-                { [[{"a":"x\\\/y"}]], [[{"a":"x\\/y"}]] },
-                { [[{"a":"x\\\\/y\/"}]], [[{"a":"x\\\\/y/"}]] },
-                { [[{"a":"\"\/\u005c/\/"}]], [[{"a":"\"/\u005c//"}]] },
-                { [[{"\/":["\/","\\"]}]], [[{"/":["/","\\"]}]] },
-                { [[{"a":1}]], [[{"a":1}]] },
-                { "", "" },
-                { [["\/]] .. "\\", [["/]] .. "\\" },
-                { [["\u00]], [["\u00]] },
-                { '"' .. string.rep([[a\/]], 5000) .. '"', '"' .. string.rep("a/", 5000) .. '"' },
-            }
-            for _, case in ipairs(cases) do
-                local out = core._json_plain_slashes(case[1])
-                assert.equals(case[2], out)
-                local ok_in, v_in = pcall(cjson.decode, case[1])
-                if ok_in then
-                    assert.same(v_in, cjson.decode(out))
+    describe("the JSON body (model order, written without lua-cjson's \\/)", function()
+        -- these strings once went through the escaped-slash rewrite of
+        -- lua-cjson 2.1.0's output; the model-driven encoder never writes \/
+        local cases = {
+            { "x/y", [["x/y"]] },
+            { [[x\/y]], [["x\\/y"]] },
+            { [[x\\/y/]], [["x\\\\/y/"]] },
+            { '"/\\//', [["\"/\\//"]] },
+            { "\1\31\127", [["\u0001\u001f]] .. "\127" .. [["]] },
+            { "tab\tq\"", [["tab\tq\""]] },
+            { "caf\195\169", "\"caf\195\169\"" },
+            { string.rep("a/", 64), '"' .. string.rep("a/", 64) .. '"' },
+        }
+        for i, case in ipairs(cases) do
+            it("case " .. i .. ": the exact body, which decodes to the value given", function()
+                local c, rec = new(nil, ok())
+                assert.is_true(c:create_permission{ actions = ALL, source_account = "123456789012",
+                                                    principal = case[1], ca_arn = ARN })
+                local body = rec.calls[1].body
+                assert.equals('{"CertificateAuthorityArn":"' .. ARN .. '","Principal":'
+                              .. case[2] .. ',"SourceAccount":"123456789012","Actions":'
+                              .. '["IssueCertificate","GetCertificate","ListPermissions"]}', body)
+                if not case[1]:find("\\", 1, true) then
+                    assert.is_nil(body:find("\\/", 1, true))
                 end
-            end
-            assert.has_error(function() core._json_plain_slashes(nil) end)
+                assert.equals(case[1], cjson.decode(body).Principal)
+            end)
+        end
+
+        it("sends {} for an operation without input members, and integers as integers", function()
+            local c, rec = new(nil, ok('{"CertificateAuthorities":[]}'))
+            assert.same({ certificate_authorities = {} }, c:list_certificate_authorities{})
+            assert.equals("{}", rec.calls[1].body)
+            assert(c:list_permissions{ next_token = "t", max_results = 10.0, ca_arn = ARN })
+            assert.equals('{"CertificateAuthorityArn":"' .. ARN .. '","MaxResults":10,'
+                          .. '"NextToken":"t"}', rec.calls[2].body)
         end)
     end)
 

@@ -7,6 +7,7 @@
  */
 #include "compat.h"
 #include "core.h"
+#include "arn.h"
 #include "error.h"
 
 ACMPCA_API int luaopen_acmpca_core(lua_State *L)
@@ -17,6 +18,9 @@ ACMPCA_API int luaopen_acmpca_core(lua_State *L)
     acmpca_sigv4_open(L);
     acmpca_http_open(L);
     acmpca_client_open(L);
+    acmpca_clock_open(L);
+    acmpca_model_open(L);
+    acmpca_arn_open(L);
     lua_pushliteral(L, ACMPCA_VERSION);
     lua_setfield(L, -2, "_VERSION");
     return 1;

@@ -1,0 +1,173 @@
+/*
+ * endpoint.c: region names, partition rules and custom endpoint URLs.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "endpoint.h"
+
+/* ------------------------------------------------------------ regions */
+
+static int region_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+}
+
+int acmpca_region_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!region_char((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static int has_prefix(const char *s, size_t n, const char *pfx)
+{
+    size_t k = strlen(pfx);
+    return n > k && memcmp(s, pfx, k) == 0;
+}
+
+/* The partition's DNS suffix (endpoint-rule-set-1.json, partitions). */
+static const char *dns_suffix(const char *region, size_t n)
+{
+    if (has_prefix(region, n, "cn-"))
+        return "amazonaws.com.cn";
+    if (has_prefix(region, n, "us-iso-"))
+        return "c2s.ic.gov";
+    if (has_prefix(region, n, "us-isob-"))
+        return "sc2s.sgov.gov";
+    return "amazonaws.com";
+}
+
+void acmpca_endpoint_derive(const char *region, size_t n, int fips, char *host, char *url)
+{
+    /* GovCloud's FIPS endpoint is the plain name */
+    if (has_prefix(region, n, "us-gov-"))
+        fips = 0;
+    snprintf(host, ACMPCA_HOST_MAX, "acm-pca%s.%.*s.%s", fips ? "-fips" : "", (int)n, region,
+             dns_suffix(region, n));
+    snprintf(url, ACMPCA_URL_MAX, "https://%s/", host);
+}
+
+/* ------------------------------------------------------------ custom URLs */
+
+/* Skip an IPv6 literal "[...]" (a zone such as "%25eth0" allowed). */
+static const char *skip_ipv6(const char *p, const char **why)
+{
+    for (p++; *p && *p != ']'; p++)
+        if (!isalnum((unsigned char)*p) && *p != ':' && *p != '.' && *p != '%' && *p != '-' &&
+            *p != '_') {
+            *why = "invalid IPv6 address";
+            return NULL;
+        }
+    if (*p != ']') {
+        *why = "unterminated IPv6 address";
+        return NULL;
+    }
+    return p + 1;
+}
+
+static const char *skip_host(const char *p, const char **why)
+{
+    if (*p == '[')
+        return skip_ipv6(p, why);
+    while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#') {
+        if (*p == '@' || (unsigned char)*p <= 32 || *p == 127) {
+            *why = "invalid host";
+            return NULL;
+        }
+        p++;
+    }
+    return p;
+}
+
+/* ":port" at p (if any); returns the end, or NULL with *why. */
+static const char *skip_port(const char *p, const char **why)
+{
+    long v = 0;
+    const char *start;
+    if (*p != ':')
+        return p;
+    start = ++p;
+    while (*p >= '0' && *p <= '9' && v <= 65535)
+        v = v * 10 + (*p++ - '0');
+    if (p == start || v < 1 || v > 65535) {
+        *why = "invalid port";
+        return NULL;
+    }
+    return p;
+}
+
+static const char *check_path(const char *path)
+{
+    if (*path != '\0' && *path != '/')
+        return "invalid host or port";
+    for (const char *q = path; *q; q++)
+        if (*q == '?' || *q == '#' || (unsigned char)*q <= 32 || *q == 127)
+            return "the path must not hold a query, a fragment or spaces";
+    return NULL;
+}
+
+/* Fill ep from the parsed spans; the Host drops a default port. */
+static const char *fill(acmpca_endpoint *ep, const char *s, size_t n, int https,
+                        const char *host, const char *hend, const char *path)
+{
+    const char *port = *hend == ':' ? hend + 1 : NULL;
+    int default_port = port == NULL ||
+                       (https && path - port == 3 && strncmp(port, "443", 3) == 0) ||
+                       (!https && path - port == 2 && strncmp(port, "80", 2) == 0);
+    size_t hlen = default_port ? (size_t)(hend - host) : (size_t)(path - host);
+    ep->host = malloc(hlen + 1);
+    ep->path = strdup(*path ? path : "/");
+    ep->url = malloc(n + 2);
+    if (ep->host == NULL || ep->path == NULL || ep->url == NULL) {
+        acmpca_endpoint_free(ep);
+        return "out of memory";
+    }
+    memcpy(ep->host, host, hlen);
+    ep->host[hlen] = '\0';
+    memcpy(ep->url, s, n + 1);
+    if (*path == '\0')
+        memcpy(ep->url + n, "/", 2);
+    return NULL;
+}
+
+const char *acmpca_endpoint_parse(const char *s, size_t n, acmpca_endpoint *ep)
+{
+    const char *p, *host, *hend, *path, *why = NULL;
+    int https;
+    memset(ep, 0, sizeof *ep);
+    if (strlen(s) != n)
+        return "contains NUL";
+    if (n > 1024)
+        return "too long";
+    if (strncasecmp(s, "https://", 8) == 0)
+        https = 1, p = s + 8;
+    else if (strncasecmp(s, "http://", 7) == 0)
+        https = 0, p = s + 7;
+    else
+        return "expected an http:// or https:// URL";
+    host = p;
+    if ((hend = skip_host(p, &why)) == NULL)
+        return why;
+    if (hend == host)
+        return "missing host";
+    if ((path = skip_port(hend, &why)) == NULL)
+        return why;
+    if ((why = check_path(path)) != NULL)
+        return why;
+    return fill(ep, s, n, https, host, hend, path);
+}
+
+void acmpca_endpoint_free(acmpca_endpoint *ep)
+{
+    free(ep->url);
+    free(ep->host);
+    free(ep->path);
+    ep->url = ep->host = ep->path = NULL;
+}
