@@ -19,7 +19,7 @@ local fmt = string.format
 local floor = math.floor
 local os_date = os.date
 
-local json = mock.json
+local json = require "acmpca.json"
 
 
 local _M = { _VERSION = "0.1.0" }

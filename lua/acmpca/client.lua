@@ -1,10 +1,11 @@
 -- acmpca.client: the low-level ACM PCA client.
 --
--- The client is a C userdata from acmpca.core (validation, endpoint,
--- encoding, signing and response parsing live in src/client.c); this file
--- resolves the options and runs the call loop in Lua, so that a transport
--- or a credentials function may yield (OpenResty cosockets: LuaJIT cannot
--- yield across a C call).
+-- The client class is assembled here, in one place: the C userdata of
+-- acmpca.core (validation, endpoint, encoding, signing and response parsing
+-- in src/), one method per operation of the model (acmpca.model), and the
+-- renewal helpers (acmpca.renewal).  This file resolves the options and runs
+-- the call loop in Lua, so that a transport or a credentials function may
+-- yield (OpenResty cosockets: LuaJIT cannot yield across a C call).
 --
 -- Retries follow the AWS SDKs' "standard" mode (botocore/retries/standard.py
 -- and the SDK reference "Retry behavior"): at most max_attempts attempts
@@ -18,7 +19,7 @@
 
 local core = require "acmpca.core"
 
-local type = type
+local type, pairs, ipairs = type, pairs, ipairs
 local error = error
 local require = require
 local tostring = tostring
@@ -98,11 +99,7 @@ local function credentials_error(op, err)
 end
 
 
-local OPERATION = {
-    create_permission = "CreatePermission",
-    list_permissions = "ListPermissions",
-    delete_permission = "DeletePermission",
-}
+local model, OPERATIONS = require("acmpca.model")._private()
 
 
 -- One operation: credentials -> _prepare -> transport -> _finish, retried.
@@ -114,7 +111,7 @@ local function invoke(self, op, args)
         -- misuse must raise even when the credentials lookup would fail
         self:_prepare(op, args, false)
     elseif creds == nil then
-        return nil, credentials_error(OPERATION[op],
+        return nil, credentials_error(OPERATIONS[op].name,
             "no credentials: pass credentials to acmpca.client.new, "
             .. "or use acmpca.new for the AWS credential chain")
     end
@@ -128,7 +125,7 @@ local function invoke(self, op, args)
             local cerr
             c, cerr = creds()
             if not c then
-                return nil, credentials_error(OPERATION[op], cerr)
+                return nil, credentials_error(OPERATIONS[op].name, cerr)
             end
         end
 
@@ -172,22 +169,20 @@ local function invoke(self, op, args)
 end
 
 
---- client:create_permission{ ca_arn=, principal=, actions=, source_account= } -> true
-function methods.create_permission(self, args)
-    return invoke(self, "create_permission", args)
+-- One method per operation of the model: client:create_permission{...},
+-- client:list_permissions{...}, client:describe_certificate_authority{...}
+-- and so on, arguments and results as acmpca.model describes them.
+for _, op in ipairs(model.operations) do
+    local method = op.method
+    methods[method] = function(self, args)
+        return invoke(self, method, args)
+    end
 end
 
-
---- client:list_permissions{ ca_arn=, max_results=, next_token= }
---  -> { permissions = {...}, next_token = }
-function methods.list_permissions(self, args)
-    return invoke(self, "list_permissions", args)
-end
-
-
---- client:delete_permission{ ca_arn=, principal=, source_account= } -> true
-function methods.delete_permission(self, args)
-    return invoke(self, "delete_permission", args)
+-- The renewal helpers (ensure_acm_renewal, ...), built on those methods:
+-- every client has them, however it was made.
+for name, fn in pairs(require("acmpca.renewal").methods) do
+    methods[name] = fn
 end
 
 

@@ -18,13 +18,12 @@
 local cjson = require "cjson.safe"
 local parse_time = require("acmpca.credentials").parse_time
 
-local type, pairs, ipairs, tostring, tonumber = type, pairs, ipairs, tostring, tonumber
-local setmetatable, getmetatable, select, pcall, require = setmetatable, getmetatable, select,
-    pcall, require
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local setmetatable, select, pcall, require = setmetatable, select, pcall, require
 local error, next = error, next
 local concat, insert, remove, sort = table.concat, table.insert, table.remove, table.sort
-local fmt, byte = string.format, string.byte
-local floor, huge = math.floor, math.huge
+local fmt = string.format
+local floor = math.floor
 local os_time, os_date = os.time, os.date
 local json_decode = cjson.decode
 
@@ -78,141 +77,8 @@ _M.credentials = setmetatable({
 }, CREDS_MT)
 
 
-------------------------------------------------------------------------
--- JSON with ordered keys (cjson orders nothing and has no empty array)
-------------------------------------------------------------------------
-
-local ARRAY_MT = { __name = "acmpca.json.array" }
-local OBJECT_MT = { __name = "acmpca.json.object" }
-
-local json = {}
-_M.json = json
-
-
--- json.array(t): t encodes as an array even when empty.
-function json.array(t)
-    return setmetatable(t or {}, ARRAY_MT)
-end
-
-
--- json.object{ "k1", v1, "k2", v2, ... }: an object whose keys keep this
--- order; nil values are left out.
-function json.object(...)
-    local n = select("#", ...)
-    local list = { ... }
-    if n == 1 and type(list[1]) == "table" then
-        list = list[1]
-        n = list.n or #list
-    end
-    local kv = { n = n }
-    for i = 1, n do
-        kv[i] = list[i]
-    end
-    return setmetatable(kv, OBJECT_MT)
-end
-
-
-local ESCAPES = {
-    ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-    ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-}
-
-
-local function escape_char(c)
-    return ESCAPES[c] or fmt("\\u%04x", byte(c))
-end
-
-
-local function encode_string(s)
-    return '"' .. s:gsub('[%c"\\]', escape_char) .. '"'
-end
-
-
-local function encode_number(v)
-    if v ~= v or v == huge or v == -huge then
-        error("acmpca.json: cannot encode " .. tostring(v), 3)
-    end
-    if floor(v) == v and v > -2^53 and v < 2^53 then
-        return fmt("%d", v)
-    end
-    for prec = 14, 17 do
-        local s = fmt("%." .. prec .. "g", v)
-        if tonumber(s) == v then
-            return s
-        end
-    end
-    return fmt("%.17g", v)
-end
-
-
-local encode_value
-
-
-local function encode_items(items, open, close, indent, depth)
-    if #items == 0 then
-        return open .. close
-    end
-    if not indent then
-        return open .. concat(items, ",") .. close
-    end
-    local pad = "\n" .. (" "):rep(indent * (depth + 1))
-    return open .. pad .. concat(items, "," .. pad) .. "\n" .. (" "):rep(indent * depth) .. close
-end
-
-
-function encode_value(v, indent, depth)
-    local t = type(v)
-    if t == "string" then
-        return encode_string(v)
-    elseif t == "number" then
-        return encode_number(v)
-    elseif t == "boolean" then
-        return v and "true" or "false"
-    elseif v == nil or v == cjson.null then
-        return "null"
-    elseif t ~= "table" then
-        error("acmpca.json: cannot encode a " .. t, 3)
-    end
-
-    local sep = indent and ": " or ":"
-    local items = {}
-    local mt = getmetatable(v)
-    if mt == OBJECT_MT then
-        for i = 1, v.n, 2 do
-            local val = v[i + 1]
-            if val ~= nil then
-                items[#items + 1] = encode_string(v[i]) .. sep
-                                    .. encode_value(val, indent, depth + 1)
-            end
-        end
-        return encode_items(items, "{", "}", indent, depth)
-    end
-    if mt == ARRAY_MT or v[1] ~= nil then
-        for i = 1, #v do
-            items[i] = encode_value(v[i], indent, depth + 1)
-        end
-        return encode_items(items, "[", "]", indent, depth)
-    end
-    local keys = {}
-    for k in pairs(v) do
-        if type(k) ~= "string" then
-            error("acmpca.json: object key is a " .. type(k), 3)
-        end
-        keys[#keys + 1] = k
-    end
-    sort(keys)
-    for i, k in ipairs(keys) do
-        items[i] = encode_string(k) .. sep .. encode_value(v[k], indent, depth + 1)
-    end
-    return encode_items(items, "{", "}", indent, depth)
-end
-
-
--- json.encode(value[, indent]): compact, or pretty with `indent` spaces
--- like Python's json.dumps(indent=N) (what aws-cli prints).
-function json.encode(value, indent)
-    return encode_value(value, indent, 0)
-end
+local json = require "acmpca.json"
+_M.json = json -- kept for callers of mock.json
 
 
 ------------------------------------------------------------------------

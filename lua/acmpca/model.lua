@@ -1,0 +1,97 @@
+-- acmpca.model: the ACM PCA operations lua-acmpca speaks, and their shapes.
+--
+--   local model = require "acmpca.model"
+--   for _, op in ipairs(model.operations) do print(op.method, op.target) end
+--   model.operation("ListPermissions").paginator.result_key  --> "Permissions"
+--   model.shape("ListPermissionsRequest").members[1]
+--     --> { lua = "ca_arn", wire = "CertificateAuthorityArn", shape = "Arn", required = true }
+--
+-- The description is generated from the service's published model
+-- (tools/gen_model.lua -> src/model_gen.c) and is what validation, the JSON
+-- body, the response mapping, the client's methods, the acmpca command and
+-- the fake service all read.  What this module hands out is a copy, guarded
+-- against new keys: changing it changes nothing the library does.
+
+local core = require "acmpca.core"
+
+local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, setmetatable
+local tostring = tostring
+
+local _M = { _VERSION = "0.1.0" }
+
+-- the library's own copy, never handed out
+local private = core.model()
+local by_name = {}
+for _, op in ipairs(private.operations) do
+    by_name[op.name], by_name[op.method] = op, op
+end
+
+
+local READ_ONLY = {
+    __newindex = function(_, k)
+        error("acmpca.model is read-only (a copy of the library's model): cannot set "
+              .. tostring(k), 2)
+    end,
+}
+
+
+local function guard(t)
+    for _, v in pairs(t) do
+        if type(v) == "table" then
+            guard(v)
+        end
+    end
+    return setmetatable(t, READ_ONLY)
+end
+
+
+local public = guard(core.model())
+_M.service = public.service
+_M.operations = public.operations
+_M.shapes = public.shapes
+
+
+-- The one naming rule: CertificateAuthorityArn -> certificate_authority_arn,
+-- S3BucketName -> s3_bucket_name, CRLSign -> crl_sign (tools/gen_model.lua's).
+function _M.snake(name)
+    local s = name:gsub("(%u)(%u%l)", "%1_%2")
+    s = s:gsub("([%l%d])(%u)", "%1_%2")
+    return s:lower()
+end
+
+
+-- CertificateAuthorityArn -> certificate-authority-arn (the AWS CLI's option names).
+function _M.kebab(name)
+    return (_M.snake(name):gsub("_", "-"))
+end
+
+
+-- model.operation(name) -> the operation by model name or Lua method, or nil.
+function _M.operation(name)
+    local op = by_name[name]
+    if not op then
+        return nil
+    end
+    for _, pub in ipairs(public.operations) do
+        if pub.name == op.name then
+            return pub
+        end
+    end
+end
+
+
+-- model.shape(name) -> the shape, or nil.
+function _M.shape(name)
+    return public.shapes[name]
+end
+
+
+-- The library's private copy (for acmpca's own modules: the client, the
+-- command, the fake service), so a caller's changes to what it was handed
+-- cannot reach them.
+function _M._private()
+    return private, by_name
+end
+
+
+return _M

@@ -1,0 +1,354 @@
+-- acmpca.renewal: the renewal helpers every client has.
+--
+--   client:ensure_acm_renewal(ca_arn[, opts])  -> true, "created" | "present" | "repaired"
+--   client:has_acm_renewal(ca_arn)             -> true | false
+--   client:revoke_acm_renewal(ca_arn)          -> true, "revoked" | "absent"
+--   client:permissions(ca_arn[, opts])         iterator over every permission
+--   client:list_all_permissions(ca_arn[, opts]) -> list
+--
+-- ACM renews a private CA's certificates only if the service principal
+-- acm.amazonaws.com holds IssueCertificate, GetCertificate and
+-- ListPermissions on the CA.  These helpers are built on the operation
+-- methods (list_permissions, create_permission, delete_permission) and are
+-- installed on the client class by acmpca.client.
+
+local core = require "acmpca.core"
+
+local type, ipairs, tostring, pcall = type, ipairs, tostring, pcall
+local error = error
+local fmt = string.format
+
+local parse_ca_arn = core.parse_ca_arn
+local new_error = core.new_error
+
+local _M = { _VERSION = "0.1.0" }
+local methods = {}
+_M.methods = methods
+
+
+-- The principal and actions ACM needs to renew certificates a CA issued.
+local ACM_PRINCIPAL = "acm.amazonaws.com"
+local RENEWAL_ACTIONS = { "IssueCertificate", "GetCertificate", "ListPermissions" }
+
+_M.ACM_PRINCIPAL = ACM_PRINCIPAL
+-- a copy: changing it does not change what the helpers ask for
+_M.RENEWAL_ACTIONS = { RENEWAL_ACTIONS[1], RENEWAL_ACTIONS[2], RENEWAL_ACTIONS[3] }
+
+local CA_STATUSES = {
+    CREATING = true, PENDING_CERTIFICATE = true, DELETED = true, DISABLED = true,
+    EXPIRED = true, FAILED = true,
+}
+
+local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>"
+
+
+------------------------------------------------------------------------
+-- helpers
+------------------------------------------------------------------------
+
+-- acmpca.is_ca_arn(s): s is a CA ARN as acmpca.client accepts it:
+-- arn:<partition>:acm-pca:<region>:<12 digits>:certificate-authority/<id>
+-- (the rule lives in C, core.parse_ca_arn, so both agree by construction).
+local function is_ca_arn(s)
+    return parse_ca_arn(s) ~= nil
+end
+
+_M.is_ca_arn = is_ca_arn
+
+
+local function check_arn(fn, arn)
+    if not is_ca_arn(arn) then
+        local got = type(arn) == "string" and fmt("%q", arn) or type(arn)
+        error(fmt("acmpca.%s: ca_arn: expected %s, got %s", fn, ARN_HINT, got), 3)
+    end
+end
+
+
+local function check_opts(fn, opts)
+    if opts == nil then
+        return {}
+    end
+    if type(opts) ~= "table" then
+        error(fmt("acmpca.%s: opts: expected a table, got %s", fn, type(opts)), 3)
+    end
+    local sa = opts.source_account
+    if sa ~= nil and (type(sa) ~= "string" or not sa:match("^%d%d%d%d%d%d%d%d%d%d%d%d$")) then
+        error(fmt("acmpca.%s: source_account: expected 12 digits, got %s", fn,
+                  type(sa) == "string" and fmt("%q", sa) or type(sa)), 3)
+    end
+    local mr = opts.max_results
+    if mr ~= nil and (type(mr) ~= "number" or mr % 1 ~= 0 or mr < 1 or mr > 1000) then
+        error(fmt("acmpca.%s: max_results: expected an integer from 1 to 1000, got %s", fn,
+                  tostring(mr)), 3)
+    end
+    return opts
+end
+
+
+-- A copy of err with another message (error objects are shared-metatable
+-- tables made in C; a plain table is patched in place).
+local function with_message(err, message)
+    local ok, e = pcall(new_error, {
+        code = err.code, message = message, status = err.status,
+        request_id = err.request_id, retryable = err.retryable, operation = err.operation,
+    })
+    if ok and e then
+        return e
+    end
+    pcall(function() err.message = message end)
+    return err
+end
+
+
+-- InvalidStateException in words a user understands; other errors as is.
+local function explain(err, ca_arn, reading)
+    if type(err) ~= "table" or err.code ~= "InvalidStateException" then
+        return err
+    end
+    local said = type(err.message) == "string" and err.message or ""
+    local status
+    for word in said:gmatch("%u[%u_]+%u") do
+        if CA_STATUSES[word] then
+            status = word
+            break
+        end
+    end
+    local msg = reading
+        and "the CA's permissions cannot be read in its current state; CA " .. ca_arn
+        or "permissions can only be changed while the CA is ACTIVE; CA " .. ca_arn
+    if status then
+        msg = msg .. " is " .. status
+    else
+        msg = msg .. " is not ACTIVE" .. (said ~= "" and " (" .. said .. ")" or "")
+    end
+    return with_message(err, msg)
+end
+
+
+local function err_code(err)
+    return type(err) == "table" and err.code or nil
+end
+
+
+local function has_all_actions(p)
+    local have = {}
+    for _, a in ipairs(type(p.actions) == "table" and p.actions or {}) do
+        have[a] = true
+    end
+    for _, a in ipairs(RENEWAL_ACTIONS) do
+        if not have[a] then
+            return false
+        end
+    end
+    return true
+end
+
+
+-- The ACM permission in list (nil when none) and whether it is complete.
+local function find_acm(list)
+    local found
+    for _, p in ipairs(list) do
+        if p.principal == ACM_PRINCIPAL then
+            if has_all_actions(p) then
+                return p, true
+            end
+            found = found or p
+        end
+    end
+    return found, false
+end
+
+
+-- The pages of ListPermissions for ca_arn: each call of the returned
+-- function gives the next page's list, nil after the last page, or
+-- false, err once (a failed call, or a NextToken the service repeats).
+local function pager(self, ca_arn, max_results)
+    local token, seen, done = nil, {}, false
+    return function()
+        if done then
+            return nil
+        end
+        local res, err = self:list_permissions{
+            ca_arn = ca_arn, next_token = token, max_results = max_results,
+        }
+        if not res then
+            done = true
+            return false, err
+        end
+        token = res.next_token
+        if type(token) ~= "string" or token == "" then
+            done = true
+        elseif seen[token] then
+            done = true
+            return false, "acmpca.list_permissions: the service returned NextToken "
+                .. fmt("%q", token) .. " twice; stopping"
+        else
+            seen[token] = true
+        end
+        return res.permissions or {}
+    end
+end
+
+
+-- The ACM permission on ca_arn and whether it is complete: p, true; p,
+-- false (incomplete); false, false (none); or nil, err.  Stops at the page
+-- that holds a complete one: when all is in place, later pages are not
+-- read (one ListPermissions when ACM's permission is on the first page).
+local function find_renewal(self, ca_arn)
+    local found, next_page = false, pager(self, ca_arn)
+    while true do
+        local page, err = next_page()
+        if page == nil then
+            return found, false
+        elseif not page then
+            return nil, err
+        end
+        local p, complete = find_acm(page)
+        if complete then
+            return p, true
+        end
+        found = found or p or false
+    end
+end
+
+
+local function list_all(self, ca_arn, opts)
+    local out, next_page = {}, pager(self, ca_arn, opts and opts.max_results)
+    while true do
+        local page, err = next_page()
+        if page == nil then
+            return out
+        elseif not page then
+            return nil, err
+        end
+        for _, p in ipairs(page) do
+            out[#out + 1] = p
+        end
+    end
+end
+
+
+------------------------------------------------------------------------
+-- client methods
+------------------------------------------------------------------------
+
+-- client:permissions(ca_arn[, opts]): for p[, err] in client:permissions(arn)
+-- walks every permission across all pages.  On failure the loop gets
+-- false, err once and then ends.  opts.max_results sets the page size.
+function methods.permissions(self, ca_arn, opts)
+    check_arn("permissions", ca_arn)
+    opts = check_opts("permissions", opts)
+    local next_page, page, i = pager(self, ca_arn, opts.max_results), {}, 0
+    return function()
+        while i >= #page do
+            local p, err = next_page()
+            if not p then
+                page, i = {}, 0
+                -- nil: the end; false, err: a failure, then the end
+                return p, p == false and explain(err, ca_arn, true) or nil
+            end
+            page, i = p, 0
+        end
+        i = i + 1
+        return page[i]
+    end
+end
+
+
+-- client:list_all_permissions(ca_arn[, opts]) -> list | nil, err
+function methods.list_all_permissions(self, ca_arn, opts)
+    check_arn("list_all_permissions", ca_arn)
+    opts = check_opts("list_all_permissions", opts)
+    local list, err = list_all(self, ca_arn, opts)
+    if not list then
+        return nil, explain(err, ca_arn, true)
+    end
+    return list
+end
+
+
+-- client:has_acm_renewal(ca_arn) -> true | false | nil, err
+function methods.has_acm_renewal(self, ca_arn)
+    check_arn("has_acm_renewal", ca_arn)
+    local p, complete = find_renewal(self, ca_arn)
+    if p == nil then
+        return nil, explain(complete, ca_arn, true) -- complete is the error
+    end
+    return complete
+end
+
+
+-- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
+-- | "repaired", or nil, err.  opts.source_account goes into
+-- CreatePermission.  One ListPermissions (per page) when all is in place.
+function methods.ensure_acm_renewal(self, ca_arn, opts)
+    check_arn("ensure_acm_renewal", ca_arn)
+    opts = check_opts("ensure_acm_renewal", opts)
+    local repaired, last_err = false, nil
+
+    -- A concurrent creator can win between our list and our create; each
+    -- round re-lists, so a third round is only needed if one races twice.
+    for _ = 1, 3 do
+        local p, complete = find_renewal(self, ca_arn)
+        if p == nil then
+            return nil, explain(complete, ca_arn) -- complete is the error
+        end
+        if complete then
+            return true, repaired and "repaired" or "present"
+        end
+
+        if p then
+            -- CreatePermission refuses an existing principal: delete first.
+            local ok, derr = self:delete_permission{
+                ca_arn = ca_arn, principal = ACM_PRINCIPAL,
+                source_account = type(p.source_account) == "string" and p.source_account or nil,
+            }
+            if not ok and err_code(derr) ~= "ResourceNotFoundException" then
+                return nil, explain(derr, ca_arn)
+            end
+            repaired = true
+        end
+
+        local ok, cerr = self:create_permission{
+            ca_arn = ca_arn, principal = ACM_PRINCIPAL,
+            actions = { RENEWAL_ACTIONS[1], RENEWAL_ACTIONS[2], RENEWAL_ACTIONS[3] },
+            source_account = opts.source_account,
+        }
+        if ok then
+            return true, repaired and "repaired" or "created"
+        end
+        if err_code(cerr) ~= "PermissionAlreadyExistsException" then
+            return nil, explain(cerr, ca_arn)
+        end
+        last_err = cerr
+    end
+    return nil, last_err
+end
+
+
+-- client:revoke_acm_renewal(ca_arn) -> true, "revoked" | "absent" | nil, err
+function methods.revoke_acm_renewal(self, ca_arn)
+    check_arn("revoke_acm_renewal", ca_arn)
+    local list, err = list_all(self, ca_arn)
+    if not list then
+        return nil, explain(err, ca_arn)
+    end
+    local status = "absent"
+    for _, p in ipairs(list) do
+        if p.principal == ACM_PRINCIPAL then
+            local ok, derr = self:delete_permission{
+                ca_arn = ca_arn, principal = ACM_PRINCIPAL,
+                source_account = type(p.source_account) == "string" and p.source_account or nil,
+            }
+            if ok then
+                status = "revoked"
+            elseif err_code(derr) ~= "ResourceNotFoundException" then
+                return nil, explain(derr, ca_arn)
+            end
+        end
+    end
+    return true, status
+end
+
+
+return _M
