@@ -39,7 +39,6 @@ local DEFAULT_PAGE_SIZE = 100
 
 local OPERATIONS = { "CreatePermission", "ListPermissions", "DeletePermission" }
 
-local ACTION_TYPES = { IssueCertificate = true, GetCertificate = true, ListPermissions = true }
 
 local STATUSES = {
     CREATING = true, PENDING_CERTIFICATE = true, ACTIVE = true, DELETED = true,
@@ -365,127 +364,174 @@ end
 -- input validation (the model's shapes)
 ------------------------------------------------------------------------
 
-local MEMBERS = {
-    CreatePermission = {
-        CertificateAuthorityArn = "Arn", Principal = "Principal", SourceAccount = "AccountId",
-        Actions = "ActionList",
-        required = { "CertificateAuthorityArn", "Principal", "Actions" },
-    },
-    ListPermissions = {
-        MaxResults = "MaxResults", NextToken = "NextToken", CertificateAuthorityArn = "Arn",
-        required = { "CertificateAuthorityArn" },
-    },
-    DeletePermission = {
-        CertificateAuthorityArn = "Arn", Principal = "Principal", SourceAccount = "AccountId",
-        required = { "CertificateAuthorityArn", "Principal" },
-    },
-}
-
-
 local function lower_camel(s)
     return s:sub(1, 1):lower() .. s:sub(2)
 end
 
 
--- Returns a list of "Value ... failed to satisfy ..." strings, or an
--- api_error for a value of the wrong JSON type.
-local function validate(op, params)
-    local spec = MEMBERS[op]
-    local errs = {}
+local model_shapes
 
-    local function bad(value, member, constraint)
-        local shown = type(value) == "table" and json.encode(value) or tostring(value)
-        errs[#errs + 1] = fmt("Value '%s' at '%s' failed to satisfy constraint: %s",
-                              shown, lower_camel(member), constraint)
+
+-- The shapes of the operations' inputs (acmpca.model), loaded on first use.
+local function shapes()
+    if not model_shapes then
+        local private = require("acmpca.model")._private()
+        model_shapes = private.shapes
     end
+    return model_shapes
+end
 
+
+-- [\t\n\r\x20-\xFF]+ over characters (the AWSPolicy pattern).
+local function policy_text(v)
+    return v ~= "" and not v:find("[%z\1-\8\11\12\14-\31]")
+        and not v:find("[\196-\255][\128-\191]") -- beyond U+00FF
+end
+
+
+-- The model pattern checks of src/validate.c, as the service applies them.
+local PATTERN_OK = {
+    arn = function(v) return arn_shape_ok(v) end,
+    principal = function(v) return v ~= "" and not v:find("*", 1, true) end,
+    digits = function(v) return v:match("^%d+$") ~= nil end,
+    policy = policy_text,
+}
+
+
+-- What the service says of a length or count outside the model's limits.
+local function length_problem(n, shape, what)
+    if shape.min and shape.max and shape.min == shape.max and n ~= shape.min then
+        return fmt("Member must have %s between %d and %d", what, shape.min, shape.max)
+    elseif shape.min and n < shape.min then
+        return fmt("Member must have %s greater than or equal to %d", what, shape.min)
+    elseif shape.max and n > shape.max then
+        return fmt("Member must have %s less than or equal to %d", what, shape.max)
+    end
+end
+
+
+local check_value
+
+
+local function check_string(ctx, v, shape)
+    if type(v) ~= "string" then
+        return api_error(400, "SerializationException",
+                         ctx.wire .. " must be a string, got " .. json.encode(v))
+    end
+    local problem = length_problem(#v, shape, "length")
+    if not problem and shape.enum then
+        local ok = false
+        for _, e in ipairs(shape.enum) do
+            ok = ok or e == v
+        end
+        problem = not ok and "Member must satisfy enum value set: ["
+            .. concat(shape.enum, ", ") .. "]" or nil
+    end
+    if not problem and shape.check and not PATTERN_OK[shape.check](v) then
+        problem = "Member must satisfy regular expression pattern: " .. shape.pattern
+    end
+    if problem then
+        ctx.bad(v, problem)
+    end
+end
+
+
+local function check_list(ctx, v, shape)
+    if not is_array(v) then
+        return api_error(400, "SerializationException",
+                         ctx.wire .. " must be a list, got " .. json.encode(v))
+    end
+    local problem = length_problem(#v, shape, "length")
+    if problem then
+        ctx.bad(v, problem)
+    end
+    local item, seen = shapes()[shape.member], {}
+    for _, x in ipairs(v) do
+        if item.type == "string" and type(x) ~= "string" then
+            return api_error(400, "SerializationException",
+                             ctx.wire .. " must hold strings, got " .. json.encode(x))
+        end
+        if item.enum then
+            local ok = false
+            for _, e in ipairs(item.enum) do
+                ok = ok or e == x
+            end
+            if not ok then
+                return ctx.bad(v, "Member must satisfy constraint: [Member must satisfy enum "
+                               .. "value set: [" .. concat(item.enum, ", ") .. "]]")
+            end
+            if seen[x] then
+                return ctx.bad(v, "Member must not contain duplicates")
+            end
+            seen[x] = true
+        end
+    end
+end
+
+
+local function check_number(ctx, v, shape)
+    if type(v) ~= "number" or (shape.type ~= "double" and shape.type ~= "timestamp"
+                               and floor(v) ~= v) then
+        return api_error(400, "SerializationException",
+                         ctx.wire .. " must be an integer, got " .. json.encode(v))
+    end
+    local problem = length_problem(v, shape, "value")
+    if problem then
+        ctx.bad(v, problem)
+    end
+end
+
+
+function check_value(ctx, v, shape)
+    local t = shape.type
+    if t == "string" then
+        return check_string(ctx, v, shape)
+    elseif t == "list" then
+        return check_list(ctx, v, shape)
+    elseif t == "integer" or t == "long" or t == "double" or t == "timestamp" then
+        return check_number(ctx, v, shape)
+    elseif t == "boolean" and type(v) ~= "boolean" then
+        return api_error(400, "SerializationException",
+                         ctx.wire .. " must be a boolean, got " .. json.encode(v))
+    end
+end
+
+
+-- Returns nil, or an api_error: SerializationException for a member of the
+-- wrong JSON type or unknown, ValidationException listing every value
+-- outside the model's constraints (sorted, as the service words them).
+local function validate(op, params)
+    local input = shapes()[op .. "Request"]
+    local errs, by_wire = {}, {}
+    for _, m in ipairs(input and input.members or {}) do
+        by_wire[m.wire] = m
+    end
     for k in pairs(params) do
-        if type(k) ~= "string" or not spec[k] or k == "required" then
+        if type(k) ~= "string" or not by_wire[k] then
             return api_error(400, "SerializationException",
                              "Unexpected member '" .. tostring(k) .. "' in " .. op .. "Request")
         end
     end
-    for _, k in ipairs(spec.required) do
-        if params[k] == nil then
-            errs[#errs + 1] = fmt("Value null at '%s' failed to satisfy constraint: "
-                                  .. "Member must not be null", lower_camel(k))
+    for _, m in ipairs(input and input.members or {}) do
+        local v = params[m.wire]
+        local ctx = { wire = m.wire }
+        function ctx.bad(value, constraint)
+            local shown = type(value) == "table" and json.encode(value) or tostring(value)
+            errs[#errs + 1] = fmt("Value '%s' at '%s' failed to satisfy constraint: %s",
+                                  shown, lower_camel(m.wire), constraint)
         end
-    end
-
-    for k, v in pairs(params) do
-        local shape = spec[k]
-        if shape == "MaxResults" then
-            if type(v) ~= "number" or floor(v) ~= v then
-                return api_error(400, "SerializationException",
-                                 "MaxResults must be an integer, got " .. json.encode(v))
-            end
-            if v < 1 then
-                bad(v, k, "Member must have value greater than or equal to 1")
-            elseif v > 1000 then
-                bad(v, k, "Member must have value less than or equal to 1000")
-            end
-        elseif shape == "ActionList" then
-            if not is_array(v) then
-                return api_error(400, "SerializationException",
-                                 "Actions must be a list, got " .. json.encode(v))
-            end
-            if #v < 1 then
-                bad(v, k, "Member must have length greater than or equal to 1")
-            elseif #v > 3 then
-                bad(v, k, "Member must have length less than or equal to 3")
-            end
-            local seen = {}
-            for _, a in ipairs(v) do
-                if type(a) ~= "string" then
-                    return api_error(400, "SerializationException",
-                                     "Actions must hold strings, got " .. json.encode(a))
-                end
-                if not ACTION_TYPES[a] then
-                    bad(v, k, "Member must satisfy constraint: [Member must satisfy enum value "
-                        .. "set: [IssueCertificate, GetCertificate, ListPermissions]]")
-                    break
-                end
-                if seen[a] then
-                    bad(v, k, "Member must not contain duplicates")
-                    break
-                end
-                seen[a] = true
+        if v == nil then
+            if m.required then
+                errs[#errs + 1] = fmt("Value null at '%s' failed to satisfy constraint: "
+                                      .. "Member must not be null", lower_camel(m.wire))
             end
         else
-            if type(v) ~= "string" then
-                return api_error(400, "SerializationException",
-                                 k .. " must be a string, got " .. json.encode(v))
-            end
-            if shape == "Arn" then
-                if #v < 5 or #v > 200 then
-                    bad(v, k, "Member must have length between 5 and 200")
-                elseif not arn_shape_ok(v) then
-                    bad(v, k, "Member must satisfy regular expression pattern: "
-                        .. "arn:[\\w+=/,.@-]+:acm-pca:[\\w+=/,.@-]*:[0-9]*:[\\w+=,.@-]+"
-                        .. "(/[\\w+=,.@-]+)*")
-                end
-            elseif shape == "Principal" then
-                if #v > 128 then
-                    bad(v, k, "Member must have length less than or equal to 128")
-                elseif v == "" or v:find("*", 1, true) then
-                    bad(v, k, "Member must satisfy regular expression pattern: [^*]+")
-                end
-            elseif shape == "AccountId" then
-                if #v ~= 12 then
-                    bad(v, k, "Member must have length between 12 and 12")
-                elseif not v:match("^%d+$") then
-                    bad(v, k, "Member must satisfy regular expression pattern: [0-9]+")
-                end
-            elseif shape == "NextToken" then
-                if #v < 1 then
-                    bad(v, k, "Member must have length greater than or equal to 1")
-                elseif #v > 43739 then
-                    bad(v, k, "Member must have length less than or equal to 43739")
-                end
+            local e = check_value(ctx, v, shapes()[m.shape])
+            if e then
+                return e
             end
         end
     end
-
     if #errs > 0 then
         sort(errs)
         return api_error(400, "ValidationException",
