@@ -7,6 +7,7 @@
 #   make asan       build/asan/acmpca/core.so (Lua 5.4, AddressSanitizer + UBSan)
 #   make bench      the benchmarks under bench/
 #   make valgrind   the specs under valgrind's memcheck (leaks included)
+#   make model      regenerate src/model_gen.c from spec/fixtures/acm-pca-model
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -20,7 +21,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check demo deps bench lint valgrind clean
+.PHONY: all asan check demo deps bench lint model valgrind clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -48,7 +49,13 @@ demo: deps all
 	lua5.4 examples/ensure_renewal.lua --mock
 
 lint:
-	luacheck lua spec examples bench bin
+	luacheck lua spec examples bench bin tools
+
+# The operation model: src/model_gen.c from the service's published model
+# (tools/gen_model.lua; spec/model_spec.lua checks the committed file).
+model:
+	lua5.4 tools/gen_model.lua spec/fixtures/acm-pca-model > src/model_gen.c.tmp
+	mv src/model_gen.c.tmp src/model_gen.c
 
 bench: all
 	lua5.4 bench/sign.lua

@@ -45,7 +45,7 @@ run_busted() {
 }
 
 echo "== luacheck"
-if luacheck -q lua spec examples bench bin; then
+if luacheck -q lua spec examples bench bin tools; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))

@@ -78,7 +78,7 @@ local function json_decode(s)
             local simple = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
             if e == "u" then
                 local cp = tonumber(s:sub(j + 2, j + 5), 16) or fail("bad \\u escape")
-                out[#out + 1] = utf8.char(cp)
+                out[#out + 1] = M.utf8(cp)
                 i = j + 6
             else
                 out[#out + 1] = simple[e] or e
@@ -160,6 +160,17 @@ local function json_decode(s)
     return v
 end
 
+-- UTF-8 of a code point below U+10000 (what \uXXXX escapes give; Lua 5.1 has no utf8).
+function M.utf8(cp)
+    if cp < 0x80 then
+        return char(cp)
+    elseif cp < 0x800 then
+        return char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)
+    end
+    return char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+end
+
+
 M.null = setmetatable({}, { __tostring = function() return "null" end })
 M.json_decode = json_decode
 
@@ -208,7 +219,10 @@ end
 
 
 local function int(v)
-    return fmt("%d", math.tointeger(v) or error("not an integer: " .. tostring(v)))
+    if type(v) ~= "number" or v ~= math.floor(v) then
+        error("not an integer: " .. tostring(v))
+    end
+    return fmt("%d", v)
 end
 
 
@@ -368,7 +382,7 @@ end
 
 local function read(path)
     local f = assert(io.open(path, "rb"))
-    local s = f:read("a")
+    local s = f:read("*a")
     f:close()
     return s
 end
