@@ -313,7 +313,7 @@ local function emit_enum(out, name, s)
 end
 
 
-local function emit_members(out, model, name, s, top_input)
+local function emit_members(out, name, s, top_input)
     local required = {}
     for _, r in ipairs(s.required or {}) do
         required[r] = true
@@ -425,7 +425,7 @@ function M.generate(dir)
     for _, e in ipairs(order) do
         local s = model.shapes[e.name]
         if s.enum then emit_enum(out, e.name, s) end
-        if s.type == "structure" then emit_members(out, model, e.name, s, top_input[e.name]) end
+        if s.type == "structure" then emit_members(out, e.name, s, top_input[e.name]) end
         emit_shape(out, model, e)
         out[#out + 1] = ""
     end
