@@ -1,0 +1,203 @@
+-- Arguments against the model's input shapes (src/validate.c): every rule
+-- with its message, and nothing sent for bad input.
+
+local F = require "support.client_fixture"
+local cjson = F.cjson
+local ARN = F.ARN
+local ACM = F.ACM
+local ALL = F.ALL
+local CREDS = F.CREDS
+local ok = F.ok
+local new = F.new
+
+
+describe("acmpca.client validation", function()
+    describe("validation", function()
+        local long = string.rep("a", 129)
+        local rules = {
+            { "create_permission", { principal = ACM, actions = ALL }, "ca_arn: expected "
+              .. "arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>"
+              .. ", got nil" },
+            { "create_permission", { ca_arn = "x", principal = ACM, actions = ALL },
+              "ca_arn: expected arn:<partition>:acm-pca:<region>:<12-digit account>:"
+              .. "certificate-authority/<id>, got \"x\"" },
+            { "list_permissions", { ca_arn = "arn:aws:acm:us-east-1:123456789012:certificate/x" },
+              "ca_arn: expected" },
+            { "list_permissions",
+              { ca_arn = "arn:aws:acm-pca:us-east-1:12345:certificate-authority/x" },
+              "ca_arn: expected" },
+            { "list_permissions",
+              { ca_arn = "arn:aws:acm-pca::123456789012:certificate-authority/x" },
+              "ca_arn: expected" },
+            { "list_permissions",
+              { ca_arn = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/" },
+              "ca_arn: expected" },
+            { "list_permissions", { ca_arn = ARN .. "\n" }, "ca_arn: expected" },
+            { "list_permissions", { ca_arn = 42 }, "ca_arn: expected arn:", "got 42" },
+            { "create_permission", { ca_arn = ARN, principal = ACM }, "actions: expected a "
+              .. "non-empty list of IssueCertificate, GetCertificate, ListPermissions, got nil" },
+            { "create_permission", { ca_arn = ARN, principal = ACM, actions = {} },
+              "actions: expected a non-empty list", "got table" },
+            { "create_permission", { ca_arn = ARN, principal = ACM, actions = "IssueCertificate" },
+              "actions: expected a non-empty list", "got \"IssueCertificate\"" },
+            { "create_permission", { ca_arn = ARN, principal = ACM,
+                                     actions = { "IssueCertificate", "RevokeCertificate" } },
+              "actions[2]: expected one of IssueCertificate, GetCertificate, ListPermissions, "
+              .. "got \"RevokeCertificate\"" },
+            { "create_permission", { ca_arn = ARN, principal = ACM,
+                                     actions = { "GetCertificate", "GetCertificate" } },
+              "actions[2]: duplicate action, got \"GetCertificate\"" },
+            { "create_permission", { ca_arn = ARN, principal = ACM,
+                                     actions = { "GetCertificate", x = 1 } },
+              "actions: expected a list (keys 1..n only)" },
+            { "create_permission", { ca_arn = ARN, principal = ACM, actions = { 1 } },
+              "actions[1]: expected one of", "got 1" },
+            { "create_permission", { ca_arn = ARN, actions = ALL },
+              "principal: expected a string such as \"acm.amazonaws.com\", got nil" },
+            { "create_permission", { ca_arn = ARN, principal = "", actions = ALL },
+              "principal: must not be empty" },
+            { "delete_permission", { ca_arn = ARN, principal = "*" },
+              "principal: must not contain '*'" },
+            { "delete_permission", { ca_arn = ARN, principal = "acm\r\n.amazonaws.com" },
+              "principal: must not contain CR, LF or NUL" },
+            { "delete_permission", { ca_arn = ARN, principal = "acm\0" },
+              "principal: must not contain CR, LF or NUL" },
+            { "delete_permission", { ca_arn = ARN, principal = long },
+              "principal: must be at most 128 characters" },
+            { "create_permission", { ca_arn = ARN, principal = ACM, actions = ALL,
+                                     source_account = "12345678901" },
+              "source_account: expected a string of 12 digits, got \"12345678901\"" },
+            { "delete_permission", { ca_arn = ARN, principal = ACM, source_account = 123456789012 },
+              "source_account: expected a string of 12 digits, got 123456789012" },
+            { "delete_permission",
+              { ca_arn = ARN, principal = ACM, source_account = "12345678901a" },
+              "source_account: expected a string of 12 digits" },
+            { "list_permissions", { ca_arn = ARN, max_results = 0 },
+              "max_results: expected an integer from 1 to 1000, got 0" },
+            { "list_permissions", { ca_arn = ARN, max_results = 1001 },
+              "max_results: expected an integer from 1 to 1000, got 1001" },
+            { "list_permissions", { ca_arn = ARN, max_results = 2.5 },
+              "max_results: expected an integer from 1 to 1000, got 2.5" },
+            { "list_permissions", { ca_arn = ARN, max_results = "10" },
+              "max_results: expected an integer from 1 to 1000, got \"10\"" },
+            { "list_permissions", { ca_arn = ARN, next_token = "" },
+              "next_token: expected a non-empty string of at most 43739 characters, got \"\"" },
+            { "list_permissions", { ca_arn = ARN, next_token = string.rep("t", 43740) },
+              "next_token: expected a non-empty string of at most 43739 characters" },
+            { "list_permissions", { ca_arn = ARN, next_token = 5 },
+              "next_token: expected a non-empty string" },
+            { "list_permissions", { ca_arn = ARN, principal = ACM },
+              "unknown argument \"principal\"" },
+            { "create_permission", { ca_arn = ARN, principal = ACM, actions = ALL, ca_arm = 1 },
+              "unknown argument \"ca_arm\"" },
+            { "delete_permission", { ca_arn = ARN, principal = ACM, actions = ALL },
+              "unknown argument \"actions\"" },
+            -- names and actions are compared with their length, NUL included
+            { "create_permission", { ca_arn = ARN, principal = ACM,
+                                     actions = { "IssueCertificate\0x" } },
+              "actions[1]: expected one of IssueCertificate, GetCertificate, ListPermissions, "
+              .. "got \"IssueCertificate?x\"" },
+            { "list_permissions", { ca_arn = ARN, ["max_results\0"] = 5 },
+              "unknown argument \"max_results?\"" },
+        }
+
+        it("accepts the edges of every rule", function()
+            local c, rec = new(nil, ok())
+            assert(c:create_permission{ ca_arn = ARN, principal = string.rep("é", 128),
+                                        actions = { "ListPermissions" } })
+            assert(c:list_permissions{ ca_arn = ARN, max_results = 1000,
+                                       next_token = string.rep("t", 43739) })
+            assert(c:list_permissions{ ca_arn = "arn:aws-us-gov:acm-pca:us-gov-west-1:"
+                                       .. "000000000000:certificate-authority/a_b.c" })
+            assert(c:list_permissions{ ca_arn = ARN, max_results = 1 })
+            assert.equals(4, #rec.calls)
+            assert.equals(1000, cjson.decode(rec.calls[2].body).MaxResults)
+        end)
+
+        for i, rule in ipairs(rules) do
+            local method, args, want, also = rule[1], rule[2], rule[3], rule[4]
+            it(("rule %d: %s: %s"):format(i, method, want), function()
+                for _, creds in ipairs{ CREDS, function() error("must not be called") end } do
+                    local c, rec = new({ credentials = creds }, ok())
+                    local ok_, err = pcall(c[method], c, args)
+                    assert.is_false(ok_)
+                    assert.is_string(err)
+                    assert.matches("acmpca." .. method .. ": " .. want, err, 1, true)
+                    if also then
+                        assert.matches(also, err, 1, true)
+                    end
+                    assert.equals(0, #rec.calls)
+                end
+            end)
+        end
+
+        it("raises when the arguments are not a table", function()
+            local c, rec = new(nil, ok())
+            assert.has_error(function() c:list_permissions("arn") end,
+                "acmpca.list_permissions: expected a table of arguments, got \"arn\"")
+            assert.has_error(function() c:create_permission() end,
+                "acmpca.create_permission: expected a table of arguments, got nil")
+            assert.equals(0, #rec.calls)
+        end)
+    end)
+
+
+
+    describe("the operations the model adds", function()
+        local cases = {
+            { "put_policy", { resource_arn = ARN }, "acmpca.put_policy: policy: expected a "
+              .. "non-empty string of at most 81920 characters, got nil" },
+            { "put_policy", { resource_arn = ARN, policy = "{\"a\":\"\1\"}" },
+              "acmpca.put_policy: policy: must hold only tab, LF, CR and characters U+0020 "
+              .. "to U+00FF" },
+            { "put_policy", { resource_arn = ARN, policy = "{\"a\":\"\226\130\172\"}" },
+              "policy: must hold only tab" },
+            { "put_policy", { resource_arn = ARN, policy = ("x"):rep(81921) },
+              "policy: expected a non-empty string of at most 81920 characters" },
+            { "get_policy", { resource_arn = "arn:aws:s3:::bucket" },
+              "acmpca.get_policy: resource_arn: expected arn:<partition>:acm-pca:" },
+            { "get_policy", { ca_arn = ARN }, "acmpca.get_policy: unknown argument \"ca_arn\"" },
+            { "delete_policy", {}, "acmpca.delete_policy: resource_arn: expected arn:" },
+            { "describe_certificate_authority", { ca_arn = 1 }, "ca_arn: expected arn:",
+              "got 1" },
+            { "list_certificate_authorities", { resource_owner = "ME" },
+              "acmpca.list_certificate_authorities: resource_owner: expected one of SELF, "
+              .. "OTHER_ACCOUNTS, got \"ME\"" },
+            { "list_certificate_authorities", { max_results = 0 },
+              "max_results: expected an integer from 1 to 1000, got 0" },
+            { "list_certificate_authorities", "x",
+              "acmpca.list_certificate_authorities: expected a table of arguments" },
+        }
+        for _, case in ipairs(cases) do
+            it(case[1] .. ": " .. case[3]:sub(1, 60), function()
+                local c, rec = new(nil, ok())
+                local okc, err = pcall(c[case[1]], c, case[2])
+                assert.is_false(okc)
+                assert.matches(case[3], err, 1, true)
+                if case[4] then
+                    assert.matches(case[4], err, 1, true)
+                end
+                assert.equals(0, #rec.calls)
+            end)
+        end
+
+        it("accepts a policy of Latin-1 text, tabs and newlines, sent as given", function()
+            local c, rec = new(nil, ok())
+            local policy = '{"Version":"2012-10-17",\n\t"Sid":"caf\195\169"}'
+            assert.is_true(c:put_policy{ policy = policy, resource_arn = ARN })
+            assert.equals('{"ResourceArn":"' .. ARN .. '","Policy":'
+                          .. cjson.encode(policy):gsub("\\/", "/") .. '}', rec.calls[1].body)
+            assert.equals("ACMPrivateCA.PutPolicy", rec.calls[1].headers["X-Amz-Target"])
+        end)
+
+        it("an operation without an ARN needs the client's region, and says so", function()
+            local c, rec = new({ region = false }, ok())
+            local res, err = c:list_certificate_authorities{ resource_owner = "SELF" }
+            assert.is_nil(res)
+            assert.equals("NoRegionError", err.code)
+            assert.equals("ListCertificateAuthorities", err.operation)
+            assert.matches("no region", err.message, 1, true)
+            assert.equals(0, #rec.calls)
+        end)
+    end)
+end)
