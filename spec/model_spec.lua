@@ -82,7 +82,8 @@ describe("acmpca.model", function()
                 assert.same(errors, op.errors)
                 local p = paginators[op.name]
                 assert.same(p and { input_token = p.input_token, output_token = p.output_token,
-                                    limit_key = p.limit_key, result_key = p.result_key }, op.paginator)
+                                    limit_key = p.limit_key, result_key = p.result_key },
+                            op.paginator)
             end)
         end
 

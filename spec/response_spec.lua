@@ -332,7 +332,7 @@ describe("acmpca.client responses", function()
 
 
     describe("the model's mapping of results", function()
-        it("maps a nested CertificateAuthority to snake_case, timestamps as epoch numbers", function()
+        it("maps a nested CertificateAuthority to snake_case, timestamps to epochs", function()
             local body = cjson.encode{ CertificateAuthority = {
                 Arn = ARN, OwnerAccount = "123456789012", CreatedAt = 1700000000,
                 LastStateChangeAt = 1700000000.25, Type = "ROOT", Status = "ACTIVE",
