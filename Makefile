@@ -8,6 +8,7 @@
 #   make bench      the benchmarks under bench/
 #   make valgrind   the specs under valgrind's memcheck (leaks included)
 #   make model      regenerate src/model_gen.c from spec/fixtures/acm-pca-model
+#   make ctest      the pure-C signer against the SigV4 suites (plain and ASan builds)
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -21,7 +22,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check demo deps bench lint model valgrind clean
+.PHONY: all asan check ctest demo deps bench lint model valgrind clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -42,8 +43,32 @@ build/asan/acmpca/core.so: $(SRC) $(HDR) Makefile
 deps:
 	@sh .ci/deps
 
-check: deps all asan
+check: deps all asan build/sigv4_test build/asan/sigv4_test
 	@sh spec/run.sh
+
+# The signer without Lua: spec/c/sigv4_test.c links only the signer, the
+# crypto layer and OpenSSL (spec/run.sh runs both builds as well).
+SIGNER     = src/sigv4.c src/crypto.c
+SIGNER_HDR = src/sigv4.h src/crypto.h src/visibility.h
+CLIBS      = -lcrypto -lpthread
+
+build/sigv4_test: spec/c/sigv4_test.c $(SIGNER) $(SIGNER_HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Isrc -o $@ spec/c/sigv4_test.c $(SIGNER) $(CLIBS)
+
+build/asan/sigv4_test: spec/c/sigv4_test.c $(SIGNER) $(SIGNER_HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) $(SAN) -Isrc -o $@ spec/c/sigv4_test.c $(SIGNER) $(CLIBS)
+
+ctest: build/sigv4_test build/asan/sigv4_test
+	build/sigv4_test
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 build/asan/sigv4_test
+
+# The pure-C signer's own rate, for bench/sign.lua to print beside its own.
+build/sign_c: bench/sign_c.c $(SIGNER) $(SIGNER_HDR) Makefile
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Isrc -o $@ bench/sign_c.c $(SIGNER) $(CLIBS)
 
 demo: deps all
 	lua5.4 examples/ensure_renewal.lua --mock
@@ -57,7 +82,8 @@ model:
 	lua5.4 tools/gen_model.lua spec/fixtures/acm-pca-model > src/model_gen.c.tmp
 	mv src/model_gen.c.tmp src/model_gen.c
 
-bench: all
+bench: all build/sign_c
+	build/sign_c
 	lua5.4 bench/sign.lua
 	luajit bench/sign.lua
 	lua5.4 bench/client.lua

@@ -2,7 +2,8 @@
 # Runs every suite: luacheck, then the busted specs under Lua 5.4, under
 # LuaJIT (with the nginx specs), under Lua 5.4 against the
 # AddressSanitizer/UBSan build, and under valgrind's memcheck (Lua 5.4; a
-# memcheck error fails that run).
+# memcheck error fails that run); and the pure-C signer's test program
+# (spec/c/sigv4_test.c, built by `make check`) plain and under ASan/UBSan.
 # Prints each runner's output, then one line "N passed, N failed" summed
 # over all runs (also left in build/test-summary for .ci/run).
 # Exit status is non-zero when anything failed.
@@ -27,6 +28,41 @@ tally() {
     passed=$((passed + s))
     failed=$((failed + f + e))
     echo "== $1: $s passed, $((f + e)) failed"
+}
+
+# $1 label, $2 log file: add the "N passed, M failed" line of a C test program.
+tally_c() {
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "== $1: no result line (crashed?)"
+        failed=$((failed + 1))
+        return
+    fi
+    s=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+    passed=$((passed + s))
+    failed=$((failed + f))
+    echo "== $1: $s passed, $f failed"
+}
+
+# $1 label, $2 test binary; env from caller.  A non-zero exit with no
+# failure counted (a sanitizer report after the last line) is one failure.
+run_c() {
+    log="build/ctest-$1.log"
+    if [ ! -x "$2" ]; then
+        echo "== $1: $2 not built (make check builds it)"
+        failed=$((failed + 1))
+        return
+    fi
+    "$2" >"$log" 2>&1
+    rc=$?
+    before=$failed
+    cat "$log"
+    tally_c "$1" "$log"
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+        echo "== $1: exit status $rc"
+        failed=$((failed + 1))
+    fi
 }
 
 # $1 label, $2 interpreter (may be a command line), $3 build dir, $4 extra
@@ -82,6 +118,11 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 
 run_busted valgrind "valgrind -q --error-exitcode=99 --leak-check=no lua5.4" build/5.4 \
     "--exclude-tags=nginx,noasan"
+
+run_c sigv4_test build/sigv4_test
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_c sigv4_test-asan build/asan/sigv4_test
 
 echo "$passed passed, $failed failed" >build/test-summary
 cat build/test-summary

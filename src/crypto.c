@@ -1,12 +1,13 @@
 /*
- * crypto.c: SHA-256, HMAC-SHA256 and hex for acmpca.core.
+ * crypto.c: SHA-256, HMAC-SHA256 and hex for acmpca.core, over OpenSSL.
  *
- * Owns the OpenSSL side of the module: the SHA-256 digest and HMAC MAC are
- * fetched when the first Lua state opens the module and freed when the last
- * one closes; the per-call contexts live in a
- * small lock-free pool of reusable sets, so hashing costs no fetch and no
- * context allocation after warm-up, from any thread.  Also owns the Lua
- * primitives sha256_hex, hmac_sha256 and hex.
+ * Owns the OpenSSL side of the module and nothing of Lua: the SHA-256
+ * digest and HMAC MAC are fetched by the first user (acmpca_crypto_retain:
+ * a Lua state opening the module, or a C program) and freed by the last;
+ * the per-call contexts live in a small lock-free pool of reusable sets,
+ * so hashing costs no fetch and no context allocation after warm-up, from
+ * any thread.  The Lua primitives sha256_hex, hmac_sha256 and hex are in
+ * crypto_lua.c.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,32 +21,20 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
-#include "compat.h"
-#include "core.h"
 #include "crypto.h"
 
 /* ------------------------------------------------------------ algorithms */
 
 /*
- * Fetched once and shared by every Lua state of the process; counted so that
- * the last state to close frees them (with the idle context sets) before it
- * unloads the shared object, and valgrind sees nothing lost.
+ * Fetched once and shared by every user in the process; counted so that
+ * the last user to go frees them (with the idle context sets) before, for
+ * a Lua state, the shared object is unloaded, and valgrind sees nothing
+ * lost.
  */
 static pthread_mutex_t algs_lock = PTHREAD_MUTEX_INITIALIZER;
-static int algs_users; /* Lua states that opened the module and are alive */
+static atomic_int algs_users; /* retains not yet released */
 static EVP_MD *sha256_md;
 static EVP_MAC *hmac_mac;
-
-static void algs_retain(void)
-{
-    pthread_mutex_lock(&algs_lock);
-    algs_users++;
-    if (sha256_md == NULL)
-        sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (hmac_mac == NULL)
-        hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    pthread_mutex_unlock(&algs_lock);
-}
 
 static int algs_ready(void)
 {
@@ -64,10 +53,9 @@ struct acmpca_crypto {
 /*
  * Idle sets wait in these slots; taking one is an atomic exchange, giving
  * one back a compare-and-swap into an empty slot.  Sets beyond the slots
- * (more threads signing at once than slots) are freed on release.  The
- * pool is drained when a Lua state that opened the module closes (a
- * sentinel's __gc, which runs before the state unloads the shared object),
- * so nothing is lost when the library goes; a later state refills it.
+ * (more threads signing at once than slots) are freed on release, and so
+ * is every set once the algorithms are gone.  The last unretain drains the
+ * pool, so nothing is lost when the library goes; a later user refills it.
  */
 #define POOL_SLOTS 8
 static _Atomic(acmpca_crypto *) pool[POOL_SLOTS];
@@ -124,6 +112,10 @@ void acmpca_crypto_release(acmpca_crypto *c)
 
     if (c == NULL)
         return;
+    if (atomic_load_explicit(&algs_users, memory_order_relaxed) == 0) {
+        crypto_free(c); /* the pool is drained for good */
+        return;
+    }
     for (i = 0; i < POOL_SLOTS; i++) {
         acmpca_crypto *expect = NULL;
         if (atomic_compare_exchange_strong_explicit(&pool[i], &expect, c,
@@ -134,18 +126,33 @@ void acmpca_crypto_release(acmpca_crypto *c)
     crypto_free(c);
 }
 
+/* ------------------------------------------------------------ users */
+
+int acmpca_crypto_retain(void)
+{
+    int ok;
+
+    pthread_mutex_lock(&algs_lock);
+    atomic_fetch_add(&algs_users, 1);
+    if (sha256_md == NULL)
+        sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (hmac_mac == NULL)
+        hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    ok = algs_ready();
+    pthread_mutex_unlock(&algs_lock);
+    return ok ? 0 : -1;
+}
+
 /*
- * __gc of the per-state sentinel: the state is closing.  The last one frees
- * the idle sets and the algorithms; sets in use elsewhere come back through
- * release, which frees them when the pool is full or gone.
+ * The last user frees the idle sets and the algorithms; sets in use
+ * elsewhere come back through release, which frees them then.
  */
-static int algs_release(lua_State *L)
+void acmpca_crypto_unretain(void)
 {
     int i;
 
-    (void)L;
     pthread_mutex_lock(&algs_lock);
-    if (--algs_users == 0) {
+    if (atomic_fetch_sub(&algs_users, 1) == 1) {
         for (i = 0; i < POOL_SLOTS; i++)
             crypto_free(atomic_exchange_explicit(&pool[i], NULL, memory_order_acquire));
         EVP_MD_free(sha256_md);
@@ -154,7 +161,6 @@ static int algs_release(lua_State *L)
         hmac_mac = NULL;
     }
     pthread_mutex_unlock(&algs_lock);
-    return 0;
 }
 
 /* ------------------------------------------------------------ hashing */
@@ -273,103 +279,4 @@ void acmpca_hex(const unsigned char *in, size_t len, char *out)
 
     for (i = 0; i < len; i++)
         memcpy(out + 2 * i, hex_pairs + 2 * in[i], 2);
-}
-
-/* ------------------------------------------------------------ Lua functions */
-
-/* The string argument i of fname, or a raised "fname: what: expected a string". */
-static const char *check_str(lua_State *L, int i, const char *fname, const char *what,
-                             size_t *len)
-{
-    if (lua_type(L, i) != LUA_TSTRING) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "acmpca.sigv4.%s: %s: expected a string, got %s", fname,
-                 what, luaL_typename(L, i));
-        luaL_error(L, "%s", msg);
-    }
-    return lua_tolstring(L, i, len);
-}
-
-/* Raise the OpenSSL failure of fname (nothing malloc'd is held here). */
-static int raise_openssl(lua_State *L, const char *fname)
-{
-    char err[320], msg[352];
-    acmpca_crypto_error(fname, err, sizeof err);
-    snprintf(msg, sizeof msg, "acmpca.sigv4.%s", err);
-    return luaL_error(L, "%s", msg);
-}
-
-/* sha256_hex(data) -> 64 lower-case hex digits */
-static int l_sha256_hex(lua_State *L)
-{
-    size_t len;
-    const char *data = check_str(L, 1, "sha256_hex", "data", &len);
-    unsigned char md[ACMPCA_SHA256_LEN];
-    char hex[ACMPCA_SHA256_HEX_LEN];
-
-    if (acmpca_sha256(data, len, md) != 0)
-        return raise_openssl(L, "sha256_hex");
-    acmpca_hex(md, sizeof md, hex);
-    lua_pushlstring(L, hex, sizeof hex);
-    return 1;
-}
-
-/* hmac_sha256(key, data) -> 32 raw bytes */
-static int l_hmac_sha256(lua_State *L)
-{
-    size_t klen, len;
-    const char *key = check_str(L, 1, "hmac_sha256", "key", &klen);
-    const char *data = check_str(L, 2, "hmac_sha256", "data", &len);
-    unsigned char mac[ACMPCA_SHA256_LEN];
-
-    if (acmpca_hmac_sha256(key, klen, data, len, mac) != 0)
-        return raise_openssl(L, "hmac_sha256");
-    lua_pushlstring(L, (const char *)mac, sizeof mac);
-    return 1;
-}
-
-/* hex(bytes) -> lower-case hex, two digits per byte */
-static int l_hex(lua_State *L)
-{
-    size_t len;
-    const unsigned char *in = (const unsigned char *)check_str(L, 1, "hex", "bytes", &len);
-    char small[256];
-    char *out = small;
-
-    /* Long inputs use a GC-owned scratch block (LuaJIT has no buffinitsize). */
-    if (2 * len > sizeof small)
-        out = lua_newuserdata(L, 2 * len);
-    acmpca_hex(in, len, out);
-    lua_pushlstring(L, out, 2 * len);
-    return 1;
-}
-
-
-void acmpca_crypto_open(lua_State *L)
-{
-    static const luaL_Reg fns[] = {
-        { "sha256_hex", l_sha256_hex },
-        { "hmac_sha256", l_hmac_sha256 },
-        { "hex", l_hex },
-        { NULL, NULL },
-    };
-    const luaL_Reg *r;
-
-    for (r = fns; r->name != NULL; r++) {
-        lua_pushcfunction(L, r->func); /* t, f */
-        lua_setfield(L, -2, r->name);
-    }
-
-    /* One sentinel per state, kept in the registry, counts the state as a user. */
-    lua_getfield(L, LUA_REGISTRYINDEX, "acmpca.crypto.sentinel"); /* t, s? */
-    if (lua_isnil(L, -1)) {
-        lua_newuserdata(L, 1);                                      /* t, nil, s */
-        lua_newtable(L);                                            /* t, nil, s, mt */
-        lua_pushcfunction(L, algs_release);
-        lua_setfield(L, -2, "__gc");
-        lua_setmetatable(L, -2);                                    /* t, nil, s */
-        lua_setfield(L, LUA_REGISTRYINDEX, "acmpca.crypto.sentinel"); /* t, nil */
-        algs_retain();
-    }
-    lua_pop(L, 1); /* t */
 }

@@ -1,17 +1,29 @@
 /*
  * crypto.h: SHA-256, HMAC-SHA256 and hex through OpenSSL's EVP API.
  *
- * Nothing here is hand-rolled; these are thin, allocation-free wrappers
- * that the signer and the client share.
+ * Lua-free: the signer, the client and the C test program share these
+ * thin, allocation-free wrappers; crypto_lua.c binds them for Lua.
+ * Nothing here is hand-rolled.
  */
 #ifndef ACMPCA_CRYPTO_H
 #define ACMPCA_CRYPTO_H
 
 #include <stddef.h>
-#include "compat.h"
+#include "visibility.h"
 
 #define ACMPCA_SHA256_LEN 32
 #define ACMPCA_SHA256_HEX_LEN 64
+
+/*
+ * The process-wide algorithms (SHA-256 digest, HMAC MAC), counted: each
+ * user (a Lua state that opened the module, a C program) retains them
+ * before its first use and releases them after its last; the last release
+ * frees them with the idle context sets.  Retain returns 0, or -1 when
+ * OpenSSL cannot provide the algorithms (the count is kept either way, so
+ * every retain is matched by one release).
+ */
+ACMPCA_HIDDEN int acmpca_crypto_retain(void);
+ACMPCA_HIDDEN void acmpca_crypto_unretain(void);
 
 /* out receives 32 raw bytes.  Return 0 on success, -1 on an OpenSSL failure. */
 ACMPCA_HIDDEN int acmpca_sha256(const void *data, size_t len,
@@ -27,7 +39,8 @@ ACMPCA_HIDDEN void acmpca_hex(const unsigned char *in, size_t len, char *out);
  * A set of reusable OpenSSL contexts (one SHA-256 digest, one HMAC-SHA256
  * MAC) for callers that hash several things in a row, such as the signer.
  * Sets come from a small lock-free pool, so any thread may take one; give
- * it back with acmpca_crypto_release.  NULL means OpenSSL failed.
+ * it back with acmpca_crypto_release.  NULL means OpenSSL failed (or the
+ * algorithms are not retained).
  */
 typedef struct acmpca_crypto acmpca_crypto;
 

@@ -1,11 +1,17 @@
 /*
- * sigv4.c: AWS Signature Version 4 for acmpca.core.
+ * sigv4.c: AWS Signature Version 4, a pure C library (no Lua).
  *
- * Owns the signer: the canonical request (path normalisation and
- * encoding, query sorting, header canonicalisation), the string to sign,
- * the bounded signing-key cache, header signing (acmpca_sigv4_sign, the C
- * API of sigv4.h that client.c calls) and presigning, plus the Lua
- * functions signing_key, canonical_request, string_to_sign, sign, presign.
+ * Owns the signer: input validation, the canonical request (path
+ * normalisation and encoding, query sorting, header canonicalisation),
+ * the string to sign, the bounded signing-key cache, header signing and
+ * presigning, behind the C API of sigv4.h.  The Lua functions that bind it
+ * are in sigv4_lua.c; client.c calls acmpca_sigv4_sign directly.
+ *
+ * Each request goes through named stages, as aws-c-auth's signer does:
+ * check the input, date and scope, payload hash, collect and sort the
+ * headers, signed-headers list (sv_prepare); then method, path, query,
+ * headers and payload hash make the canonical request (sv_write_creq),
+ * which is hashed into the string to sign and signed (sv_sign).
  *
  * The hot path allocates nothing after warm-up: the canonical request is
  * streamed through a fixed buffer into SHA-256 and never stored, headers
@@ -17,26 +23,25 @@
  * robin, guarded by a pthread mutex, keyed on SHA-256(secret) + date +
  * region + service.  The secret itself is never stored.
  */
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 
-#include "compat.h"
-#include "core.h"
 #include "crypto.h"
 #include "sigv4.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
-#define MAX_TIME INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
-#define SCOPE_PART_MAX 128             /* region, service */
+#define SCOPE_PART_MAX 128 /* region, service */
 #define SCOPE_MAX (8 + 1 + SCOPE_PART_MAX + 1 + SCOPE_PART_MAX + 13 + 1)
+#define KEY_ID_MAX 256
+#define STS_MAX (sizeof(ALGORITHM) + 17 + SCOPE_MAX + ACMPCA_SHA256_HEX_LEN + 4)
+
+_Static_assert(STS_MAX <= ACMPCA_SIGV4_STS_MAX, "ACMPCA_SIGV4_STS_MAX is too small");
 
 /* ------------------------------------------------------------ bytes */
 
@@ -45,35 +50,27 @@ static inline unsigned char lc(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* Byte classes, built once (pthread_once) by classes_init. */
+/* Byte classes, a constant table built by the preprocessor. */
 #define C_UNRESERVED 0x1 /* A-Z a-z 0-9 - _ . ~ */
 #define C_CRLFNUL 0x2    /* never allowed in a header */
 #define C_UNSAFE 0x4     /* not allowed in a credential scope part */
 #define C_SPACE 0x8      /* space or tab: trimmed and collapsed in values */
-#define C_UPPER 0x10     /* A-Z */
-static unsigned char cls[256];
-static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
 
-static void classes_init(void)
-{
-    int c;
+#define CLS_ALNUM(c) \
+    (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9'))
+#define CLS(c)                                                                            \
+    ((CLS_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~' ? C_UNRESERVED \
+                                                                           : 0)           \
+     | ((c) == '\r' || (c) == '\n' || (c) == 0 ? C_CRLFNUL : 0)                           \
+     | ((c) <= ' ' || (c) >= 0x7f || (c) == '/' || (c) == ',' || (c) == ';' || (c) == '=' \
+            ? C_UNSAFE                                                                    \
+            : 0)                                                                          \
+     | ((c) == ' ' || (c) == '\t' ? C_SPACE : 0))
+#define CLS4(c) CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
+#define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
+#define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
 
-    for (c = 0; c < 256; c++) {
-        unsigned char f = 0;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-            || c == '-' || c == '_' || c == '.' || c == '~')
-            f |= C_UNRESERVED;
-        if (c == '\r' || c == '\n' || c == '\0')
-            f |= C_CRLFNUL;
-        if (c <= ' ' || c >= 0x7f || c == '/' || c == ',' || c == ';' || c == '=')
-            f |= C_UNSAFE;
-        if (c == ' ' || c == '\t')
-            f |= C_SPACE;
-        if (c >= 'A' && c <= 'Z')
-            f |= C_UPPER;
-        cls[c] = f;
-    }
-}
+static const unsigned char cls[256] = { CLS64(0), CLS64(64), CLS64(128), CLS64(192) };
 
 static inline int unreserved(unsigned char c)
 {
@@ -119,9 +116,21 @@ static int any_in(const char *p, size_t n, unsigned char f)
     return (acc & f) != 0;
 }
 
+/* Any CR, LF or NUL?  Eight bytes per step (a zero-byte test per byte value). */
 static int has_crlfnul(const char *p, size_t n)
 {
-    return any_in(p, n, C_CRLFNUL);
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v, r, l;
+        memcpy(&v, p + i, 8);
+        r = v ^ (ones * '\r');
+        l = v ^ (ones * '\n');
+        if ((((v - ones) & ~v) | ((r - ones) & ~r) | ((l - ones) & ~l)) & high)
+            return 1;
+    }
+    return any_in(p + i, n - i, C_CRLFNUL);
 }
 
 /* Bytes that may appear in a credential scope part or an access key id. */
@@ -165,11 +174,17 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* ------------------------------------------------------------ time */
 
+/* Two decimal digits of v at dst. */
+static void put2(char *dst, int v)
+{
+    dst[0] = (char)('0' + v / 10);
+    dst[1] = (char)('0' + v % 10);
+}
+
 void acmpca_sigv4_amz_date(int64_t t, char buf[17])
 {
     int64_t days = t / 86400, secs = t % 86400;
     int64_t z, era, doe, yoe, y, doy, mp, d, m;
-    int hh, mi, ss, i;
 
     if (secs < 0) {
         secs += 86400;
@@ -186,28 +201,15 @@ void acmpca_sigv4_amz_date(int64_t t, char buf[17])
     d = doy - (153 * mp + 2) / 5 + 1;
     m = mp < 10 ? mp + 3 : mp - 9;
     y += (m <= 2);
-    if (y < 0)
-        y = 0;
-    if (y > 9999)
-        y = 9999;
-    hh = (int)(secs / 3600);
-    mi = (int)(secs / 60 % 60);
-    ss = (int)(secs % 60);
-    for (i = 3; i >= 0; i--) {
-        buf[i] = (char)('0' + y % 10);
-        y /= 10;
-    }
-    buf[4] = (char)('0' + m / 10);
-    buf[5] = (char)('0' + m % 10);
-    buf[6] = (char)('0' + d / 10);
-    buf[7] = (char)('0' + d % 10);
+    y = y < 0 ? 0 : y > 9999 ? 9999 : y;
+    put2(buf, (int)(y / 100));
+    put2(buf + 2, (int)(y % 100));
+    put2(buf + 4, (int)m);
+    put2(buf + 6, (int)d);
     buf[8] = 'T';
-    buf[9] = (char)('0' + hh / 10);
-    buf[10] = (char)('0' + hh % 10);
-    buf[11] = (char)('0' + mi / 10);
-    buf[12] = (char)('0' + mi % 10);
-    buf[13] = (char)('0' + ss / 10);
-    buf[14] = (char)('0' + ss % 10);
+    put2(buf + 9, (int)(secs / 3600));
+    put2(buf + 11, (int)(secs / 60 % 60));
+    put2(buf + 13, (int)(secs % 60));
     buf[15] = 'Z';
     buf[16] = '\0';
 }
@@ -237,8 +239,7 @@ static int digits(const char *p, int n, int *out)
     return 0;
 }
 
-/* "YYYYMMDDTHHMMSSZ" (1970 onwards) -> unix seconds; -1 when invalid. */
-static int parse_amz_date(const char *p, size_t n, int64_t *t)
+int acmpca_sigv4_parse_amz_date(const char *p, size_t n, int64_t *t)
 {
     static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     int y, mo, d, h, mi, s, dim;
@@ -263,44 +264,53 @@ static int parse_amz_date(const char *p, size_t n, int64_t *t)
 
 /*
  * A buffered writer: bytes collect in buf and are flushed into SHA-256
- * (hash != NULL) and/or copied to dest (dest != NULL); total counts them,
- * so a run with neither target measures the output.
+ * (hash != NULL) and/or copied into a caller's text (text != NULL, which
+ * counts every byte and stores what fits).
  */
 #define SINK_SIZE 1024
 
 typedef struct sink {
     acmpca_crypto *hash;
-    char *dest;
-    size_t total;
+    acmpca_sigv4_text *text;
     size_t n;
     int failed;
     char buf[SINK_SIZE];
 } sink;
 
-static void sink_init(sink *k, acmpca_crypto *hash, char *dest)
+static void sink_init(sink *k, acmpca_crypto *hash, acmpca_sigv4_text *text)
 {
     k->hash = hash;
-    k->dest = dest;
-    k->total = 0;
+    k->text = text;
     k->n = 0;
     k->failed = 0;
+    if (text != NULL)
+        text->len = 0;
 }
 
 static void sink_emit(sink *k, const char *p, size_t n)
 {
+    acmpca_sigv4_text *t = k->text;
+
     if (k->hash != NULL && acmpca_crypto_sha256_update(k->hash, p, n) != 0)
         k->failed = 1;
-    if (k->dest != NULL)
-        memcpy(k->dest + k->total, p, n);
-    k->total += n;
+    if (t == NULL)
+        return;
+    if (t->len < t->cap)
+        memcpy(t->p + t->len, p, n < t->cap - t->len ? n : t->cap - t->len);
+    t->len += n;
 }
 
+/* Flush the buffer; a text also gets its NUL when there is room. */
 static void sink_flush(sink *k)
 {
+    acmpca_sigv4_text *t = k->text;
+
     if (k->n > 0) {
         sink_emit(k, k->buf, k->n);
         k->n = 0;
     }
+    if (t != NULL && t->len < t->cap)
+        t->p[t->len] = '\0';
 }
 
 static void sink_put(sink *k, const void *p, size_t n)
@@ -315,6 +325,8 @@ static void sink_put(sink *k, const void *p, size_t n)
     memcpy(k->buf + k->n, p, n);
     k->n += n;
 }
+
+#define SINK_LIT(k, lit) sink_put((k), lit, sizeof(lit) - 1)
 
 static inline void sink_putc(sink *k, char c)
 {
@@ -342,16 +354,6 @@ static void sink_encode(sink *k, const char *p, size_t n, int keep_slash)
     }
 }
 
-/* Make room for n bytes in the buffer when n fits in it at all. */
-static inline int sink_room(sink *k, size_t n)
-{
-    if (n > SINK_SIZE)
-        return 0;
-    if (n > SINK_SIZE - k->n)
-        sink_flush(k);
-    return 1;
-}
-
 /* A header value trimmed, with each run of spaces/tabs collapsed to one space. */
 static void sink_value(sink *k, const char *p, size_t n)
 {
@@ -359,56 +361,26 @@ static void sink_value(sink *k, const char *p, size_t n)
     size_t i;
     int pending = 0, any = 0;
 
-    if (sink_room(k, n)) {
-        /* the output is never longer than the input: write in place */
-        char *o = k->buf + k->n;
-        for (i = 0; i < n; i++) {
-            if (cls[u[i]] & C_SPACE) {
-                pending = 1;
-                continue;
-            }
-            if (pending && any)
-                *o++ = ' ';
-            pending = 0;
-            any = 1;
-            *o++ = (char)u[i];
-        }
-        k->n = (size_t)(o - k->buf);
-        return;
-    }
     for (i = 0; i < n; i++) {
         if (cls[u[i]] & C_SPACE) {
             pending = 1;
             continue;
         }
+        if (k->n + 2 > SINK_SIZE)
+            sink_flush(k);
         if (pending && any)
-            sink_putc(k, ' ');
+            k->buf[k->n++] = ' ';
         pending = 0;
         any = 1;
-        sink_putc(k, (char)u[i]);
+        k->buf[k->n++] = (char)u[i];
     }
-}
-
-/* A header name lower-cased. */
-static void sink_lower(sink *k, const char *p, size_t n)
-{
-    size_t i;
-
-    if (sink_room(k, n)) {
-        char *o = k->buf + k->n;
-        for (i = 0; i < n; i++)
-            o[i] = (char)lc((unsigned char)p[i]);
-        k->n += n;
-        return;
-    }
-    for (i = 0; i < n; i++)
-        sink_putc(k, (char)lc((unsigned char)p[i]));
 }
 
 /* ------------------------------------------------------------ headers */
 
 typedef struct hent {
-    const char *name;
+    const char *name;  /* as given */
+    const char *lname; /* lower-cased (the same bytes when already lower case) */
     size_t nlen;
     const char *value;
     size_t vlen;
@@ -418,14 +390,11 @@ typedef struct hent {
 /* By lower-cased name, then the original name bytes, then input order. */
 static int hent_cmp(const hent *a, const hent *b)
 {
-    size_t n = a->nlen < b->nlen ? a->nlen : b->nlen, i;
-    int r;
+    size_t n = a->nlen < b->nlen ? a->nlen : b->nlen;
+    int r = memcmp(a->lname, b->lname, n);
 
-    for (i = 0; i < n; i++) {
-        unsigned char ca = lc((unsigned char)a->name[i]), cb = lc((unsigned char)b->name[i]);
-        if (ca != cb)
-            return ca < cb ? -1 : 1;
-    }
+    if (r != 0)
+        return r;
     if (a->nlen != b->nlen)
         return a->nlen < b->nlen ? -1 : 1;
     r = memcmp(a->name, b->name, n);
@@ -437,14 +406,7 @@ static int hent_cmp(const hent *a, const hent *b)
 /* Same name once lower-cased. */
 static int same_lname(const hent *a, const hent *b)
 {
-    size_t i;
-
-    if (a->nlen != b->nlen)
-        return 0;
-    for (i = 0; i < a->nlen; i++)
-        if (lc((unsigned char)a->name[i]) != lc((unsigned char)b->name[i]))
-            return 0;
-    return 1;
+    return a->nlen == b->nlen && memcmp(a->lname, b->lname, a->nlen) == 0;
 }
 
 static int hent_qcmp(const void *a, const void *b)
@@ -518,6 +480,47 @@ static int kentry_match(const kentry *e, const unsigned char *md, const char *da
            && memcmp(e->service, service->p, service->n) == 0;
 }
 
+/* The cached key into key: 1 when found (the last hit is tried first). */
+static int kcache_find(const unsigned char *md, const char *date, const acmpca_str *region,
+                       const acmpca_str *service, unsigned char key[ACMPCA_SHA256_LEN])
+{
+    unsigned i, j;
+    int found = 0;
+
+    pthread_mutex_lock(&kcache_mu);
+    for (j = 0; j < KCACHE_SIZE && !found; j++) {
+        i = (kcache_last + j) % KCACHE_SIZE;
+        if (kentry_match(&kcache[i], md, date, region, service)) {
+            memcpy(key, kcache[i].key, ACMPCA_SHA256_LEN);
+            kcache_last = i;
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&kcache_mu);
+    return found;
+}
+
+/* Remember a derived key, replacing the entries round robin. */
+static void kcache_store(const unsigned char *md, const char *date, const acmpca_str *region,
+                         const acmpca_str *service, const unsigned char key[ACMPCA_SHA256_LEN])
+{
+    kentry *e;
+
+    pthread_mutex_lock(&kcache_mu);
+    kcache_last = kcache_next;
+    kcache_next = (kcache_next + 1) % KCACHE_SIZE;
+    e = &kcache[kcache_last];
+    e->used = 1;
+    memcpy(e->secret_md, md, ACMPCA_SHA256_LEN);
+    memcpy(e->date, date, 8);
+    e->rlen = (unsigned char)region->n;
+    e->slen = (unsigned char)service->n;
+    memcpy(e->region, region->p, region->n);
+    memcpy(e->service, service->p, service->n);
+    memcpy(e->key, key, ACMPCA_SHA256_LEN);
+    pthread_mutex_unlock(&kcache_mu);
+}
+
 /* The four-step HMAC chain of SigV4, uncached. */
 static int derive_uncached(acmpca_crypto *c, const acmpca_str *secret, const char *date,
                            const acmpca_str *region, const acmpca_str *service,
@@ -546,82 +549,28 @@ static int derive_uncached(acmpca_crypto *c, const acmpca_str *secret, const cha
     return rc;
 }
 
+/* The signing key: from the cache, else derived and remembered. */
 static int derive_key(acmpca_crypto *c, const acmpca_str *secret, const char *date,
                       const acmpca_str *region, const acmpca_str *service,
                       unsigned char key[ACMPCA_SHA256_LEN])
 {
     unsigned char md[ACMPCA_SHA256_LEN];
-    unsigned i;
-    kentry *e;
 
     if (region->n > KCACHE_PART || service->n > KCACHE_PART)
         return derive_uncached(c, secret, date, region, service, key);
     if (acmpca_crypto_sha256(c, secret->p, secret->n, md) != 0)
         return -1;
-    pthread_mutex_lock(&kcache_mu);
-    if (kentry_match(&kcache[kcache_last], md, date, region, service)) {
-        memcpy(key, kcache[kcache_last].key, ACMPCA_SHA256_LEN);
-        pthread_mutex_unlock(&kcache_mu);
+    if (kcache_find(md, date, region, service, key))
         return 0;
-    }
-    for (i = 0; i < KCACHE_SIZE; i++) {
-        if (kentry_match(&kcache[i], md, date, region, service)) {
-            memcpy(key, kcache[i].key, ACMPCA_SHA256_LEN);
-            kcache_last = i;
-            pthread_mutex_unlock(&kcache_mu);
-            return 0;
-        }
-    }
-    pthread_mutex_unlock(&kcache_mu);
-
     if (derive_uncached(c, secret, date, region, service, key) != 0)
         return -1;
-
-    pthread_mutex_lock(&kcache_mu);
-    i = kcache_next;
-    kcache_next = (kcache_next + 1) % KCACHE_SIZE;
-    e = &kcache[i];
-    e->used = 1;
-    memcpy(e->secret_md, md, sizeof md);
-    memcpy(e->date, date, 8);
-    e->rlen = (unsigned char)region->n;
-    e->slen = (unsigned char)service->n;
-    memcpy(e->region, region->p, region->n);
-    memcpy(e->service, service->p, service->n);
-    memcpy(e->key, key, ACMPCA_SHA256_LEN);
-    kcache_last = i;
-    pthread_mutex_unlock(&kcache_mu);
+    kcache_store(md, date, region, service, key);
     return 0;
 }
 
-/* ------------------------------------------------------------ the signing state */
+/* ------------------------------------------------------------ input checks */
 
-#define HSTACK 32
-
-typedef struct sv {
-    const acmpca_sigv4_request *req;
-    const acmpca_sigv4_config *cfg;
-    int presign;
-    int sign_token; /* the token is part of the canonical headers/query */
-    long expires;
-    char amz_date[17];
-    char payload_hash[65];
-    size_t payload_hash_len;
-    char scope[SCOPE_MAX];
-    size_t scope_len;
-    char signed_headers[ACMPCA_SIGV4_AUTH_MAX];
-    size_t sh_len;
-    hent *h;
-    size_t nh;
-    hent hstack[HSTACK];
-} sv;
-
-static void sv_release(sv *s)
-{
-    if (s->h != NULL && s->h != s->hstack)
-        free(s->h);
-    s->h = NULL;
-}
+#define UNSAFE_MSG "contains a space, control character or one of / , ; ="
 
 static int check_scope_part(const acmpca_str *v, const char *what, char *err, size_t errlen)
 {
@@ -634,63 +583,15 @@ static int check_scope_part(const acmpca_str *v, const char *what, char *err, si
         return -1;
     }
     if (!scope_safe(v->p, v->n)) {
-        seterr(err, errlen, "%s: contains a space, control character or one of / , ; =",
-               what);
+        seterr(err, errlen, "%s: " UNSAFE_MSG, what);
         return -1;
     }
     return 0;
 }
 
-/* "YYYYMMDD/region/service/aws4_request" */
-static size_t build_scope(char *dst, const char *amz_date, const acmpca_str *region,
-                          const acmpca_str *service)
+/* Method, host, path and query. */
+static int check_request(const acmpca_sigv4_request *req, char *err, size_t errlen)
 {
-    size_t o = 0;
-
-    memcpy(dst, amz_date, 8);
-    o = 8;
-    dst[o++] = '/';
-    memcpy(dst + o, region->p, region->n);
-    o += region->n;
-    dst[o++] = '/';
-    memcpy(dst + o, service->p, service->n);
-    o += service->n;
-    memcpy(dst + o, "/aws4_request", 13);
-    o += 13;
-    dst[o] = '\0';
-    return o;
-}
-
-static int header_add(sv *s, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    hent *e = &s->h[s->nh];
-
-    e->name = name;
-    e->nlen = nlen;
-    e->value = value;
-    e->vlen = vlen;
-    e->idx = s->nh++;
-    return 0;
-}
-
-/*
- * Validate the input and compute everything but the canonical request:
- * date, scope, payload hash, the sorted header list and signed headers.
- * c computes the payload hash.  On failure nothing stays allocated.
- */
-static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
-                      int presign, long expires, acmpca_crypto *c, char *err, size_t errlen)
-{
-    size_t i, cap, o;
-    char q[64];
-
-    s->req = req;
-    s->cfg = cfg;
-    s->presign = presign;
-    s->expires = expires;
-    s->h = s->hstack;
-    s->nh = 0;
-
     if (req->method.p == NULL || req->method.n == 0 || has_crlfnul(req->method.p, req->method.n)) {
         seterr(err, errlen, "method: expected a non-empty string without CR, LF or NUL");
         return -1;
@@ -708,57 +609,68 @@ static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4
         seterr(err, errlen, "url: contains CR, LF or NUL");
         return -1;
     }
-    if (check_scope_part(&cfg->region, "region", err, errlen) != 0
-        || check_scope_part(&cfg->service, "service", err, errlen) != 0)
-        return -1;
-    if (cfg->access_key_id.p == NULL || cfg->access_key_id.n == 0) {
+    return 0;
+}
+
+static int check_key_id(const acmpca_str *id, char *err, size_t errlen)
+{
+    if (id->p == NULL || id->n == 0) {
         seterr(err, errlen, "credentials.access_key_id: expected a non-empty string");
         return -1;
     }
-    if (!scope_safe(cfg->access_key_id.p, cfg->access_key_id.n)) {
-        seterr(err, errlen, "credentials.access_key_id: contains a space, control "
-                            "character or one of / , ; =");
+    if (!scope_safe(id->p, id->n)) {
+        seterr(err, errlen, "credentials.access_key_id: " UNSAFE_MSG);
         return -1;
     }
-    if (cfg->access_key_id.n > 256) {
-        seterr(err, errlen, "credentials.access_key_id: longer than 256 bytes");
+    if (id->n > KEY_ID_MAX) {
+        seterr(err, errlen, "credentials.access_key_id: longer than %d bytes", KEY_ID_MAX);
         return -1;
     }
+    return 0;
+}
+
+static int check_secret(const acmpca_sigv4_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->secret_access_key.p == NULL || cfg->secret_access_key.n == 0) {
+        seterr(err, errlen, "credentials.secret_access_key: expected a non-empty string");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_time(int64_t t, char *err, size_t errlen)
+{
+    if (t < 0 || t > ACMPCA_SIGV4_MAX_TIME) {
+        seterr(err, errlen, "time: out of range");
+        return -1;
+    }
+    return 0;
+}
+
+/* Scope, key id (when need_key_id or given), token and time. */
+static int check_config(const acmpca_sigv4_config *cfg, int need_key_id, char *err,
+                        size_t errlen)
+{
+    if (check_scope_part(&cfg->region, "region", err, errlen) != 0
+        || check_scope_part(&cfg->service, "service", err, errlen) != 0)
+        return -1;
+    if ((need_key_id || cfg->access_key_id.p != NULL)
+        && check_key_id(&cfg->access_key_id, err, errlen) != 0)
+        return -1;
     if (cfg->session_token.p != NULL
         && has_crlfnul(cfg->session_token.p, cfg->session_token.n)) {
         seterr(err, errlen, "credentials.session_token: contains CR, LF or NUL");
         return -1;
     }
-    if (cfg->time < 0 || cfg->time > MAX_TIME) {
-        seterr(err, errlen, "time: out of range");
-        return -1;
-    }
+    return check_time(cfg->time, err, errlen);
+}
 
-    acmpca_sigv4_amz_date(cfg->time, s->amz_date);
-    s->scope_len = build_scope(s->scope, s->amz_date, &cfg->region, &cfg->service);
+/* Every header, signed or not: a name, and no CR, LF or NUL anywhere. */
+static int check_headers(const acmpca_sigv4_request *req, char *err, size_t errlen)
+{
+    char q[64];
+    size_t i;
 
-    if (cfg->payload_hash.p != NULL) {
-        if (cfg->payload_hash.n == 0 || cfg->payload_hash.n > 64
-            || has_crlfnul(cfg->payload_hash.p, cfg->payload_hash.n)) {
-            seterr(err, errlen, "payload_hash: expected 1 to 64 bytes without CR, LF or NUL");
-            return -1;
-        }
-        memcpy(s->payload_hash, cfg->payload_hash.p, cfg->payload_hash.n);
-        s->payload_hash_len = cfg->payload_hash.n;
-    } else {
-        unsigned char md[ACMPCA_SHA256_LEN];
-        if (acmpca_crypto_sha256(c, req->body.p != NULL ? req->body.p : "", req->body.n,
-                                 md) != 0) {
-            acmpca_crypto_error("sha256", err, errlen);
-            return -1;
-        }
-        acmpca_hex(md, sizeof md, s->payload_hash);
-        s->payload_hash_len = ACMPCA_SHA256_HEX_LEN;
-    }
-    s->payload_hash[s->payload_hash_len] = '\0';
-    s->sign_token = cfg->session_token.p != NULL && !(cfg->flags & ACMPCA_SIGV4_OMIT_TOKEN);
-
-    /* Validate every header, then collect the signed ones. */
     for (i = 0; i < req->nheaders; i++) {
         const acmpca_header *hd = &req->headers[i];
         if (hd->name.p == NULL || hd->name.n == 0) {
@@ -776,33 +688,195 @@ static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4
             return -1;
         }
     }
-    cap = req->nheaders + 4;
-    if (cap > HSTACK && (s->h = malloc(cap * sizeof *s->h)) == NULL) {
-        s->h = NULL;
+    return 0;
+}
+
+static int check_expires(long expires, char *err, size_t errlen)
+{
+    if (expires < 1 || expires > ACMPCA_SIGV4_EXPIRES_MAX) {
+        seterr(err, errlen, "expires: expected an integer from 1 to %d",
+               ACMPCA_SIGV4_EXPIRES_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ the signing state */
+
+#define HSTACK 32
+#define LNAMES_STACK 512
+
+typedef struct sv {
+    const acmpca_sigv4_request *req;
+    const acmpca_sigv4_config *cfg;
+    int presign;
+    int sign_token; /* the token is part of the canonical headers/query */
+    char amz_date[17];
+    char payload_hash[65];
+    size_t payload_hash_len;
+    char scope[SCOPE_MAX];
+    size_t scope_len;
+    char signed_headers[ACMPCA_SIGV4_AUTH_MAX];
+    size_t sh_len;
+    hent *h;       /* hstack, or malloc'd for many headers */
+    size_t nh;
+    char *lnames;  /* lower-cased names: lnstack, or malloc'd */
+    hent hstack[HSTACK];
+    char lnstack[LNAMES_STACK];
+} sv;
+
+static void sv_init(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                    int presign)
+{
+    s->req = req;
+    s->cfg = cfg;
+    s->presign = presign;
+    s->sign_token = cfg->session_token.p != NULL && !(cfg->flags & ACMPCA_SIGV4_OMIT_TOKEN);
+    s->h = s->hstack;
+    s->nh = 0;
+    s->lnames = s->lnstack;
+}
+
+static void sv_release(sv *s)
+{
+    if (s->h != s->hstack)
+        free(s->h);
+    if (s->lnames != s->lnstack)
+        free(s->lnames);
+    s->h = s->hstack;
+    s->lnames = s->lnstack;
+}
+
+/* "YYYYMMDD/region/service/aws4_request" */
+static size_t build_scope(char *dst, const char *amz_date, const acmpca_str *region,
+                          const acmpca_str *service)
+{
+    size_t o;
+
+    memcpy(dst, amz_date, 8);
+    o = 8;
+    dst[o++] = '/';
+    memcpy(dst + o, region->p, region->n);
+    o += region->n;
+    dst[o++] = '/';
+    memcpy(dst + o, service->p, service->n);
+    o += service->n;
+    memcpy(dst + o, "/aws4_request", 13);
+    o += 13;
+    dst[o] = '\0';
+    return o;
+}
+
+static void sv_date_scope(sv *s)
+{
+    acmpca_sigv4_amz_date(s->cfg->time, s->amz_date);
+    s->scope_len = build_scope(s->scope, s->amz_date, &s->cfg->region, &s->cfg->service);
+}
+
+/* The given payload hash, or the hex SHA-256 of the body (on c). */
+static int sv_payload_hash(sv *s, acmpca_crypto *c, char *err, size_t errlen)
+{
+    const acmpca_str *given = &s->cfg->payload_hash, *body = &s->req->body;
+    unsigned char md[ACMPCA_SHA256_LEN];
+
+    if (given->p != NULL) {
+        if (given->n == 0 || given->n > 64 || has_crlfnul(given->p, given->n)) {
+            seterr(err, errlen, "payload_hash: expected 1 to 64 bytes without CR, LF or NUL");
+            return -1;
+        }
+        memcpy(s->payload_hash, given->p, given->n);
+        s->payload_hash_len = given->n;
+    } else {
+        if (acmpca_crypto_sha256(c, body->p != NULL ? body->p : "", body->n, md) != 0) {
+            acmpca_crypto_error("sha256", err, errlen);
+            return -1;
+        }
+        acmpca_hex(md, sizeof md, s->payload_hash);
+        s->payload_hash_len = ACMPCA_SHA256_HEX_LEN;
+    }
+    s->payload_hash[s->payload_hash_len] = '\0';
+    return 0;
+}
+
+/* Room for the header list and the lower-cased names (stack unless many). */
+static int sv_reserve_headers(sv *s, size_t *names_len)
+{
+    size_t i, cap = s->req->nheaders + 4, total = 0;
+
+    for (i = 0; i < s->req->nheaders; i++)
+        total += s->req->headers[i].name.n;
+    *names_len = total;
+    if (cap > HSTACK && (s->h = malloc(cap * sizeof *s->h)) == NULL)
+        return -1;
+    if (total > LNAMES_STACK && (s->lnames = malloc(total)) == NULL)
+        return -1;
+    return 0;
+}
+
+/* Add a header; name is lower-cased into *ln unless it already is. */
+static void sv_add_header(sv *s, const char *name, size_t nlen, const char *value,
+                          size_t vlen, char **ln)
+{
+    hent *e = &s->h[s->nh];
+    size_t i;
+    int upper = 0;
+
+    for (i = 0; i < nlen; i++)
+        upper |= name[i] >= 'A' && name[i] <= 'Z';
+    e->name = name;
+    e->lname = name;
+    if (upper) {
+        for (i = 0; i < nlen; i++)
+            (*ln)[i] = (char)lc((unsigned char)name[i]);
+        e->lname = *ln;
+        *ln += nlen;
+    }
+    e->nlen = nlen;
+    e->value = value;
+    e->vlen = vlen;
+    e->idx = s->nh++;
+}
+
+/* The signed headers: the request's, then host and the signer's own; sorted. */
+static int sv_collect_headers(sv *s, char *err, size_t errlen)
+{
+    const acmpca_sigv4_request *req = s->req;
+    const acmpca_sigv4_config *cfg = s->cfg;
+    size_t i, names_len;
+    char *ln;
+
+    if (sv_reserve_headers(s, &names_len) != 0) {
+        sv_release(s);
         seterr(err, errlen, "out of memory");
         return -1;
     }
+    ln = s->lnames;
     for (i = 0; i < req->nheaders; i++) {
         const acmpca_header *hd = &req->headers[i];
         if (!header_skipped(hd->name.p, hd->name.n))
-            header_add(s, hd->name.p, hd->name.n, hd->value.p, hd->value.n);
+            sv_add_header(s, hd->name.p, hd->name.n, hd->value.p, hd->value.n, &ln);
     }
-    header_add(s, "host", 4, req->host.p, req->host.n);
-    if (!presign) {
-        header_add(s, "x-amz-date", 10, s->amz_date, 16);
+    sv_add_header(s, "host", 4, req->host.p, req->host.n, &ln);
+    if (!s->presign) {
+        sv_add_header(s, "x-amz-date", 10, s->amz_date, 16, &ln);
         if (s->sign_token)
-            header_add(s, "x-amz-security-token", 20, cfg->session_token.p,
-                       cfg->session_token.n);
+            sv_add_header(s, "x-amz-security-token", 20, cfg->session_token.p,
+                          cfg->session_token.n, &ln);
         if (cfg->flags & ACMPCA_SIGV4_SIGN_BODY)
-            header_add(s, "x-amz-content-sha256", 20, s->payload_hash, s->payload_hash_len);
+            sv_add_header(s, "x-amz-content-sha256", 20, s->payload_hash,
+                          s->payload_hash_len, &ln);
     }
     hent_sort(s->h, s->nh);
+    return 0;
+}
 
-    /* signed headers: the distinct lower-cased names joined with ';' */
-    o = 0;
+/* The distinct lower-cased names joined with ';'. */
+static int sv_signed_headers(sv *s, char *err, size_t errlen)
+{
+    size_t i, o = 0;
+
     for (i = 0; i < s->nh; i++) {
         const hent *e = &s->h[i];
-        size_t j;
         if (i > 0 && same_lname(e, &s->h[i - 1]))
             continue; /* already listed */
         if (o + e->nlen + 2 > sizeof s->signed_headers) {
@@ -812,15 +886,68 @@ static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4
         }
         if (o > 0)
             s->signed_headers[o++] = ';';
-        for (j = 0; j < e->nlen; j++)
-            s->signed_headers[o++] = (char)lc((unsigned char)e->name[j]);
+        memcpy(s->signed_headers + o, e->lname, e->nlen);
+        o += e->nlen;
     }
     s->signed_headers[o] = '\0';
     s->sh_len = o;
     return 0;
 }
 
-/* ------------------------------------------------------------ canonical request */
+/*
+ * Every stage before the canonical request: check the input, date and
+ * scope, payload hash (computed on c), the sorted header list and the
+ * signed-headers list.  On failure nothing stays allocated.
+ */
+static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                      int presign, int need_key_id, acmpca_crypto *c, char *err, size_t errlen)
+{
+    sv_init(s, req, cfg, presign);
+    if (check_request(req, err, errlen) != 0
+        || check_config(cfg, need_key_id, err, errlen) != 0)
+        return -1;
+    if (presign && check_expires(cfg->expires, err, errlen) != 0)
+        return -1;
+    sv_date_scope(s);
+    if (sv_payload_hash(s, c, err, errlen) != 0 || check_headers(req, err, errlen) != 0)
+        return -1;
+    if (sv_collect_headers(s, err, errlen) != 0)
+        return -1;
+    return sv_signed_headers(s, err, errlen);
+}
+
+/* ------------------------------------------------------------ canonical path */
+
+/*
+ * Remove dot segments and empty segments of p[0..n) into out (n + 2
+ * bytes): "/seg/seg...", a trailing '/' kept, ".." popping back to the
+ * previous '/'.  Returns the length.
+ */
+static size_t normalize_path(const char *p, size_t n, char *out)
+{
+    size_t o = 0, i = 0;
+
+    while (i < n) {
+        size_t j = i, len;
+        while (j < n && p[j] != '/')
+            j++;
+        len = j - i;
+        if (len == 2 && p[i] == '.' && p[i + 1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+        } else if (len > 0 && !(len == 1 && p[i] == '.')) {
+            out[o++] = '/';
+            memcpy(out + o, p + i, len);
+            o += len;
+        }
+        i = j + 1;
+    }
+    if (o == 0 || p[n - 1] == '/')
+        out[o++] = '/';
+    return o;
+}
 
 /* The canonical URI: optionally normalised, then encoded with '/' kept. */
 static int write_path(sink *k, const char *p, size_t n, int normalize, char *err,
@@ -828,7 +955,6 @@ static int write_path(sink *k, const char *p, size_t n, int normalize, char *err
 {
     char small[1024];
     char *out = small;
-    size_t o = 0, i = 0;
 
     if (n == 0) {
         sink_putc(k, '/');
@@ -844,35 +970,13 @@ static int write_path(sink *k, const char *p, size_t n, int normalize, char *err
         seterr(err, errlen, "out of memory");
         return -1;
     }
-    /* out holds "/seg/seg..."; ".." pops back to the previous '/' */
-    while (i < n) {
-        size_t j = i, len;
-        while (j < n && p[j] != '/')
-            j++;
-        len = j - i;
-        if (len == 0 || (len == 1 && p[i] == '.')) {
-            /* empty or "." segment: dropped */
-        } else if (len == 2 && p[i] == '.' && p[i + 1] == '.') {
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-        } else {
-            out[o++] = '/';
-            memcpy(out + o, p + i, len);
-            o += len;
-        }
-        i = j + 1;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    else if (p[n - 1] == '/')
-        out[o++] = '/';
-    sink_encode(k, out, o, 1);
+    sink_encode(k, out, normalize_path(p, n, out), 1);
     if (out != small)
         free(out);
     return 0;
 }
+
+/* ------------------------------------------------------------ canonical query */
 
 typedef struct qparam {
     const char *k;
@@ -880,6 +984,19 @@ typedef struct qparam {
     const char *v;
     size_t vn;
 } qparam;
+
+/* Parameters, encoded into one block (on the stack unless unusually many). */
+#define QSTACK 32
+#define QBYTES 2048
+
+typedef struct qlist {
+    qparam *qp;
+    size_t n;
+    char *pos;   /* where the next encoded key or value goes */
+    char *block; /* malloc'd, or NULL */
+    qparam qsmall[QSTACK];
+    char small[QBYTES];
+} qlist;
 
 static int qparam_cmp(const void *pa, const void *pb)
 {
@@ -922,117 +1039,173 @@ static size_t encode_into(char *dst, const char *p, size_t n, int decode)
     return o;
 }
 
-/* Add one parameter to the list, its key and value encoded into *pos. */
-static void qparam_add(qparam *qp, size_t *nq, char **pos, const char *k, size_t kn,
-                       const char *v, size_t vn, int decode)
+/* Room for maxq parameters of need encoded bytes. */
+static int qlist_init(qlist *l, size_t maxq, size_t need)
 {
-    qparam *e = &qp[(*nq)++];
+    l->n = 0;
+    l->block = NULL;
+    l->qp = l->qsmall;
+    l->pos = l->small;
+    if (need <= QBYTES && maxq <= QSTACK)
+        return 0;
+    l->block = malloc(maxq * sizeof(qparam) + need);
+    if (l->block == NULL)
+        return -1;
+    l->qp = (qparam *)(void *)l->block;
+    l->pos = l->block + maxq * sizeof(qparam);
+    return 0;
+}
 
-    e->k = *pos;
-    e->kn = encode_into(*pos, k, kn, decode);
-    *pos += e->kn;
-    e->v = *pos;
-    e->vn = encode_into(*pos, v, vn, decode);
-    *pos += e->vn;
+/* Add one parameter, its key and value encoded (decoded first when decode). */
+static void qlist_add(qlist *l, const char *k, size_t kn, const char *v, size_t vn, int decode)
+{
+    qparam *e = &l->qp[l->n++];
+
+    e->k = l->pos;
+    e->kn = encode_into(l->pos, k, kn, decode);
+    l->pos += e->kn;
+    e->v = l->pos;
+    e->vn = encode_into(l->pos, v, vn, decode);
+    l->pos += e->vn;
+}
+
+/* The request's own parameters: "k=v" or "k" between '&'s, empty ones dropped. */
+static void qlist_parse(qlist *l, const acmpca_str *q)
+{
+    size_t i = 0;
+
+    while (q->p != NULL && i < q->n) {
+        size_t j = i, eq;
+        while (j < q->n && q->p[j] != '&')
+            j++;
+        eq = i;
+        while (eq < j && q->p[eq] != '=')
+            eq++;
+        if (eq < j)
+            qlist_add(l, q->p + i, eq - i, q->p + eq + 1, j - eq - 1, 1);
+        else if (j > i)
+            qlist_add(l, q->p + i, j - i, "", 0, 1);
+        i = j + 1;
+    }
+}
+
+/* "AKID/20150830/region/service/aws4_request" into dst (KEY_ID_MAX + SCOPE_MAX + 2). */
+static size_t build_credential(char *dst, const sv *s)
+{
+    const acmpca_str *id = &s->cfg->access_key_id;
+
+    memcpy(dst, id->p, id->n);
+    dst[id->n] = '/';
+    memcpy(dst + id->n + 1, s->scope, s->scope_len);
+    return id->n + 1 + s->scope_len;
+}
+
+/* The X-Amz-* parameters that presigning signs. */
+static void qlist_add_presign(qlist *l, const sv *s)
+{
+    const acmpca_sigv4_config *cfg = s->cfg;
+    char expires[24], credential[KEY_ID_MAX + SCOPE_MAX + 2];
+    size_t credlen = build_credential(credential, s);
+    int explen = snprintf(expires, sizeof expires, "%ld", cfg->expires);
+
+    qlist_add(l, "X-Amz-Algorithm", 15, ALGORITHM, sizeof ALGORITHM - 1, 0);
+    qlist_add(l, "X-Amz-Credential", 16, credential, credlen, 0);
+    qlist_add(l, "X-Amz-Date", 10, s->amz_date, 16, 0);
+    qlist_add(l, "X-Amz-Expires", 13, expires, (size_t)explen, 0);
+    if (s->sign_token)
+        qlist_add(l, "X-Amz-Security-Token", 20, cfg->session_token.p, cfg->session_token.n,
+                  0);
+    qlist_add(l, "X-Amz-SignedHeaders", 19, s->signed_headers, s->sh_len, 0);
+}
+
+static void qlist_sort(qlist *l)
+{
+    size_t a, b;
+
+    if (l->n > 16) {
+        qsort(l->qp, l->n, sizeof *l->qp, qparam_cmp);
+        return;
+    }
+    for (a = 1; a < l->n; a++) {
+        qparam t = l->qp[a];
+        for (b = a; b > 0 && qparam_cmp(&l->qp[b - 1], &t) > 0; b--)
+            l->qp[b] = l->qp[b - 1];
+        l->qp[b] = t;
+    }
+}
+
+static void qlist_write(const qlist *l, sink *k)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (i > 0)
+            sink_putc(k, '&');
+        sink_put(k, l->qp[i].k, l->qp[i].kn);
+        sink_putc(k, '=');
+        sink_put(k, l->qp[i].v, l->qp[i].vn);
+    }
 }
 
 /* The canonical query: the request's parameters (+ presign ones), sorted. */
-static int write_query(sv *s, sink *k, char *err, size_t errlen)
+static int write_query(const sv *s, sink *k, char *err, size_t errlen)
 {
     const acmpca_str *q = &s->req->query;
-    const acmpca_sigv4_config *cfg = s->cfg;
-    char small[2048];
-    qparam qsmall[32];
-    size_t need = 0, maxq = 0, nq = 0, i;
-    char *block = NULL, *pos;
-    qparam *qp = qsmall;
-    char expires[24], credential[256 + 1 + SCOPE_MAX];
-    size_t credlen = 0, explen = 0;
+    size_t maxq = 0, need = 0, i;
+    qlist l;
 
     if (q->p != NULL && q->n > 0) {
         maxq = 1;
         for (i = 0; i < q->n; i++)
-            if (q->p[i] == '&')
-                maxq++;
+            maxq += q->p[i] == '&';
         need = 3 * q->n;
     }
     if (s->presign) {
-        credlen = (size_t)snprintf(credential, sizeof credential, "%.*s/%s",
-                                   (int)cfg->access_key_id.n, cfg->access_key_id.p, s->scope);
-        explen = (size_t)snprintf(expires, sizeof expires, "%ld", s->expires);
         maxq += 6;
-        need += 3 * (credlen + s->sh_len + explen + 16 + 64)
-                + (s->sign_token ? 3 * cfg->session_token.n : 0) + 128;
+        need += 3 * (s->cfg->access_key_id.n + 1 + s->scope_len + s->sh_len + 24 + 16 + 64)
+                + (s->sign_token ? 3 * s->cfg->session_token.n : 0) + 128;
     }
     if (maxq == 0)
         return 0;
-    if (need <= sizeof small && maxq <= 32) {
-        pos = small;
-    } else {
-        block = malloc(maxq * sizeof(qparam) + need);
-        if (block == NULL) {
-            seterr(err, errlen, "out of memory");
-            return -1;
-        }
-        qp = (qparam *)(void *)block;
-        pos = block + maxq * sizeof(qparam);
+    if (qlist_init(&l, maxq, need) != 0) {
+        seterr(err, errlen, "out of memory");
+        return -1;
     }
-    if (q->p != NULL) {
-        i = 0;
-        while (i < q->n) {
-            size_t j = i, eq;
-            while (j < q->n && q->p[j] != '&')
-                j++;
-            if (j > i) {
-                eq = i;
-                while (eq < j && q->p[eq] != '=')
-                    eq++;
-                if (eq < j)
-                    qparam_add(qp, &nq, &pos, q->p + i, eq - i, q->p + eq + 1, j - eq - 1, 1);
-                else
-                    qparam_add(qp, &nq, &pos, q->p + i, j - i, "", 0, 1);
-            }
-            i = j + 1;
-        }
-    }
-    if (s->presign) {
-        qparam_add(qp, &nq, &pos, "X-Amz-Algorithm", 15, ALGORITHM, sizeof ALGORITHM - 1, 0);
-        qparam_add(qp, &nq, &pos, "X-Amz-Credential", 16, credential, credlen, 0);
-        qparam_add(qp, &nq, &pos, "X-Amz-Date", 10, s->amz_date, 16, 0);
-        qparam_add(qp, &nq, &pos, "X-Amz-Expires", 13, expires, explen, 0);
-        if (s->sign_token)
-            qparam_add(qp, &nq, &pos, "X-Amz-Security-Token", 20, cfg->session_token.p,
-                       cfg->session_token.n, 0);
-        qparam_add(qp, &nq, &pos, "X-Amz-SignedHeaders", 19, s->signed_headers, s->sh_len, 0);
-    }
-    if (nq > 1) {
-        if (nq <= 16) {
-            size_t a, b;
-            for (a = 1; a < nq; a++) {
-                qparam t = qp[a];
-                for (b = a; b > 0 && qparam_cmp(&qp[b - 1], &t) > 0; b--)
-                    qp[b] = qp[b - 1];
-                qp[b] = t;
-            }
-        } else {
-            qsort(qp, nq, sizeof *qp, qparam_cmp);
-        }
-    }
-    for (i = 0; i < nq; i++) {
-        if (i > 0)
-            sink_putc(k, '&');
-        sink_put(k, qp[i].k, qp[i].kn);
-        sink_putc(k, '=');
-        sink_put(k, qp[i].v, qp[i].vn);
-    }
-    free(block);
+    qlist_parse(&l, q);
+    if (s->presign)
+        qlist_add_presign(&l, s);
+    qlist_sort(&l);
+    qlist_write(&l, k);
+    free(l.block);
     return 0;
 }
 
-static int sv_write_creq(sv *s, sink *k, char *err, size_t errlen)
+/* ------------------------------------------------------------ canonical request */
+
+/* "name:value[,value...]" lines, one per distinct lower-cased name. */
+static void write_headers(const sv *s, sink *k)
+{
+    size_t i;
+
+    for (i = 0; i < s->nh; i++) {
+        const hent *e = &s->h[i];
+        if (i > 0 && same_lname(e, &s->h[i - 1])) {
+            sink_putc(k, ',');
+        } else {
+            if (i > 0)
+                sink_putc(k, '\n');
+            sink_put(k, e->lname, e->nlen);
+            sink_putc(k, ':');
+        }
+        sink_value(k, e->value, e->vlen);
+    }
+    sink_putc(k, '\n');
+}
+
+/* method \n path \n query \n headers \n signed headers \n payload hash */
+static int sv_write_creq(const sv *s, sink *k, char *err, size_t errlen)
 {
     const acmpca_sigv4_request *req = s->req;
-    size_t i;
 
     sink_put(k, req->method.p, req->method.n);
     sink_putc(k, '\n');
@@ -1043,20 +1216,7 @@ static int sv_write_creq(sv *s, sink *k, char *err, size_t errlen)
     if (write_query(s, k, err, errlen) != 0)
         return -1;
     sink_putc(k, '\n');
-    for (i = 0; i < s->nh; i++) {
-        const hent *e = &s->h[i];
-        int same = i > 0 && same_lname(e, &s->h[i - 1]);
-        if (same) {
-            sink_putc(k, ',');
-        } else {
-            if (i > 0)
-                sink_putc(k, '\n');
-            sink_lower(k, e->name, e->nlen);
-            sink_putc(k, ':');
-        }
-        sink_value(k, e->value, e->vlen);
-    }
-    sink_putc(k, '\n');
+    write_headers(s, k);
     sink_putc(k, '\n');
     sink_put(k, s->signed_headers, s->sh_len);
     sink_putc(k, '\n');
@@ -1066,8 +1226,6 @@ static int sv_write_creq(sv *s, sink *k, char *err, size_t errlen)
 }
 
 /* ------------------------------------------------------------ string to sign, signature */
-
-#define STS_MAX (sizeof(ALGORITHM) + 17 + SCOPE_MAX + ACMPCA_SHA256_HEX_LEN + 4)
 
 static size_t build_sts(char *dst, const char *amz_date, const char *scope, size_t scope_len,
                         const unsigned char creq_md[ACMPCA_SHA256_LEN])
@@ -1087,13 +1245,11 @@ static size_t build_sts(char *dst, const char *amz_date, const char *scope, size
     return o;
 }
 
-/* Hash the canonical request and sign it: sig receives 64 hex digits + NUL. */
-static int sv_sign(sv *s, acmpca_crypto *c, char sig[65], char *err, size_t errlen)
+/* The SHA-256 of the canonical request, streamed and never stored. */
+static int sv_hash_creq(const sv *s, acmpca_crypto *c, unsigned char md[ACMPCA_SHA256_LEN],
+                        char *err, size_t errlen)
 {
     sink k;
-    unsigned char md[ACMPCA_SHA256_LEN], key[ACMPCA_SHA256_LEN];
-    char sts[STS_MAX];
-    size_t n;
 
     if (acmpca_crypto_sha256_begin(c) != 0) {
         acmpca_crypto_error("sha256", err, errlen);
@@ -1106,28 +1262,65 @@ static int sv_sign(sv *s, acmpca_crypto *c, char sig[65], char *err, size_t errl
         acmpca_crypto_error("sha256", err, errlen);
         return -1;
     }
+    return 0;
+}
+
+/* Hash the canonical request and sign it: sig receives 64 hex digits + NUL. */
+static int sv_sign(const sv *s, acmpca_crypto *c, char sig[65], char *err, size_t errlen)
+{
+    const acmpca_sigv4_config *cfg = s->cfg;
+    unsigned char md[ACMPCA_SHA256_LEN], key[ACMPCA_SHA256_LEN];
+    char sts[STS_MAX];
+    size_t n;
+    int rc;
+
+    if (sv_hash_creq(s, c, md, err, errlen) != 0)
+        return -1;
     n = build_sts(sts, s->amz_date, s->scope, s->scope_len, md);
-    if (derive_key(c, &s->cfg->secret_access_key, s->amz_date, &s->cfg->region,
-                   &s->cfg->service, key) != 0
-        || acmpca_crypto_hmac_key32(c, key, sts, n, md) != 0) {
-        OPENSSL_cleanse(key, sizeof key);
+    rc = derive_key(c, &cfg->secret_access_key, s->amz_date, &cfg->region, &cfg->service, key);
+    if (rc == 0)
+        rc = acmpca_crypto_hmac_key32(c, key, sts, n, md);
+    OPENSSL_cleanse(key, sizeof key);
+    if (rc != 0) {
         acmpca_crypto_error("hmac", err, errlen);
         return -1;
     }
-    OPENSSL_cleanse(key, sizeof key);
     acmpca_hex(md, sizeof md, sig);
     sig[64] = '\0';
     return 0;
 }
 
-static int check_secret(const acmpca_sigv4_config *cfg, char *err, size_t errlen)
+/*
+ * Prepare and sign on a pooled crypto set: the stages every signing API
+ * shares.  On success s holds the date, scope and signed headers (its
+ * header list already released).
+ */
+static int sign_request(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                        int presign, char sig[65], char *err, size_t errlen)
 {
-    if (cfg->secret_access_key.p == NULL || cfg->secret_access_key.n == 0) {
-        seterr(err, errlen, "credentials.secret_access_key: expected a non-empty string");
+    acmpca_crypto *c;
+    int rc = -1;
+
+    if (req == NULL || cfg == NULL) {
+        seterr(err, errlen, "NULL argument");
         return -1;
     }
-    return 0;
+    if (check_secret(cfg, err, errlen) != 0)
+        return -1;
+    c = acmpca_crypto_acquire();
+    if (c == NULL) {
+        acmpca_crypto_error("openssl", err, errlen);
+        return -1;
+    }
+    if (sv_prepare(s, req, cfg, presign, 1, c, err, errlen) == 0) {
+        rc = sv_sign(s, c, sig, err, errlen);
+        sv_release(s);
+    }
+    acmpca_crypto_release(c);
+    return rc;
 }
+
+/* ------------------------------------------------------------ header signing */
 
 /* Append p[0..n) to the Authorization buffer; -1 when it would not fit. */
 static int auth_put(acmpca_sigv4_result *out, size_t *o, const char *p, size_t n)
@@ -1139,774 +1332,183 @@ static int auth_put(acmpca_sigv4_result *out, size_t *o, const char *p, size_t n
     return 0;
 }
 
-int acmpca_sigv4_sign(const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
-                      acmpca_sigv4_result *out, char *err, size_t errlen)
+/* "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." */
+static int write_authorization(const sv *s, acmpca_sigv4_result *out, char *err,
+                               size_t errlen)
 {
-    sv s;
-    acmpca_crypto *c;
+    const acmpca_str *id = &s->cfg->access_key_id;
     size_t o = 0;
 
-    if (req == NULL || cfg == NULL || out == NULL) {
-        seterr(err, errlen, "acmpca_sigv4_sign: NULL argument");
-        return -1;
-    }
-    pthread_once(&cls_once, classes_init);
-    if (check_secret(cfg, err, errlen) != 0)
-        return -1;
-    c = acmpca_crypto_acquire();
-    if (c == NULL) {
-        acmpca_crypto_error("openssl", err, errlen);
-        return -1;
-    }
-    if (sv_prepare(&s, req, cfg, 0, 0, c, err, errlen) != 0)
-        goto fail;
-    if (sv_sign(&s, c, out->signature, err, errlen) != 0)
-        goto fail;
     if (auth_put(out, &o, ALGORITHM " Credential=", sizeof ALGORITHM + 11) != 0
-        || auth_put(out, &o, cfg->access_key_id.p, cfg->access_key_id.n) != 0
-        || auth_put(out, &o, "/", 1) != 0 || auth_put(out, &o, s.scope, s.scope_len) != 0
+        || auth_put(out, &o, id->p, id->n) != 0 || auth_put(out, &o, "/", 1) != 0
+        || auth_put(out, &o, s->scope, s->scope_len) != 0
         || auth_put(out, &o, ", SignedHeaders=", 16) != 0
-        || auth_put(out, &o, s.signed_headers, s.sh_len) != 0
+        || auth_put(out, &o, s->signed_headers, s->sh_len) != 0
         || auth_put(out, &o, ", Signature=", 12) != 0
         || auth_put(out, &o, out->signature, 64) != 0) {
         seterr(err, errlen, "headers: Authorization would exceed %d bytes",
                ACMPCA_SIGV4_AUTH_MAX - 1);
-        goto fail;
+        return -1;
     }
     out->authorization[o] = '\0';
     out->authorization_len = o;
+    return 0;
+}
+
+int acmpca_sigv4_sign(const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                      acmpca_sigv4_result *out, char *err, size_t errlen)
+{
+    sv s;
+
+    if (out == NULL) {
+        seterr(err, errlen, "NULL argument");
+        return -1;
+    }
+    if (sign_request(&s, req, cfg, 0, out->signature, err, errlen) != 0
+        || write_authorization(&s, out, err, errlen) != 0)
+        return -1;
     memcpy(out->amz_date, s.amz_date, sizeof out->amz_date);
     memcpy(out->payload_hash, s.payload_hash, s.payload_hash_len + 1);
-    sv_release(&s);
-    acmpca_crypto_release(c);
-    return 0;
-fail:
-    sv_release(&s);
-    acmpca_crypto_release(c);
-    return -1;
-}
-
-/* ------------------------------------------------------------ Lua: argument parsing */
-
-/*
- * Values read from the request/opts tables stay on the Lua stack until
- * the function returns, so every pointer taken from them stays valid.
- */
-#define LHSTACK 16
-
-typedef struct lsig {
-    const char *fname;
-    acmpca_sigv4_request req;
-    acmpca_sigv4_config cfg;
-    acmpca_header hsmall[LHSTACK];
-    int hidx;            /* stack index of request.headers, 0 when absent */
-    int host_header;     /* a Host header was given */
-    const char *scheme;  /* "https" or "http" */
-    acmpca_str authority; /* host[:port] for the presigned URL */
-    long expires;
-    int presign;
-} lsig;
-
-/*
- * The table keys the Lua functions read and write are kept as upvalues of
- * each function, so a call interns no C string (lua_getfield would).
- */
-enum {
-    K_METHOD = 1, K_URL, K_HOST, K_PATH, K_QUERY, K_HEADERS, K_BODY,
-    K_REGION, K_SERVICE, K_CREDENTIALS, K_ACCESS_KEY_ID, K_SECRET_ACCESS_KEY,
-    K_SESSION_TOKEN, K_TIME, K_NORMALIZE_PATH, K_SIGN_BODY, K_OMIT_SESSION_TOKEN,
-    K_PAYLOAD_HASH, K_EXPIRES, K_PRESIGN,
-    K_H_HOST, K_H_DATE, K_H_TOKEN, K_H_SHA256, K_H_AUTH,
-    K_END
-};
-
-static const char *const key_names[K_END] = {
-    NULL, "method", "url", "host", "path", "query", "headers", "body",
-    "region", "service", "credentials", "access_key_id", "secret_access_key",
-    "session_token", "time", "normalize_path", "sign_body", "omit_session_token",
-    "payload_hash", "expires", "presign",
-    "Host", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256", "Authorization",
-};
-
-/* Push t[key] (metamethods honoured; t absolute); returns its type. */
-static int getkey(lua_State *L, int t, int key)
-{
-    lua_pushvalue(L, lua_upvalueindex(key));
-    lua_gettable(L, t);
-    return lua_type(L, -1);
-}
-
-/* res[key] = the value on top (popped); res absolute. */
-static void setkey(lua_State *L, int res, int key)
-{
-    lua_pushvalue(L, lua_upvalueindex(key)); /* ..., v, k */
-    lua_insert(L, -2);                       /* ..., k, v */
-    lua_rawset(L, res);
-}
-
-static int lraise(lua_State *L, const char *fname, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    int n;
-
-    n = snprintf(msg, sizeof msg, "acmpca.sigv4.%s: ", fname);
-    va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
-    va_end(ap);
-    return luaL_error(L, "%s", msg);
-}
-
-/* t[key] as a string (pushed and left on the stack); NULL when nil and optional. */
-static const char *field_str(lua_State *L, int t, int key, const char *label, lsig *g,
-                             int required, size_t *len)
-{
-    int ty = getkey(L, t, key);
-
-    if (ty == LUA_TNIL && !required) {
-        *len = 0;
-        return NULL;
-    }
-    if (ty != LUA_TSTRING)
-        lraise(L, g->fname, "%s: expected a string, got %s", label ? label : key_names[key],
-               lua_typename(L, ty));
-    return lua_tolstring(L, -1, len);
-}
-
-static int field_bool(lua_State *L, int t, int key, lsig *g, int dflt)
-{
-    int ty = getkey(L, t, key);
-
-    if (ty == LUA_TNIL)
-        return dflt;
-    if (ty != LUA_TBOOLEAN)
-        lraise(L, g->fname, "%s: expected a boolean, got %s", key_names[key],
-               lua_typename(L, ty));
-    return lua_toboolean(L, -1);
-}
-
-
-static int method_known(const char *p, size_t n)
-{
-    static const char *const methods[] = { "GET", "HEAD", "POST", "PUT",
-                                           "DELETE", "PATCH", "OPTIONS", NULL };
-    int i;
-
-    for (i = 0; methods[i] != NULL; i++)
-        if (strlen(methods[i]) == n && memcmp(methods[i], p, n) == 0)
-            return 1;
     return 0;
 }
 
-/* scheme://[userinfo@]host[:port][/path][?query][#fragment] */
-static void parse_url(lua_State *L, lsig *g, const char *u, size_t n)
-{
-    size_t i = 0, a, e, hend, pstart;
-    int default_port = 0;
+/* ------------------------------------------------------------ presigning */
 
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)u[i];
-        if (c < 0x20 || c == 0x7f)
-            lraise(L, g->fname, "url: contains a control character");
+/* The URL's X-Amz-* parameters, in the order AWS's examples give them. */
+static void write_presign_params(const sv *s, const char sig[65], sink *k)
+{
+    const acmpca_sigv4_config *cfg = s->cfg;
+    char expires[24];
+    int n = snprintf(expires, sizeof expires, "%ld", cfg->expires);
+
+    SINK_LIT(k, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=");
+    sink_encode(k, cfg->access_key_id.p, cfg->access_key_id.n, 0);
+    SINK_LIT(k, "%2F");
+    sink_encode(k, s->scope, s->scope_len, 0);
+    SINK_LIT(k, "&X-Amz-Date=");
+    sink_put(k, s->amz_date, 16);
+    SINK_LIT(k, "&X-Amz-SignedHeaders=");
+    sink_encode(k, s->signed_headers, s->sh_len, 0);
+    SINK_LIT(k, "&X-Amz-Expires=");
+    sink_put(k, expires, (size_t)n);
+    if (cfg->session_token.p != NULL) {
+        SINK_LIT(k, "&X-Amz-Security-Token=");
+        sink_encode(k, cfg->session_token.p, cfg->session_token.n, 0);
     }
-    if (n > 8 && ieq(u, 8, "https://", 8)) {
-        g->scheme = "https";
-        a = 8;
-    } else if (n > 7 && ieq(u, 7, "http://", 7)) {
-        g->scheme = "http";
-        a = 7;
-    } else {
-        lraise(L, g->fname, "url: expected http://host[:port][/path][?query] or https://...");
-        return;
-    }
-    e = a;
-    while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#')
-        e++;
-    for (i = a; i < e; i++)
-        if (u[i] == '@')
-            a = i + 1; /* drop user info */
-    if (a == e)
-        lraise(L, g->fname, "url: missing host");
-    /* host end: ']' for an IPv6 literal, else the last ':' */
-    hend = e;
-    if (u[a] == '[') {
-        const char *rb = memchr(u + a, ']', e - a);
-        if (rb == NULL)
-            lraise(L, g->fname, "url: unterminated IPv6 address");
-        hend = (size_t)(rb - u) + 1;
-        if (hend < e && u[hend] != ':')
-            lraise(L, g->fname, "url: bad host");
-    } else {
-        for (i = a; i < e; i++)
-            if (u[i] == ':')
-                hend = i;
-    }
-    if (hend == a)
-        lraise(L, g->fname, "url: missing host");
-    for (i = a; i < hend; i++)
-        if (u[i] == ' ')
-            lraise(L, g->fname, "url: host contains a space");
-    if (hend < e) {
-        size_t plen = e - hend - 1;
-        long port = 0;
-        if (plen == 0 || plen > 5)
-            lraise(L, g->fname, "url: bad port");
-        for (i = hend + 1; i < e; i++) {
-            if (u[i] < '0' || u[i] > '9')
-                lraise(L, g->fname, "url: bad port");
-            port = port * 10 + (u[i] - '0');
-        }
-        if (port < 1 || port > 65535)
-            lraise(L, g->fname, "url: bad port");
-        default_port = (port == 443 && g->scheme[4] == 's') || (port == 80 && g->scheme[4] == '\0');
-    }
-    g->authority.p = u + a;
-    g->authority.n = (default_port ? hend : e) - a;
-    g->req.host = g->authority;
-    /* path up to '?' or '#', query up to '#' */
-    pstart = e;
-    while (e < n && u[e] != '?' && u[e] != '#')
-        e++;
-    g->req.path.p = u + pstart;
-    g->req.path.n = e - pstart;
-    g->req.query.p = "";
-    g->req.query.n = 0;
-    if (e < n && u[e] == '?') {
-        size_t qs = e + 1;
-        e = qs;
-        while (e < n && u[e] != '#')
-            e++;
-        g->req.query.p = u + qs;
-        g->req.query.n = e - qs;
-    }
+    SINK_LIT(k, "&X-Amz-Signature=");
+    sink_put(k, sig, 64);
+    sink_flush(k);
 }
 
-static void headers_collect(lua_State *L, lsig *g, int hi)
+int acmpca_sigv4_presign(const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                         acmpca_sigv4_text *out, char *err, size_t errlen)
 {
-    size_t n = 0, i;
-    acmpca_header *arr = g->hsmall;
-    const char *hostname = NULL;
-    size_t hostname_len = 0;
-    char q[64];
+    sv s;
+    sink k;
+    char sig[65];
 
-    /* pass 1: type-check and count */
-    lua_pushnil(L); /* nil */
-    while (lua_next(L, hi) != 0) { /* k, v */
-        size_t klen;
-        const char *k;
-        int ty = lua_type(L, -1);
-        if (lua_type(L, -2) != LUA_TSTRING)
-            lraise(L, g->fname, "headers: expected string keys, got a %s key",
-                  luaL_typename(L, -2));
-        k = lua_tolstring(L, -2, &klen);
-        if (ty == LUA_TSTRING) {
-            n++;
-        } else if (ty == LUA_TTABLE) {
-            size_t len = lua_rawlen(L, -1);
-            for (i = 1; i <= len; i++) {
-                if (compat_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING) { /* k, v, x */
-                    quote(q, sizeof q, k, klen);
-                    lraise(L, g->fname, "header \"%s\": expected a string or a list of strings", q);
-                }
-                lua_pop(L, 1); /* k, v */
-            }
-            n += len;
-        } else {
-            quote(q, sizeof q, k, klen);
-            lraise(L, g->fname, "header \"%s\": expected a string or a list of strings, got %s",
-                  q, lua_typename(L, ty));
-        }
-        lua_pop(L, 1); /* k */
+    if (out == NULL) {
+        seterr(err, errlen, "NULL argument");
+        return -1;
     }
-    if (n > LHSTACK)
-        arr = lua_newuserdata(L, n * sizeof *arr); /* GC-owned scratch */
-
-    /*
-     * pass 2: fill (the strings stay referenced by the headers table).  The
-     * table cannot change in between unless a finalizer run by the
-     * allocation above touches it; never trust pass 1's count blindly.
-     */
-    size_t total = n;
-    n = 0;
-    lua_pushnil(L);
-    while (lua_next(L, hi) != 0) { /* k, v */
-        size_t klen;
-        const char *k = lua_tolstring(L, -2, &klen);
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            if (n >= total)
-                lraise(L, g->fname, "headers: the table changed while it was read");
-            arr[n].name.p = k;
-            arr[n].name.n = klen;
-            arr[n].value.p = lua_tolstring(L, -1, &arr[n].value.n);
-            if (IEQ(k, klen, "host")
-                && (hostname == NULL || klen != hostname_len || memcmp(k, hostname, klen) < 0)) {
-                hostname = k;
-                hostname_len = klen;
-                g->req.host = arr[n].value;
-                g->host_header = 1;
-            }
-            n++;
-        } else {
-            size_t len = lua_rawlen(L, -1);
-            if (IEQ(k, klen, "host") && len > 0)
-                lraise(L, g->fname, "header \"Host\": expected a string");
-            for (i = 1; i <= len; i++) {
-                if (compat_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING || n >= total)
-                    lraise(L, g->fname, "headers: the table changed while it was read");
-                /* k, v, x */
-                arr[n].name.p = k;
-                arr[n].name.n = klen;
-                arr[n].value.p = lua_tolstring(L, -1, &arr[n].value.n);
-                n++;
-                lua_pop(L, 1); /* k, v */
-            }
-        }
-        lua_pop(L, 1); /* k */
-    }
-    g->req.headers = arr;
-    g->req.nheaders = n;
-}
-
-static void parse_request(lua_State *L, int ri, lsig *g)
-{
-    size_t n;
-    const char *s;
-    char q[64];
-
-    if (lua_type(L, ri) != LUA_TTABLE)
-        lraise(L, g->fname, "request: expected a table, got %s", luaL_typename(L, ri));
-    s = field_str(L, ri, K_METHOD, NULL, g, 1, &n);
-    if (!method_known(s, n)) {
-        quote(q, sizeof q, s, n);
-        lraise(L, g->fname,
-              "method: expected one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, got \"%s\"",
-              q);
-    }
-    g->req.method.p = s;
-    g->req.method.n = n;
-    s = field_str(L, ri, K_URL, NULL, g, 0, &n);
-    if (s != NULL) {
-        parse_url(L, g, s, n);
-    } else {
-        s = field_str(L, ri, K_HOST, NULL, g, 0, &n);
-        if (s == NULL)
-            lraise(L, g->fname, "url: expected a string (or give host= and path=)");
-        if (n == 0 || has_crlfnul(s, n))
-            lraise(L, g->fname, "host: expected a non-empty string without CR, LF or NUL");
-        g->scheme = "https";
-        g->authority.p = s;
-        g->authority.n = n;
-        g->req.host = g->authority;
-        s = field_str(L, ri, K_PATH, NULL, g, 0, &n);
-        if (s == NULL) {
-            s = "/";
-            n = 1;
-        }
-        if (n > 0 && s[0] != '/')
-            lraise(L, g->fname, "path: expected a string starting with \"/\"");
-        g->req.path.p = s;
-        g->req.path.n = n;
-        s = field_str(L, ri, K_QUERY, NULL, g, 0, &n);
-        g->req.query.p = s != NULL ? s : "";
-        g->req.query.n = s != NULL ? n : 0;
-    }
-    if (getkey(L, ri, K_HEADERS) == LUA_TTABLE) { /* ..., headers */
-        g->hidx = lua_gettop(L);
-        headers_collect(L, g, g->hidx);
-    } else if (!lua_isnil(L, -1)) {
-        lraise(L, g->fname, "headers: expected a table, got %s", luaL_typename(L, -1));
-    }
-    s = field_str(L, ri, K_BODY, NULL, g, 0, &n);
-    g->req.body.p = s != NULL ? s : "";
-    g->req.body.n = s != NULL ? n : 0;
-}
-
-/* opts.time: unix seconds or "YYYYMMDDTHHMMSSZ"; default now. */
-static int64_t parse_time(lua_State *L, int oi, lsig *g)
-{
-    int ty;
-    int64_t t = 0;
-
-    ty = getkey(L, oi, K_TIME);
-    if (ty == LUA_TNIL)
-        return (int64_t)time(NULL);
-    if (ty == LUA_TNUMBER) {
-        double d = (double)lua_tonumber(L, -1);
-        if (!(d >= 0 && d <= (double)MAX_TIME))
-            lraise(L, g->fname, "time: expected unix seconds from 0 to %lld or "
-                               "\"YYYYMMDDTHHMMSSZ\"", (long long)MAX_TIME);
-        return (int64_t)floor(d);
-    }
-    if (ty == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        if (parse_amz_date(s, n, &t) == 0)
-            return t;
-    }
-    lraise(L, g->fname, "time: expected unix seconds or a valid \"YYYYMMDDTHHMMSSZ\" timestamp");
+    if (sign_request(&s, req, cfg, 1, sig, err, errlen) != 0)
+        return -1;
+    /* s's fixed buffers (date, scope, signed headers) outlive sv_release */
+    sink_init(&k, NULL, out);
+    write_presign_params(&s, sig, &k);
     return 0;
 }
 
-enum { NEED_NOTHING = 0, NEED_KEY_ID = 1, NEED_SECRET = 2 };
+/* ------------------------------------------------------------ the texts of signing */
 
-static void parse_opts(lua_State *L, int oi, lsig *g, int need)
+int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req,
+                                   const acmpca_sigv4_config *cfg, int presign,
+                                   acmpca_sigv4_text *creq, acmpca_sigv4_text *signed_headers,
+                                   char *err, size_t errlen)
 {
-    size_t n;
-    const char *s;
-    int ci;
-
-    if (lua_type(L, oi) != LUA_TTABLE)
-        lraise(L, g->fname, "opts: expected a table, got %s", luaL_typename(L, oi));
-    s = field_str(L, oi, K_REGION, NULL, g, 1, &n);
-    g->cfg.region.p = s;
-    g->cfg.region.n = n;
-    s = field_str(L, oi, K_SERVICE, NULL, g, 1, &n);
-    g->cfg.service.p = s;
-    g->cfg.service.n = n;
-
-    getkey(L, oi, K_CREDENTIALS); /* ..., creds */
-    ci = lua_gettop(L);
-    if (lua_type(L, ci) == LUA_TTABLE) {
-        s = field_str(L, ci, K_ACCESS_KEY_ID, "credentials.access_key_id", g,
-                      (need & NEED_KEY_ID) != 0, &n);
-        g->cfg.access_key_id.p = s;
-        g->cfg.access_key_id.n = n;
-        s = field_str(L, ci, K_SECRET_ACCESS_KEY, "credentials.secret_access_key", g,
-                      (need & NEED_SECRET) != 0, &n);
-        g->cfg.secret_access_key.p = s;
-        g->cfg.secret_access_key.n = n;
-        s = field_str(L, ci, K_SESSION_TOKEN, "credentials.session_token", g, 0, &n);
-        g->cfg.session_token.p = s;
-        g->cfg.session_token.n = n;
-    } else if (need != NEED_NOTHING || !lua_isnil(L, ci)) {
-        lraise(L, g->fname, "credentials: expected a table, got %s", luaL_typename(L, ci));
-    }
-    if ((need & NEED_KEY_ID) && g->cfg.access_key_id.n == 0)
-        lraise(L, g->fname, "credentials.access_key_id: expected a non-empty string");
-    if ((need & NEED_SECRET) && g->cfg.secret_access_key.n == 0)
-        lraise(L, g->fname, "credentials.secret_access_key: expected a non-empty string");
-
-    g->cfg.time = parse_time(L, oi, g);
-    g->cfg.flags = 0;
-    if (field_bool(L, oi, K_NORMALIZE_PATH, g, 1))
-        g->cfg.flags |= ACMPCA_SIGV4_NORMALIZE_PATH;
-    if (field_bool(L, oi, K_SIGN_BODY, g, 0))
-        g->cfg.flags |= ACMPCA_SIGV4_SIGN_BODY;
-    if (field_bool(L, oi, K_OMIT_SESSION_TOKEN, g, 0))
-        g->cfg.flags |= ACMPCA_SIGV4_OMIT_TOKEN;
-    s = field_str(L, oi, K_PAYLOAD_HASH, NULL, g, 0, &n);
-    g->cfg.payload_hash.p = s;
-    g->cfg.payload_hash.n = n;
-}
-
-static void parse_expires(lua_State *L, int oi, lsig *g)
-{
-    if (getkey(L, oi, K_EXPIRES) == LUA_TNIL) {
-        g->expires = 3600;
-        return;
-    }
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-        double d = (double)lua_tonumber(L, -1);
-        if (d >= 1 && d <= 604800 && d == floor(d)) {
-            g->expires = (long)d;
-            return;
-        }
-    }
-    lraise(L, g->fname, "expires: expected an integer from 1 to 604800");
-}
-
-static void lsig_init(lsig *g, const char *fname)
-{
-    memset(g, 0, sizeof *g);
-    g->fname = fname;
-}
-
-/* ------------------------------------------------------------ Lua functions */
-
-/* signing_key(secret, yyyymmdd, region, service) -> 32 raw bytes */
-static int l_signing_key(lua_State *L)
-{
-    acmpca_str secret, date, region, service;
-    unsigned char key[ACMPCA_SHA256_LEN];
-    char err[256];
     acmpca_crypto *c;
-    int i, rc;
-    const char *const labels[4] = { "secret", "yyyymmdd", "region", "service" };
-    acmpca_str *args[4] = { &secret, &date, &region, &service };
-
-    for (i = 0; i < 4; i++) {
-        if (lua_type(L, i + 1) != LUA_TSTRING)
-            return lraise(L, "signing_key", "%s: expected a string, got %s", labels[i],
-                         luaL_typename(L, i + 1));
-        args[i]->p = lua_tolstring(L, i + 1, &args[i]->n);
-    }
-    if (secret.n == 0)
-        return lraise(L, "signing_key", "secret: expected a non-empty string");
-    if (date.n != 8 || strspn(date.p, "0123456789") < 8)
-        return lraise(L, "signing_key", "yyyymmdd: expected 8 digits");
-    if (check_scope_part(&region, "region", err, sizeof err) != 0
-        || check_scope_part(&service, "service", err, sizeof err) != 0)
-        return lraise(L, "signing_key", "%s", err);
-    c = acmpca_crypto_acquire();
-    if (c == NULL) {
-        acmpca_crypto_error("openssl", err, sizeof err);
-        return lraise(L, "signing_key", "%s", err);
-    }
-    rc = derive_key(c, &secret, date.p, &region, &service, key);
-    acmpca_crypto_release(c);
-    if (rc != 0) {
-        acmpca_crypto_error("hmac", err, sizeof err);
-        return lraise(L, "signing_key", "%s", err);
-    }
-    lua_pushlstring(L, (const char *)key, sizeof key);
-    OPENSSL_cleanse(key, sizeof key);
-    return 1;
-}
-
-/* One pass over the canonical request: measure (dest NULL) or copy into dest. */
-static int creq_pass(lsig *g, sv *s, char *dest, size_t *len, char *err, size_t errlen)
-{
-    acmpca_crypto *c = acmpca_crypto_acquire();
+    sv s;
     sink k;
     int rc = -1;
 
+    if (req == NULL || cfg == NULL || creq == NULL) {
+        seterr(err, errlen, "NULL argument");
+        return -1;
+    }
+    c = acmpca_crypto_acquire();
     if (c == NULL) {
         acmpca_crypto_error("openssl", err, errlen);
         return -1;
     }
-    if (sv_prepare(s, &g->req, &g->cfg, g->presign, g->expires, c, err, errlen) == 0) {
-        sink_init(&k, NULL, dest);
-        if (sv_write_creq(s, &k, err, errlen) == 0) {
-            *len = k.total;
-            rc = 0;
-        }
-        sv_release(s);
-    }
-    acmpca_crypto_release(c);
-    return rc;
-}
-
-/*
- * canonical_request(request, opts) -> creq, signed_headers
- * opts.presign = true gives the query-string (presign) form.
- */
-static int l_canonical_request(lua_State *L)
-{
-    lsig g;
-    sv s;
-    char err[256];
-    size_t len = 0, len2 = 0;
-    char *dest;
-
-    luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
-    lsig_init(&g, "canonical_request");
-    parse_request(L, 1, &g);
-    if (lua_type(L, 2) == LUA_TTABLE)
-        g.presign = field_bool(L, 2, K_PRESIGN, &g, 0);
-    parse_opts(L, 2, &g, g.presign ? NEED_KEY_ID : NEED_NOTHING);
-    if (g.presign)
-        parse_expires(L, 2, &g);
-    if (g.cfg.access_key_id.p == NULL) {
-        /* the header form does not use the key id; keep validation quiet */
-        g.cfg.access_key_id.p = "-";
-        g.cfg.access_key_id.n = 1;
-    }
-    if (creq_pass(&g, &s, NULL, &len, err, sizeof err) != 0)
-        return lraise(L, g.fname, "%s", err);
-    dest = lua_newuserdata(L, len + 1);
-    if (creq_pass(&g, &s, dest, &len2, err, sizeof err) != 0)
-        return lraise(L, g.fname, "%s", err);
-    lua_pushlstring(L, dest, len2);
-    lua_pushlstring(L, s.signed_headers, s.sh_len);
-    return 2;
-}
-
-/* string_to_sign(creq, opts) -> the string to sign (opts: region, service, time) */
-static int l_string_to_sign(lua_State *L)
-{
-    lsig g;
-    size_t n;
-    const char *creq;
-    char date[17], scope[SCOPE_MAX], sts[STS_MAX], err[256];
-    unsigned char md[ACMPCA_SHA256_LEN];
-    size_t sl;
-
-    lsig_init(&g, "string_to_sign");
-    if (lua_type(L, 1) != LUA_TSTRING)
-        return lraise(L, g.fname, "canonical_request: expected a string, got %s",
-                     luaL_typename(L, 1));
-    creq = lua_tolstring(L, 1, &n);
-    if (lua_type(L, 2) != LUA_TTABLE)
-        return lraise(L, g.fname, "opts: expected a table, got %s", luaL_typename(L, 2));
-    g.cfg.region.p = field_str(L, 2, K_REGION, NULL, &g, 1, &g.cfg.region.n);
-    g.cfg.service.p = field_str(L, 2, K_SERVICE, NULL, &g, 1, &g.cfg.service.n);
-    if (check_scope_part(&g.cfg.region, "region", err, sizeof err) != 0
-        || check_scope_part(&g.cfg.service, "service", err, sizeof err) != 0)
-        return lraise(L, g.fname, "%s", err);
-    g.cfg.time = parse_time(L, 2, &g);
-    acmpca_sigv4_amz_date(g.cfg.time, date);
-    sl = build_scope(scope, date, &g.cfg.region, &g.cfg.service);
-    if (acmpca_sha256(creq, n, md) != 0) {
-        acmpca_crypto_error("sha256", err, sizeof err);
-        return lraise(L, g.fname, "%s", err);
-    }
-    lua_pushlstring(L, sts, build_sts(sts, date, scope, sl, md));
-    return 1;
-}
-
-/* The request's headers minus the ones the signer replaces. */
-static int header_replaced(const char *p, size_t n)
-{
-    return IEQ(p, n, "authorization") || IEQ(p, n, "x-amz-date")
-           || IEQ(p, n, "x-amz-security-token") || IEQ(p, n, "x-amz-content-sha256");
-}
-
-/* sign(request, opts) -> a new headers table */
-static int l_sign(lua_State *L)
-{
-    lsig g;
-    acmpca_sigv4_result out;
-    char err[256];
-    int res;
-
-    luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
-    lsig_init(&g, "sign");
-    parse_request(L, 1, &g);
-    parse_opts(L, 2, &g, NEED_KEY_ID | NEED_SECRET);
-    if (acmpca_sigv4_sign(&g.req, &g.cfg, &out, err, sizeof err) != 0)
-        return lraise(L, g.fname, "%s", err);
-
-    lua_createtable(L, 0, (int)g.req.nheaders + 5); /* ..., res */
-    res = lua_gettop(L);
-    if (g.hidx != 0) {
-        lua_pushnil(L);
-        while (lua_next(L, g.hidx) != 0) { /* res, k, v */
-            size_t kn;
-            const char *k = lua_tolstring(L, -2, &kn);
-            if (header_replaced(k, kn)) {
-                lua_pop(L, 1);
-                continue;
-            }
-            lua_pushvalue(L, -2); /* res, k, v, k */
-            lua_insert(L, -2);    /* res, k, k, v */
-            lua_rawset(L, res);   /* res, k */
-        }
-    }
-    if (!g.host_header) {
-        lua_pushlstring(L, g.req.host.p, g.req.host.n);
-        setkey(L, res, K_H_HOST);
-    }
-    lua_pushlstring(L, out.amz_date, 16);
-    setkey(L, res, K_H_DATE);
-    if (g.cfg.session_token.p != NULL) {
-        lua_pushlstring(L, g.cfg.session_token.p, g.cfg.session_token.n);
-        setkey(L, res, K_H_TOKEN);
-    }
-    if (g.cfg.flags & ACMPCA_SIGV4_SIGN_BODY) {
-        lua_pushstring(L, out.payload_hash);
-        setkey(L, res, K_H_SHA256);
-    }
-    lua_pushlstring(L, out.authorization, out.authorization_len);
-    setkey(L, res, K_H_AUTH);
-    return 1;
-}
-
-/* Append p[0..n) percent-encoded (unreserved kept) to b. */
-static void lb_encode(luaL_Buffer *b, const char *p, size_t n)
-{
-    char tmp[300];
-    size_t i = 0;
-
-    while (i < n) {
-        size_t chunk = n - i > 100 ? 100 : n - i;
-        luaL_addlstring(b, tmp, encode_into(tmp, p + i, chunk, 0));
-        i += chunk;
-    }
-}
-
-/* presign(request, opts) -> the presigned URL */
-static int l_presign(lua_State *L)
-{
-    lsig g;
-    sv s;
-    char err[256], sig[65], expires[24];
-    acmpca_crypto *c;
-    luaL_Buffer b;
-    int rc;
-
-    luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
-    lsig_init(&g, "presign");
-    parse_request(L, 1, &g);
-    parse_opts(L, 2, &g, NEED_KEY_ID | NEED_SECRET);
-    parse_expires(L, 2, &g);
-    g.presign = 1;
-    c = acmpca_crypto_acquire();
-    if (c == NULL) {
-        acmpca_crypto_error("openssl", err, sizeof err);
-        return lraise(L, g.fname, "%s", err);
-    }
-    rc = sv_prepare(&s, &g.req, &g.cfg, 1, g.expires, c, err, sizeof err);
-    if (rc == 0) {
-        rc = sv_sign(&s, c, sig, err, sizeof err);
+    if (sv_prepare(&s, req, cfg, presign != 0, presign != 0, c, err, errlen) == 0) {
+        sink_init(&k, NULL, creq);
+        rc = sv_write_creq(&s, &k, err, errlen);
         sv_release(&s);
     }
     acmpca_crypto_release(c);
-    if (rc != 0)
-        return lraise(L, g.fname, "%s", err);
-
-    /* s's fixed buffers (date, scope, signed headers) outlive sv_release */
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, g.scheme);
-    luaL_addlstring(&b, "://", 3);
-    luaL_addlstring(&b, g.authority.p, g.authority.n);
-    if (g.req.path.n > 0)
-        luaL_addlstring(&b, g.req.path.p, g.req.path.n);
-    else
-        luaL_addchar(&b, '/');
-    luaL_addchar(&b, '?');
-    if (g.req.query.n > 0) {
-        luaL_addlstring(&b, g.req.query.p, g.req.query.n);
-        luaL_addchar(&b, '&');
+    if (rc == 0 && signed_headers != NULL) {
+        sink_init(&k, NULL, signed_headers);
+        sink_put(&k, s.signed_headers, s.sh_len);
+        sink_flush(&k);
     }
-    luaL_addstring(&b, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=");
-    lb_encode(&b, g.cfg.access_key_id.p, g.cfg.access_key_id.n);
-    luaL_addstring(&b, "%2F");
-    lb_encode(&b, s.scope, s.scope_len);
-    luaL_addstring(&b, "&X-Amz-Date=");
-    luaL_addlstring(&b, s.amz_date, 16);
-    luaL_addstring(&b, "&X-Amz-SignedHeaders=");
-    lb_encode(&b, s.signed_headers, s.sh_len);
-    snprintf(expires, sizeof expires, "&X-Amz-Expires=%ld", g.expires);
-    luaL_addstring(&b, expires);
-    if (g.cfg.session_token.p != NULL) {
-        luaL_addstring(&b, "&X-Amz-Security-Token=");
-        lb_encode(&b, g.cfg.session_token.p, g.cfg.session_token.n);
-    }
-    luaL_addstring(&b, "&X-Amz-Signature=");
-    luaL_addlstring(&b, sig, 64);
-    luaL_pushresult(&b);
-    return 1;
+    return rc;
 }
 
-void acmpca_sigv4_open(lua_State *L)
+int acmpca_sigv4_string_to_sign(const char *creq, size_t creq_len,
+                                const acmpca_sigv4_config *cfg, acmpca_sigv4_text *out,
+                                char *err, size_t errlen)
 {
-    static const luaL_Reg fns[] = {
-        { "signing_key", l_signing_key },
-        { "canonical_request", l_canonical_request },
-        { "string_to_sign", l_string_to_sign },
-        { "sign", l_sign },
-        { "presign", l_presign },
-        { NULL, NULL },
-    };
-    const luaL_Reg *r;
-    int i;
+    char date[17], scope[SCOPE_MAX], sts[STS_MAX];
+    unsigned char md[ACMPCA_SHA256_LEN];
+    size_t sl;
+    sink k;
 
-    pthread_once(&cls_once, classes_init);
-    luaL_checkstack(L, K_END + 2, "acmpca.sigv4: Lua stack exhausted");
-    for (r = fns; r->name != NULL; r++) {
-        for (i = 1; i < K_END; i++)
-            lua_pushstring(L, key_names[i]); /* t, k1..kn */
-        lua_pushcclosure(L, r->func, K_END - 1); /* t, f */
-        lua_setfield(L, -2, r->name);
+    if (creq == NULL || cfg == NULL || out == NULL) {
+        seterr(err, errlen, "NULL argument");
+        return -1;
     }
+    if (check_scope_part(&cfg->region, "region", err, errlen) != 0
+        || check_scope_part(&cfg->service, "service", err, errlen) != 0
+        || check_time(cfg->time, err, errlen) != 0)
+        return -1;
+    acmpca_sigv4_amz_date(cfg->time, date);
+    sl = build_scope(scope, date, &cfg->region, &cfg->service);
+    if (acmpca_sha256(creq, creq_len, md) != 0) {
+        acmpca_crypto_error("sha256", err, errlen);
+        return -1;
+    }
+    sink_init(&k, NULL, out);
+    sink_put(&k, sts, build_sts(sts, date, scope, sl, md));
+    sink_flush(&k);
+    return 0;
+}
+
+int acmpca_sigv4_signing_key(const acmpca_str *secret, const acmpca_str *date,
+                             const acmpca_str *region, const acmpca_str *service,
+                             unsigned char key[32], char *err, size_t errlen)
+{
+    acmpca_crypto *c;
+    int rc, v;
+
+    if (secret->p == NULL || secret->n == 0) {
+        seterr(err, errlen, "secret: expected a non-empty string");
+        return -1;
+    }
+    if (date->p == NULL || date->n != 8 || digits(date->p, 8, &v) != 0) {
+        seterr(err, errlen, "yyyymmdd: expected 8 digits");
+        return -1;
+    }
+    if (check_scope_part(region, "region", err, errlen) != 0
+        || check_scope_part(service, "service", err, errlen) != 0)
+        return -1;
+    c = acmpca_crypto_acquire();
+    if (c == NULL) {
+        acmpca_crypto_error("openssl", err, errlen);
+        return -1;
+    }
+    rc = derive_key(c, secret, date->p, region, service, key);
+    acmpca_crypto_release(c);
+    if (rc != 0)
+        acmpca_crypto_error("hmac", err, errlen);
+    return rc;
 }
