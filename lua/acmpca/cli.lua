@@ -8,9 +8,17 @@
 -- prints for the same call (CamelCase keys, 4-space indent), so scripts can
 -- switch between them.  Exit codes: 0 success, 1 service or network error
 -- (message on stderr), 2 usage error.
+--
+-- There is one command per operation of acmpca.model (create-permission,
+-- describe-certificate-authority, ...): its options, how their values are
+-- read, its synopsis and its output all come from the operation's shapes.
+-- The three renewal commands (ensure-renewal, has-renewal, revoke-renewal)
+-- are written by hand over the client's renewal helpers.
 
 local acmpca = require "acmpca"
 local mock = require "acmpca.mock"
+local json = require "acmpca.json"
+local model = require "acmpca.model"
 
 local type, ipairs, tostring, tonumber, pcall = type, ipairs, tostring, tonumber, pcall
 local error, getmetatable, next = error, getmetatable, next
@@ -18,8 +26,11 @@ local concat, sort = table.concat, table.sort
 local fmt = string.format
 local floor = math.floor
 local os_date = os.date
+local kebab = model.kebab
 
-local json = require "acmpca.json"
+-- the library's own copy of the model (what the client validates against)
+local MODEL = model._private()
+local SHAPES = MODEL.shapes
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -31,89 +42,9 @@ local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificat
 _M.DEMO_CA_ARN = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
     .. "11111111-2222-3333-4444-555555555555"
 
-
-------------------------------------------------------------------------
--- commands and options
-------------------------------------------------------------------------
-
 local GLOBAL = {
     region = "value", profile = "value", ["endpoint-url"] = "value", output = "value",
     ["ca-bundle"] = "value", mock = "flag", help = "flag",
-}
-
-local ARN_OPT = "certificate-authority-arn"
-
--- the client's field names -> the command's options
-local OPTION_OF = {
-    ca_arn = ARN_OPT, principal = "principal", actions = "actions",
-    source_account = "source-account", max_results = "page-size",
-    next_token = "starting-token",
-}
-
-local COMMANDS = {
-    ["ensure-renewal"] = {
-        summary = "Grants ACM what it needs to renew the CA's certificates",
-        options = { [ARN_OPT] = "value", ["source-account"] = "value" },
-        required = { ARN_OPT },
-        synopsis = "--certificate-authority-arn <value> [--source-account <value>]",
-        about = "Makes sure the ACM service principal (acm.amazonaws.com) holds\n"
-            .. "IssueCertificate, GetCertificate and ListPermissions on the CA, so ACM\n"
-            .. "can renew the certificates the CA issued. Idempotent. Prints the status:\n"
-            .. "created, present (nothing was written) or repaired (an incomplete\n"
-            .. "permission was replaced).",
-    },
-    ["has-renewal"] = {
-        summary = "Tells whether ACM can renew the CA's certificates",
-        options = { [ARN_OPT] = "value" },
-        required = { ARN_OPT },
-        synopsis = "--certificate-authority-arn <value>",
-        about = "Tells whether ACM holds all three renewal permissions on the CA.",
-    },
-    ["revoke-renewal"] = {
-        summary = "Removes ACM's permission on the CA",
-        options = { [ARN_OPT] = "value" },
-        required = { ARN_OPT },
-        synopsis = "--certificate-authority-arn <value>",
-        about = "Deletes ACM's permission on the CA. Idempotent: prints revoked, or absent\n"
-            .. "when there was none.",
-    },
-    ["create-permission"] = {
-        summary = "Grants a principal permissions on the CA",
-        options = { [ARN_OPT] = "value", principal = "value", actions = "list",
-                    ["source-account"] = "value" },
-        required = { ARN_OPT, "principal", "actions" },
-        synopsis = "--certificate-authority-arn <value> --principal <value>\n"
-            .. "        --actions <value> [<value>...] [--source-account <value>]",
-        about = "Grants a principal permissions on the CA (ACM PCA CreatePermission).\n"
-            .. "--actions takes IssueCertificate, GetCertificate and ListPermissions,\n"
-            .. "as separate words or comma-separated (\"A B C\", \"A,B,C\", \"A, B, C\").\n"
-            .. "Prints nothing on success.",
-    },
-    ["list-permissions"] = {
-        summary = "Lists the permissions on the CA",
-        options = { [ARN_OPT] = "value", ["max-items"] = "value", ["page-size"] = "value",
-                    ["starting-token"] = "value" },
-        required = { ARN_OPT },
-        synopsis = "--certificate-authority-arn <value> [--max-items <value>]\n"
-            .. "        [--page-size <value>] [--starting-token <value>]",
-        about = "Lists the permissions on the CA (ACM PCA ListPermissions), every page.\n"
-            .. "With --max-items the output stops after that many and carries the\n"
-            .. "NextToken to pass as --starting-token.",
-    },
-    ["delete-permission"] = {
-        summary = "Revokes a principal's permissions on the CA",
-        options = { [ARN_OPT] = "value", principal = "value", ["source-account"] = "value" },
-        required = { ARN_OPT, "principal" },
-        synopsis = "--certificate-authority-arn <value> --principal <value>\n"
-            .. "        [--source-account <value>]",
-        about = "Revokes a principal's permissions on the CA (ACM PCA DeletePermission).\n"
-            .. "Prints nothing on success.",
-    },
-}
-
-local COMMAND_ORDER = {
-    "ensure-renewal", "has-renewal", "revoke-renewal",
-    "create-permission", "list-permissions", "delete-permission",
 }
 
 local GLOBAL_HELP = [[
@@ -128,23 +59,6 @@ Global options:
                            CA ARN(s) exist and are ACTIVE (for trying it out)
   --help                   this help, or a command's with `acmpca <command> --help`
 ]]
-
-
-local function overall_help()
-    local lines = { "usage: acmpca <command> [options]", "", "Commands:" }
-    for _, name in ipairs(COMMAND_ORDER) do
-        lines[#lines + 1] = fmt("  %-19s %s", name, COMMANDS[name].summary)
-    end
-    lines[#lines + 1] = ""
-    lines[#lines + 1] = GLOBAL_HELP
-    return concat(lines, "\n")
-end
-
-
-local function command_help(name)
-    local c = COMMANDS[name]
-    return fmt("usage: acmpca %s %s\n\n%s\n\n%s", name, c.synopsis, c.about, GLOBAL_HELP)
-end
 
 
 ------------------------------------------------------------------------
@@ -310,23 +224,40 @@ local function emit(io_env, g, value)
 end
 
 
-local function permission_object(p)
-    local actions = {}
-    for i, a in ipairs(type(p.actions) == "table" and p.actions or {}) do
-        actions[i] = a
+-- A client result (Lua names, epoch timestamps) back to what the service
+-- sent: wire names in the model's member order (as aws-cli prints them),
+-- timestamps in ISO 8601, lists and nested structures likewise.
+local function to_wire(shape_name, v)
+    local shape = SHAPES[shape_name]
+    if v == nil or not shape then
+        return v
     end
-    return json.object(
-        "CertificateAuthorityArn", p.certificate_authority_arn,
-        "CreatedAt", iso8601(p.created_at),
-        "Principal", p.principal,
-        "SourceAccount", type(p.source_account) == "string" and p.source_account or nil,
-        "Actions", json.array(actions),
-        "Policy", type(p.policy) == "string" and p.policy or nil)
+    if shape.type == "structure" and type(v) == "table" then
+        local kv, n = {}, 0
+        for _, m in ipairs(shape.members) do
+            local x = to_wire(m.shape, v[m.lua])
+            if x ~= nil then
+                kv[n + 1], kv[n + 2] = m.wire, x
+                n = n + 2
+            end
+        end
+        kv.n = n
+        return json.object(kv)
+    elseif shape.type == "list" and type(v) == "table" then
+        local out = {}
+        for i, e in ipairs(v) do
+            out[i] = to_wire(shape.member, e)
+        end
+        return json.array(out)
+    elseif shape.type == "timestamp" then
+        return iso8601(v)
+    end
+    return v
 end
 
 
 ------------------------------------------------------------------------
--- argument parsing
+-- option values
 ------------------------------------------------------------------------
 
 local Usage = {}
@@ -349,13 +280,13 @@ end
 
 
 -- "A B C" | "A,B,C" | "A, B, C" | '["A","B"]' words -> list
-local function parse_actions(words)
+local function parse_words(name, words)
     local out = {}
     for _, w in ipairs(words) do
         if w:match("^%s*%[") then
             local list = require("cjson.safe").decode(w)
             if type(list) ~= "table" then
-                usage("--actions: cannot parse " .. w .. " as a JSON list")
+                usage("--" .. name .. ": cannot parse " .. w .. " as a JSON list")
             end
             for _, a in ipairs(list) do
                 out[#out + 1] = tostring(a)
@@ -369,6 +300,429 @@ local function parse_actions(words)
     return out
 end
 
+
+local function check_arn(arn)
+    if not acmpca.is_ca_arn(arn) then
+        usage(fmt("argument --certificate-authority-arn: expected %s, got %q", ARN_HINT, arn))
+    end
+end
+
+
+-- digits only, as aws-cli's int() takes them: tonumber would also take
+-- "1e1" or "0x10" (and give a float on Lua 5.4)
+local function int_arg(name, v, min, max)
+    local n = tonumber(v:match("^%s*(%d+)%s*$"))
+    min = min or 1
+    if not n or n < min or (max and n > max) then
+        usage(fmt("argument --%s: expected an integer from %d%s, got %q", name, min,
+                  max and fmt(" to %d", max) or " up", v))
+    end
+    return n
+end
+
+
+-- an option's text -> the value its member's shape takes
+local function read_value(opt, v)
+    if opt.kind == "list" then
+        local list = parse_words(opt.name, v)
+        if #list == 0 then
+            usage(fmt("argument --%s: expected at least one %s", opt.name, opt.noun))
+        end
+        return list
+    end
+    if type(v) == "table" then
+        -- words for an option that is a list in some other command
+        if #v ~= 1 then
+            usage("argument --" .. opt.name .. ": expected one argument")
+        end
+        v = v[1]
+    end
+    if opt.kind == "string" then
+        return v
+    elseif opt.kind == "integer" then
+        return int_arg(opt.name, v, opt.min, opt.max)
+    elseif opt.kind == "boolean" then
+        if v == "true" or v == "false" then
+            return v == "true"
+        end
+        usage(fmt("argument --%s: expected true or false, got %q", opt.name, v))
+    end
+    usage(fmt("argument --%s: a %s cannot be given on the command line yet", opt.name,
+              tostring(opt.type)))
+end
+
+
+------------------------------------------------------------------------
+-- the renewal commands (written by hand)
+------------------------------------------------------------------------
+
+local ARN_OPT = "certificate-authority-arn"
+
+-- an option: its name, the client's field it fills, whether it is required,
+-- the kind of value it takes, and (ca_arn) whether it names the CA
+local ARN_OPTION = { name = ARN_OPT, field = "ca_arn", required = true, kind = "string",
+                     ca_arn = true }
+local SOURCE_ACCOUNT_OPTION = { name = "source-account", field = "source_account",
+                                kind = "string" }
+
+
+-- what the renewal commands check before a client exists
+local function read_renewal(_, o)
+    check_arn(o[ARN_OPT])
+    local sa = o["source-account"]
+    if sa and not sa:match("^%d%d%d%d%d%d%d%d%d%d%d%d$") then
+        usage(fmt("argument --source-account: expected 12 digits, got %q", sa))
+    end
+    return o
+end
+
+
+local function ensure_renewal(_, c, o)
+    local ok, status = c:ensure_acm_renewal(o[ARN_OPT], { source_account = o["source-account"] })
+    if not ok then
+        return nil, status
+    end
+    return json.object("CertificateAuthorityArn", o[ARN_OPT], "Status", status)
+end
+
+
+local function has_renewal(_, c, o)
+    local has, err = c:has_acm_renewal(o[ARN_OPT])
+    if has == nil then
+        return nil, err
+    end
+    return json.object("CertificateAuthorityArn", o[ARN_OPT], "HasAcmRenewal", has)
+end
+
+
+local function revoke_renewal(_, c, o)
+    local ok, status = c:revoke_acm_renewal(o[ARN_OPT])
+    if not ok then
+        return nil, status
+    end
+    return json.object("CertificateAuthorityArn", o[ARN_OPT], "Status", status)
+end
+
+
+local RENEWAL_COMMANDS = {
+    {
+        name = "ensure-renewal",
+        summary = "Grants ACM what it needs to renew the CA's certificates",
+        options = { ARN_OPTION, SOURCE_ACCOUNT_OPTION },
+        synopsis = "--certificate-authority-arn <value> [--source-account <value>]",
+        about = "Makes sure the ACM service principal (acm.amazonaws.com) holds\n"
+            .. "IssueCertificate, GetCertificate and ListPermissions on the CA, so ACM\n"
+            .. "can renew the certificates the CA issued. Idempotent. Prints the status:\n"
+            .. "created, present (nothing was written) or repaired (an incomplete\n"
+            .. "permission was replaced).",
+        read = read_renewal, run = ensure_renewal,
+    },
+    {
+        name = "has-renewal",
+        summary = "Tells whether ACM can renew the CA's certificates",
+        options = { ARN_OPTION },
+        synopsis = "--certificate-authority-arn <value>",
+        about = "Tells whether ACM holds all three renewal permissions on the CA.",
+        read = read_renewal, run = has_renewal,
+    },
+    {
+        name = "revoke-renewal",
+        summary = "Removes ACM's permission on the CA",
+        options = { ARN_OPTION },
+        synopsis = "--certificate-authority-arn <value>",
+        about = "Deletes ACM's permission on the CA. Idempotent: prints revoked, or absent\n"
+            .. "when there was none.",
+        read = read_renewal, run = revoke_renewal,
+    },
+}
+
+
+------------------------------------------------------------------------
+-- one command per operation of the model
+------------------------------------------------------------------------
+
+-- the texts the model cannot give, by operation name; the others get
+-- generic_about's
+local DOCS = {
+    CreatePermission = {
+        summary = "Grants a principal permissions on the CA",
+        about = "Grants a principal permissions on the CA (ACM PCA CreatePermission).\n"
+            .. "--actions takes IssueCertificate, GetCertificate and ListPermissions,\n"
+            .. "as separate words or comma-separated (\"A B C\", \"A,B,C\", \"A, B, C\").\n"
+            .. "Prints nothing on success.",
+    },
+    ListPermissions = {
+        summary = "Lists the permissions on the CA",
+        about = "Lists the permissions on the CA (ACM PCA ListPermissions), every page.\n"
+            .. "With --max-items the output stops after that many and carries the\n"
+            .. "NextToken to pass as --starting-token.",
+    },
+    DeletePermission = {
+        summary = "Revokes a principal's permissions on the CA",
+        about = "Revokes a principal's permissions on the CA (ACM PCA DeletePermission).\n"
+            .. "Prints nothing on success.",
+    },
+}
+
+
+local function generic_about(op)
+    local s = fmt("Calls the ACM PCA %s operation.", op.name)
+    if op.paginator then
+        s = fmt("Calls the ACM PCA %s operation, every page.\n", op.name)
+            .. "With --max-items the output stops after that many and carries the\n"
+            .. "NextToken to pass as --starting-token."
+    end
+    if not op.output then
+        s = s .. "\nPrints nothing on success."
+    end
+    return s
+end
+
+
+-- the kind of value a shape takes on the command line (nil: none yet)
+local function kind_of(shape)
+    if shape.type == "list" then
+        local item = SHAPES[shape.member]
+        return item and item.type == "string" and "list" or nil
+    elseif shape.type == "string" or shape.type == "integer" or shape.type == "boolean" then
+        return shape.type
+    end
+    return nil
+end
+
+
+-- an input member -> its option (named as aws-cli names it, unless name)
+local function member_option(m, name)
+    local shape = SHAPES[m.shape]
+    name = name or kebab(m.wire)
+    return {
+        name = name, field = m.lua, required = m.required, kind = kind_of(shape),
+        type = shape.type, min = shape.min, max = shape.max, ca_arn = shape.check == "arn",
+        -- a list option's item, in error messages: --actions -> "action"
+        noun = name:match("^(.-)s$") or "value",
+    }
+end
+
+
+-- the input members as options, in aws-cli's synopsis order: the required,
+-- the optional, then the paginator's --starting-token and --page-size (its
+-- input token and limit) and --max-items (the command's own)
+local function operation_options(op)
+    local pg = op.paginator
+    local required, optional, paging = {}, {}, {}
+    for _, m in ipairs(SHAPES[op.input].members) do
+        if pg and m.wire == pg.input_token then
+            paging[1] = member_option(m, "starting-token")
+        elseif pg and m.wire == pg.limit_key then
+            paging[2] = member_option(m, "page-size")
+        else
+            local list = m.required and required or optional
+            list[#list + 1] = member_option(m)
+        end
+    end
+    if pg then
+        paging[3] = { name = "max-items", kind = "integer", min = 1 }
+    end
+    for _, opt in ipairs(optional) do
+        required[#required + 1] = opt
+    end
+    for i = 1, 3 do
+        required[#required + 1] = paging[i]
+    end
+    return required
+end
+
+
+-- the options given -> the operation's arguments (Lua names) and --max-items
+local function read_operation(cmd, o)
+    local args, max_items = {}, nil
+    for _, opt in ipairs(cmd.options) do
+        local v = o[opt.name]
+        if v ~= nil then
+            v = read_value(opt, v)
+            if opt.field then
+                args[opt.field] = v
+            elseif opt.name == "max-items" then
+                max_items = v
+            end
+        end
+    end
+    return { args = args, max_items = max_items }
+end
+
+
+local function call_once(cmd, c, input)
+    local op = cmd.op
+    local res, err = c[op.method](c, input.args)
+    if not res then
+        return nil, err
+    end
+    local out = op.output and to_wire(op.output, res)
+    if not out or out.n == 0 then
+        return nil -- like aws-cli, no empty object
+    end
+    return out
+end
+
+
+-- the result list of every page read, the first page's other members, and
+-- the NextToken to carry on from (when --max-items stopped early)
+local function pages_object(cmd, first, items, token)
+    local kv, n = { cmd.result.wire, to_wire(cmd.result.shape, items) }, 2
+    for _, m in ipairs(SHAPES[cmd.op.output].members) do
+        if m ~= cmd.result and m ~= cmd.token then
+            local x = to_wire(m.shape, first[m.lua])
+            if x ~= nil then
+                kv[n + 1], kv[n + 2] = m.wire, x
+                n = n + 2
+            end
+        end
+    end
+    kv[n + 1], kv[n + 2], kv.n = cmd.token.wire, token, n + 2
+    return json.object(kv)
+end
+
+
+-- every page, as aws-cli reads them: --page-size per request, and with
+-- --max-items no more than that many items
+local function call_pages(cmd, c, input)
+    local args, max_items = input.args, input.max_items
+    local size, start = cmd.by_name["page-size"], cmd.by_name["starting-token"]
+    local page_size, token = args[size.field], args[start.field]
+    local items, first = {}, nil
+    repeat
+        local want = page_size
+        if max_items then
+            local left = max_items - #items
+            want = (not want or left < want) and left or want
+            if size.max and want > size.max then
+                want = size.max
+            end
+        end
+        args[size.field], args[start.field] = want, token
+        local res, err = c[cmd.op.method](c, args)
+        if not res then
+            return nil, err
+        end
+        first = first or res
+        for _, v in ipairs(res[cmd.result.lua] or {}) do
+            items[#items + 1] = v
+        end
+        token = res[cmd.token.lua]
+        token = type(token) == "string" and token ~= "" and token or nil
+    until not token or (max_items and #items >= max_items)
+    return pages_object(cmd, first, items, token)
+end
+
+
+local function output_member(op, wire)
+    for _, m in ipairs(SHAPES[op.output].members) do
+        if m.wire == wire then
+            return m
+        end
+    end
+    error("acmpca.cli: " .. op.name .. ": no output member " .. wire)
+end
+
+
+local function operation_command(op)
+    local doc = DOCS[op.name] or {}
+    local cmd = {
+        name = kebab(op.name), op = op, options = operation_options(op),
+        summary = doc.summary or fmt("Calls the ACM PCA %s operation", op.name),
+        about = doc.about or generic_about(op),
+        read = read_operation, run = op.paginator and call_pages or call_once,
+    }
+    if op.paginator then
+        cmd.result = output_member(op, op.paginator.result_key)
+        cmd.token = output_member(op, op.paginator.output_token)
+    end
+    return cmd
+end
+
+
+------------------------------------------------------------------------
+-- the command table and help
+------------------------------------------------------------------------
+
+local COMMANDS, COMMAND_ORDER = {}, {}
+-- options that take several words (--actions A B C), in any command
+local LIST_OPTIONS = {}
+
+
+local function add_command(cmd)
+    cmd.by_name, cmd.option_of = {}, {}
+    for _, opt in ipairs(cmd.options) do
+        cmd.by_name[opt.name] = opt
+        if opt.field then
+            cmd.option_of[opt.field] = opt.name
+        end
+        if opt.kind == "list" then
+            LIST_OPTIONS[opt.name] = true
+        end
+    end
+    COMMANDS[cmd.name] = cmd
+    COMMAND_ORDER[#COMMAND_ORDER + 1] = cmd.name
+end
+
+
+for _, cmd in ipairs(RENEWAL_COMMANDS) do
+    add_command(cmd)
+end
+for _, op in ipairs(MODEL.operations) do
+    add_command(operation_command(op))
+end
+
+
+local function overall_help()
+    local lines = { "usage: acmpca <command> [options]", "", "Commands:" }
+    for _, name in ipairs(COMMAND_ORDER) do
+        local summary = COMMANDS[name].summary
+        if #name > 19 then
+            lines[#lines + 1] = "  " .. name
+            lines[#lines + 1] = (" "):rep(22) .. summary
+        else
+            lines[#lines + 1] = fmt("  %-19s %s", name, summary)
+        end
+    end
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = GLOBAL_HELP
+    return concat(lines, "\n")
+end
+
+
+-- "usage: acmpca <command> <options>", wrapped at 79 columns
+local function synopsis(cmd)
+    local line = "usage: acmpca " .. cmd.name
+    if cmd.synopsis then
+        return line .. " " .. cmd.synopsis
+    end
+    local lines = {}
+    for _, opt in ipairs(cmd.options) do
+        local s = "--" .. opt.name .. (opt.kind == "list" and " <value> [<value>...]" or " <value>")
+        if not opt.required then
+            s = "[" .. s .. "]"
+        end
+        if #line + 1 + #s > 79 then
+            lines[#lines + 1] = line
+            line = "        " .. s
+        else
+            line = line .. " " .. s
+        end
+    end
+    lines[#lines + 1] = line
+    return concat(lines, "\n")
+end
+
+
+local function command_help(cmd)
+    return fmt("%s\n\n%s\n\n%s", synopsis(cmd), cmd.about, GLOBAL_HELP)
+end
+
+
+------------------------------------------------------------------------
+-- argument parsing
+------------------------------------------------------------------------
 
 local function parse(argv)
     local g, o, words = {}, {}, {}
@@ -387,7 +741,7 @@ local function parse(argv)
                     usage("--" .. name .. " takes no value")
                 end
                 g[name] = true
-            elseif name == "actions" then
+            elseif LIST_OPTIONS[name] then
                 local list = {}
                 if val then
                     list[1] = val
@@ -397,9 +751,9 @@ local function parse(argv)
                     list[#list + 1] = argv[i]
                 end
                 if #list == 0 then
-                    usage("argument --actions: expected at least one argument")
+                    usage("argument --" .. name .. ": expected at least one argument")
                 end
-                o.actions = list
+                o[name] = list
             else
                 if not val then
                     if i == n or argv[i + 1]:sub(1, 2) == "--" then
@@ -423,22 +777,62 @@ local function parse(argv)
 end
 
 
-local function check_arn(arn)
-    if not acmpca.is_ca_arn(arn) then
-        usage(fmt("argument --%s: expected %s, got %q", ARN_OPT, ARN_HINT, arn))
+-- the command words name, or nil when help was asked for (and printed)
+local function find_command(g, words, io_env)
+    local name = words[1]
+    if name == "help" then
+        local topic = words[2]
+        if topic and not COMMANDS[topic] then
+            usage("unknown command '" .. topic .. "'")
+        end
+        io_env.stdout:write(topic and command_help(COMMANDS[topic]) or overall_help())
+        return nil
     end
+    if not name then
+        if g.help then
+            io_env.stdout:write(overall_help())
+            return nil
+        end
+        usage("a command is required (one of: " .. concat(COMMAND_ORDER, ", ") .. ")")
+    end
+    local cmd = COMMANDS[name]
+    if not cmd then
+        usage("unknown command '" .. name .. "' (one of: " .. concat(COMMAND_ORDER, ", ") .. ")")
+    end
+    if g.help then
+        io_env.stdout:write(command_help(cmd))
+        return nil
+    end
+    if words[2] then
+        usage("unexpected argument '" .. words[2] .. "'")
+    end
+    return cmd
 end
 
 
--- digits only, as aws-cli's int() takes them: tonumber would also take
--- "1e1" or "0x10" (and give a float on Lua 5.4)
-local function positive_int(name, v, max)
-    local n = tonumber(v:match("^%s*(%d+)%s*$"))
-    if not n or n < 1 or (max and n > max) then
-        usage(fmt("argument --%s: expected an integer from 1%s, got %q", name,
-                  max and (" to " .. max) or " up", v))
+local function check_options(cmd, g, o)
+    local unknown = {}
+    for _, k in ipairs(sorted_names(o)) do
+        if not cmd.by_name[k] then
+            unknown[#unknown + 1] = "--" .. k
+        end
     end
-    return n
+    if #unknown > 0 then
+        usage("Unknown options: " .. concat(unknown, ", "))
+    end
+    local missing = {}
+    for _, opt in ipairs(cmd.options) do
+        if opt.required and o[opt.name] == nil then
+            missing[#missing + 1] = "--" .. opt.name
+        end
+    end
+    if #missing > 0 then
+        usage("the following arguments are required: " .. concat(missing, ", "))
+    end
+    if g.output and g.output ~= "json" and g.output ~= "text" then
+        usage(fmt("argument --output: invalid choice: %q (choose from 'json', 'text')",
+                  g.output))
+    end
 end
 
 
@@ -464,89 +858,46 @@ local function make_client(g, io_env, arn)
 end
 
 
-local RUN = {}
-
-
-function RUN.ensure_renewal(c, o)
-    local ok, status = c:ensure_acm_renewal(o[ARN_OPT], { source_account = o["source-account"] })
-    if not ok then
-        return nil, status
-    end
-    return json.object("CertificateAuthorityArn", o[ARN_OPT], "Status", status)
-end
-
-
-function RUN.has_renewal(c, o)
-    local has, err = c:has_acm_renewal(o[ARN_OPT])
-    if has == nil then
-        return nil, err
-    end
-    return json.object("CertificateAuthorityArn", o[ARN_OPT], "HasAcmRenewal", has)
-end
-
-
-function RUN.revoke_renewal(c, o)
-    local ok, status = c:revoke_acm_renewal(o[ARN_OPT])
-    if not ok then
-        return nil, status
-    end
-    return json.object("CertificateAuthorityArn", o[ARN_OPT], "Status", status)
-end
-
-
-function RUN.create_permission(c, o)
-    local ok, err = c:create_permission{
-        ca_arn = o[ARN_OPT], principal = o.principal, actions = parse_actions(o.actions),
-        source_account = o["source-account"],
-    }
-    if not ok then
-        return nil, err
+-- the CA the command names, for the fake service of --mock to hold
+local function mock_arn(cmd, o)
+    for _, opt in ipairs(cmd.options) do
+        local v = o[opt.name]
+        if opt.ca_arn and type(v) == "string" and acmpca.is_ca_arn(v) then
+            return v
+        end
     end
     return nil
 end
 
 
-function RUN.delete_permission(c, o)
-    local ok, err = c:delete_permission{
-        ca_arn = o[ARN_OPT], principal = o.principal, source_account = o["source-account"],
-    }
-    if not ok then
-        return nil, err
-    end
-    return nil
+-- The client raises on an argument it refuses ("acmpca.<method>: <field>:
+-- <problem>"): told as a usage error with the command's option name.
+local function option_error(cmd, err)
+    local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+    msg = msg:gsub("^acmpca%.[%w_]+: ([%w_]+)([^:%s]*): ", function(field, sub)
+        local opt = cmd.option_of[field]
+        return opt and ("argument --" .. opt .. ": ") or (field .. sub .. ": ")
+    end)
+    return msg
 end
 
 
-function RUN.list_permissions(c, o)
-    local max_items = o["max-items"] and positive_int("max-items", o["max-items"])
-    local page_size = o["page-size"] and positive_int("page-size", o["page-size"], 1000)
-    local token = o["starting-token"]
-    local perms = {}
-    while true do
-        local want = page_size
-        if max_items then
-            local left = max_items - #perms
-            want = (not want or left < want) and left or want
-            if want > 1000 then
-                want = 1000
-            end
-        end
-        local res, err = c:list_permissions{
-            ca_arn = o[ARN_OPT], max_results = want, next_token = token,
-        }
-        if not res then
-            return nil, err
-        end
-        for _, p in ipairs(res.permissions or {}) do
-            perms[#perms + 1] = permission_object(p)
-        end
-        token = type(res.next_token) == "string" and res.next_token ~= "" and res.next_token
-            or nil
-        if not token or (max_items and #perms >= max_items) then
-            break
-        end
+local function call(cmd, g, o, io_env)
+    local input = cmd.read(cmd, o)
+    local ok, c = pcall(make_client, g, io_env, mock_arn(cmd, o))
+    if not ok then
+        usage((tostring(c):gsub("^[^:\n]*:%d+: ", "")))
     end
-    return json.object("Permissions", json.array(perms), "NextToken", token)
+    local res, err
+    ok, res, err = pcall(cmd.run, cmd, c, input)
+    pcall(c.close, c)
+    if not ok then
+        if type(res) == "table" and res[Usage] then
+            error(res, 0)
+        end
+        usage(option_error(cmd, res))
+    end
+    return res, err
 end
 
 
@@ -568,89 +919,12 @@ end
 
 local function run(argv, io_env)
     local g, o, words = parse(argv)
-    local name = words[1]
-
-    if name == "help" then
-        local topic = words[2]
-        if topic and not COMMANDS[topic] then
-            usage("unknown command '" .. topic .. "'")
-        end
-        io_env.stdout:write(topic and command_help(topic) or overall_help())
-        return 0
-    end
-    if not name then
-        if g.help then
-            io_env.stdout:write(overall_help())
-            return 0
-        end
-        usage("a command is required (one of: " .. concat(COMMAND_ORDER, ", ") .. ")")
-    end
-    local cmd = COMMANDS[name]
+    local cmd = find_command(g, words, io_env)
     if not cmd then
-        usage("unknown command '" .. name .. "' (one of: " .. concat(COMMAND_ORDER, ", ") .. ")")
-    end
-    if g.help then
-        io_env.stdout:write(command_help(name))
         return 0
     end
-    if words[2] then
-        usage("unexpected argument '" .. words[2] .. "'")
-    end
-
-    local unknown = {}
-    for _, k in ipairs(sorted_names(o)) do
-        if not cmd.options[k] then
-            unknown[#unknown + 1] = "--" .. k
-        end
-    end
-    if #unknown > 0 then
-        usage("Unknown options: " .. concat(unknown, ", "))
-    end
-    local missing = {}
-    for _, k in ipairs(cmd.required) do
-        if o[k] == nil then
-            missing[#missing + 1] = "--" .. k
-        end
-    end
-    if #missing > 0 then
-        usage("the following arguments are required: " .. concat(missing, ", "))
-    end
-    if g.output and g.output ~= "json" and g.output ~= "text" then
-        usage(fmt("argument --output: invalid choice: %q (choose from 'json', 'text')",
-                  g.output))
-    end
-    check_arn(o[ARN_OPT])
-    local sa = o["source-account"]
-    if sa and not sa:match("^%d%d%d%d%d%d%d%d%d%d%d%d$") then
-        usage(fmt("argument --source-account: expected 12 digits, got %q", sa))
-    end
-    if o.actions then
-        local actions = parse_actions(o.actions)
-        if #actions == 0 then
-            usage("argument --actions: expected at least one action")
-        end
-    end
-
-    local ok, c = pcall(make_client, g, io_env, o[ARN_OPT])
-    if not ok then
-        usage((tostring(c):gsub("^[^:\n]*:%d+: ", "")))
-    end
-    local res, err
-    ok, res, err = pcall(RUN[name:gsub("%-", "_")], c, o)
-    pcall(c.close, c)
-    if not ok then
-        if type(res) == "table" and res[Usage] then
-            error(res, 0)
-        end
-        -- the client raises on arguments it refuses: a usage error, told
-        -- with the command's option names
-        local msg = tostring(res):gsub("^[^:\n]*:%d+: ", "")
-        msg = msg:gsub("^acmpca%.[%w_]+: ([%w_]+)([^:%s]*): ", function(field, sub)
-            local opt = OPTION_OF[field]
-            return opt and ("argument --" .. opt .. ": ") or (field .. sub .. ": ")
-        end)
-        usage(msg)
-    end
+    check_options(cmd, g, o)
+    local res, err = call(cmd, g, o, io_env)
     if res == nil and err ~= nil then
         return service_error(io_env, err)
     end
