@@ -33,7 +33,7 @@ build = {
       ["acmpca.core"] = {
          sources = {
             "src/core.c", "src/error.c", "src/crypto.c", "src/crypto_lua.c", "src/sigv4.c",
-            "src/sigv4_lua.c", "src/http.c", "src/model.c", "src/model_gen.c",
+            "src/sigv4_lua.c", "src/http.c", "src/http_lua.c", "src/model.c", "src/model_gen.c",
             "src/model_lua.c", "src/validate.c", "src/json.c", "src/response.c",
             "src/endpoint.c", "src/arn.c", "src/strbuf.c", "src/clock.c", "src/client.c",
          },
@@ -52,6 +52,7 @@ build = {
       ["acmpca.mock"] = "lua/acmpca/mock.lua",
       ["acmpca.cli"] = "lua/acmpca/cli.lua",
       ["acmpca.transport.ngx"] = "lua/acmpca/transport/ngx.lua",
+      ["acmpca.url"] = "lua/acmpca/url.lua",
    },
    install = {
       bin = { acmpca = "bin/acmpca" },

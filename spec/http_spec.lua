@@ -40,14 +40,25 @@ local function stop_server(srv)
 end
 
 
--- A server answering every request with raw header lines that
--- http_server.py cannot produce (an obs-fold continuation line).
+-- A server answering with raw header lines that http_server.py cannot
+-- produce: obs-fold continuations (/), N repeated and N folded lines
+-- (/repeat/N), N tiny fields (/many/N).
 local RAW_SERVER = [=[
 import socket, threading
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(8)
 print(s.getsockname()[1], flush=True)
+def head(path):
+    parts = path.split("/")
+    if parts[1] == "repeat":
+        n = int(parts[2])
+        return b"X-Rep: ab\r\n" * n + b"X-Fold: start\r\n" + b" more\r\n" * n
+    if parts[1] == "many":
+        return b"a: b\r\n" * int(parts[2])
+    return (b"X-Fold: first\r\n \t second  \r\n\tthird\r\n"
+            b"X-Multi: a\r\nX-Multi: b\r\n  b2\r\n"
+            b"X-Empty:\r\n  later\r\n")
 def serve(c):
     data = b""
     while b"\r\n\r\n" not in data:
@@ -55,10 +66,12 @@ def serve(c):
         if not d:
             return
         data += d
-    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
-              b"X-Fold: first\r\n \t second  \r\n\tthird\r\n"
-              b"X-Multi: a\r\nX-Multi: b\r\n  b2\r\n"
-              b"X-Empty:\r\n  later\r\n\r\nok")
+    path = data.split(b" ")[1].decode()
+    try:
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
+                  + head(path) + b"\r\nok")
+    except OSError:
+        pass
     c.close()
 while True:
     c, _ = s.accept()
@@ -301,6 +314,113 @@ describe("acmpca.core http", function()
             assert.has_error(function()
                 h:request{ url = srv.url, headers = { [1] = "v" } }
             end, "bad argument #1 to 'request' (headers: names and values must be strings)")
+        end)
+    end)
+
+
+    describe("response headers", function()
+        local h, raw, script
+
+        lazy_setup(function()
+            script = os.tmpname()
+            local f = assert(io.open(script, "w"))
+            f:write(RAW_SERVER)
+            f:close()
+            raw = start_server(script)
+        end)
+
+        lazy_teardown(function()
+            stop_server(raw)
+            os.remove(script)
+        end)
+
+        before_each(function()
+            h = core.http_new{ timeout = 5, connect_timeout = 2 }
+        end)
+
+        after_each(function()
+            h:close()
+        end)
+
+        it("joins thousands of repeated and folded lines in one pass", function()
+            local n = 2500
+            collectgarbage()
+            collectgarbage("stop")
+            local before = collectgarbage("count")
+            local ok, res, err = pcall(h.request, h, { url = raw.url .. "/repeat/" .. n })
+            local grown = collectgarbage("count") - before
+            collectgarbage("restart")
+            assert(ok, res)
+            assert.is_nil(err)
+            -- Lua memory allocated with the collector stopped: the two
+            -- joined values (~22 KiB) and the tables; joining by repeated
+            -- concatenation would allocate every prefix of both (~28 MiB).
+            assert.is_true(grown < 1024, ("allocated %.0f KiB"):format(grown))
+            assert.equals(("ab, "):rep(n - 1) .. "ab", res.headers["x-rep"])
+            assert.equals("start" .. (" more"):rep(n), res.headers["x-fold"])
+            assert.equals("ok", res.body)
+        end)
+
+        it("accepts a header block just under max_header_bytes", function()
+            local res = assert(h:request{ url = raw.url .. "/many/10000" })   -- 60,000 bytes
+            assert.equals(("b, "):rep(9999) .. "b", res.headers.a)
+        end)
+
+        it("refuses a header block larger than max_header_bytes", function()
+            -- 72,000 bytes, then 300 KB of "a: b" lines (once seconds of CPU)
+            for _, n in ipairs{ 12000, 50000 } do
+                local res, err = h:request{ url = raw.url .. "/many/" .. n }
+                assert.is_nil(res)
+                assert.equals("NetworkError", err.code)
+                assert.equals("response headers larger than 65536 bytes", err.message)
+                assert.is_false(err.retryable)
+            end
+            assert.equals(200, assert(h:request{ url = raw.url .. "/repeat/1" }).status)
+        end)
+    end)
+
+
+    describe("transport_defaults", function()
+        local FIGURES = { timeout = 30, connect_timeout = 10, max_body = 8 * 1024 * 1024,
+                          max_header_bytes = 64 * 1024, keepalive_timeout = 60,
+                          pool_size = 32 }
+
+        it("are the documented figures", function()
+            local d = core.transport_defaults
+            for k, v in pairs(FIGURES) do
+                assert.equals(v, d[k], k)
+            end
+            assert.is_nil(d.nothing)
+            assert.is_nil(d[1])
+            assert.same(FIGURES, d())
+        end)
+
+        it("cannot be changed from Lua", function()
+            local d = core.transport_defaults
+            assert.has_error(function() d.timeout = 1 end,
+                "acmpca.core.transport_defaults: read-only (the defaults are http.h's;"
+                .. " pass options to the transport instead)")
+            assert.has_error(function() d.extra = 1 end)
+            assert.has_error(function() rawset(d, "timeout", 1) end)
+            assert.is_false(getmetatable(d))
+            local copy = d()
+            copy.timeout = 1
+            copy.max_body = 1
+            assert.equals(30, d.timeout)
+            assert.same(FIGURES, core.transport_defaults())
+            assert.matches("^acmpca.core.transport_defaults$", tostring(d))
+        end)
+
+        it("bound the libcurl transport's body at max_body exactly", function()
+            local h = core.http_new{ timeout = 5 }
+            local max = core.transport_defaults.max_body
+            local res = assert(h:request{ url = srv.url .. "/big?n=" .. max })
+            assert.equals(max, #res.body)
+            local none, err = h:request{ url = srv.url .. "/big?n=" .. (max + 1) }
+            assert.is_nil(none)
+            assert.equals("response body larger than " .. max .. " bytes", err.message)
+            assert.is_false(err.retryable)
+            h:close()
         end)
     end)
 

@@ -361,6 +361,169 @@ describe("acmpca.transport.ngx #nginx", function()
         end)
     end)
 
+    describe("hostile responses", function()
+        -- One request to /raw?<query> with T.new(<opts>); res and err flattened.
+        local function raw(query, opts)
+            return run(format([[
+                local res, err = T.new(%s){ url = "http://127.0.0.1:" .. P.plain
+                    .. "/raw?%s" }
+                return { res = res, err = E(err) }
+            ]], opts or "", query))
+        end
+
+        it("joins thousands of repeated and folded header lines in one pass", function()
+            local n = 2500
+            local res = run(format([[
+                collectgarbage()
+                collectgarbage("stop")
+                local before = collectgarbage("count")
+                local res, err = T.new(){ url = "http://127.0.0.1:" .. P.plain
+                    .. "/raw?kind=repeat&n=%d" }
+                local grown = collectgarbage("count") - before
+                collectgarbage("restart")
+                return { rep = res and res.headers["x-rep"], fold = res and res.headers["x-fold"],
+                         body = res and res.body, grown = grown, err = E(err) }
+            ]], n))
+            assert.is_nil(res.err)
+            -- Lua memory allocated with the collector stopped: the lines
+            -- read and the pieces, linear (~0.5 MiB); joining by repeated
+            -- concatenation would allocate every prefix of both values
+            -- (~28 MiB).
+            assert.is_true(res.grown < 4096, format("allocated %.0f KiB", res.grown))
+            assert.equal("ok", res.body)
+            assert.equal(("ab, "):rep(n - 1) .. "ab", res.rep)
+            assert.equal("start" .. (" more"):rep(n), res.fold)
+        end)
+
+        it("joins an obs-fold continuation to its field with one space", function()
+            local res = raw("kind=fold")
+            assert.is_nil(res.err)
+            assert.equal("first second third", res.res.headers["x-fold"])
+            assert.equal("a, b b2", res.res.headers["x-multi"])
+            assert.equal("later", res.res.headers["x-empty"])
+            assert.equal("ok", res.res.body)
+        end)
+
+        it("refuses a header block larger than max_header_bytes", function()
+            local res = raw("kind=many&n=12000")     -- 72,000 bytes of "a: b" lines
+            assert.is_nil(res.res)
+            assert.equal("NetworkError", res.err.code)
+            assert.equal("response headers larger than 65536 bytes", res.err.message)
+            assert.is_false(res.err.retryable)
+        end)
+
+        it("accepts a header block just under max_header_bytes", function()
+            local res = raw("kind=many&n=10000")     -- 60,000 bytes
+            assert.is_nil(res.err)
+            assert.equal(("b, "):rep(9999) .. "b", res.res.headers.a)
+        end)
+
+        it("refuses one header line longer than the header block may be", function()
+            local res = raw("kind=longline&n=100000")
+            assert.is_nil(res.res)
+            assert.equal("response headers larger than 65536 bytes", res.err.message)
+        end)
+
+        it("returns nil, err for a chunk size that is not hex", function()
+            local res = raw("kind=badchunk")
+            assert.is_nil(res.res)
+            assert.equal("NetworkError", res.err.code)
+            assert.equal("malformed chunk size from server", res.err.message)
+        end)
+
+        it("refuses a chunk larger than max_body before reading it", function()
+            local res = raw("kind=hugechunk")
+            assert.is_nil(res.res)
+            assert.equal("response body larger than 8388608 bytes", res.err.message)
+            assert.is_false(res.err.retryable)
+        end)
+
+        it("refuses chunk data not followed by CRLF", function()
+            local res = raw("kind=nocrlf")
+            assert.is_nil(res.res)
+            assert.equal("malformed chunked body from server", res.err.message)
+        end)
+
+        it("reads chunk extensions and trailers", function()
+            local res = raw("kind=chunkext")
+            assert.is_nil(res.err)
+            assert.equal("abc", res.res.body)
+        end)
+
+        it("stops a close-delimited body at max_body while reading it", function()
+            -- the server sends 64 KiB and then holds the connection open:
+            -- a limit checked only after the close would end in Timeout
+            local res = raw("kind=endless", "{ max_body = 4096, timeout = 3 }")
+            assert.is_nil(res.res)
+            assert.equal("NetworkError", res.err.code)
+            assert.equal("response body larger than 4096 bytes", res.err.message)
+        end)
+    end)
+
+    describe("defaults", function()
+        -- The timeouts the first socket of one request is given.
+        local function timeouts(new_args)
+            return run(format([[
+                local real, seen = ngx.socket.tcp, nil
+                ngx.socket.tcp = function()
+                    local sock = real()
+                    local settimeouts = sock.settimeouts
+                    sock.settimeouts = function(self, c, s, r)
+                        seen = seen or { c, s, r }
+                        return settimeouts(self, c, s, r)
+                    end
+                    return sock
+                end
+                local t = T.new(%s)
+                ngx.socket.tcp = real
+                local res, err = t{ url = "http://127.0.0.1:" .. P.plain .. "/cl?n=1" }
+                return { seen = seen, err = E(err), status = res and res.status }
+            ]], new_args))
+        end
+
+        it("are acmpca.core's transport_defaults", function()
+            local res = run([[
+                local d = require("acmpca.core").transport_defaults
+                return { d.timeout, d.connect_timeout, d.max_body, d.max_header_bytes,
+                         d.keepalive_timeout, d.pool_size }
+            ]])
+            assert.same({ 30, 10, 8388608, 65536, 60, 32 }, res)
+        end)
+
+        it("give 10 s to connect and 30 s to the whole attempt", function()
+            local res = timeouts("")
+            assert.equal(200, res.status)
+            assert.equal(10000, res.seen[1])
+            -- what is left of 30 s when the socket is made
+            assert.is_true(res.seen[2] > 29000 and res.seen[2] <= 30000, tostring(res.seen[2]))
+            assert.equal(res.seen[2], res.seen[3])
+        end)
+
+        it("give way to the options", function()
+            local res = timeouts("{ timeout = 5, connect_timeout = 2 }")
+            assert.equal(2000, res.seen[1])
+            assert.is_true(res.seen[2] > 4000 and res.seen[2] <= 5000, tostring(res.seen[2]))
+        end)
+
+        it("allow a body of exactly max_body (8 MiB) and refuse one byte more", function()
+            local res = run([[
+                local t = T.new()
+                local url = "http://127.0.0.1:" .. P.plain .. "/cl?n="
+                local ok, oerr = t{ url = url .. 8388608 }
+                local _, err = t{ url = url .. 8388609 }
+                return { len = ok and #ok.body, oerr = E(oerr), err = E(err) }
+            ]])
+            assert.is_nil(res.oerr)
+            assert.equal(8388608, res.len)
+            assert.equal("response body larger than 8388608 bytes", res.err.message)
+        end)
+
+        it("refuses a bad max_body", function()
+            assert.matches("max_body: expected a positive integer",
+                raised("T.new{ max_body = -1 }"), 1, true)
+        end)
+    end)
+
     describe("inside nginx's LuaJIT", function()
         it("loads the LuaJIT build of acmpca.core", function()
             local res = run([[

@@ -1,29 +1,34 @@
 /*
- * http.c: the built-in blocking HTTP transport (libcurl) of acmpca.core.
+ * http.c: the HTTP engine of acmpca.core over libcurl, with no Lua in it.
  *
- * Owns curl_global_init (once per process, pthread_once), the acmpca_http
- * engine that client.c embeds for its _send method, and the "acmpca.http"
- * userdata (core.http_new) that the credential chain uses for its
- * container/IMDS look-ups.  One easy handle per object, reused: connections
- * stay alive and TLS sessions are not renegotiated per call.  Peer and host
- * verification are always on.
+ * acmpca_http_perform takes the plain request struct of http.h, runs it on
+ * the handle's one reused easy handle (connections stay alive, TLS
+ * sessions are not renegotiated per call, peer and host verification are
+ * always on) and fills the response or error struct.  Owns
+ * curl_global_init (once per process, pthread_once).
+ *
+ * Every byte of the answer is hostile: the body and the header block are
+ * bounded while they arrive (the write callbacks refuse the byte past the
+ * limit), and response header fields are grouped by one sort and joined
+ * in one pass, never by repeated concatenation.  The Lua binding is
+ * http_lua.c.
  */
-#include <ctype.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "compat.h"
-#include "core.h"
-#include "error.h"
 #include "http.h"
 
-#define HTTP_MT "acmpca.http"
-#define DEFAULT_TIMEOUT 30.0
-#define DEFAULT_CONNECT_TIMEOUT 10.0
-#define DEFAULT_MAX_BODY (8u * 1024u * 1024u)
 #define KEEP_BUFFER (256u * 1024u) /* larger buffers are freed after a call */
+#define MAX_METHOD 16
+
+/* which limit a write callback hit */
+#define OVER_BODY 1
+#define OVER_HEAD 2
 
 /* ------------------------------------------------------------ global init */
 
@@ -35,12 +40,20 @@ static void global_init(void)
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int acmpca_http_global_init(void)
+{
+    pthread_once(&global_once, global_init);
+    return global_rc == CURLE_OK ? 0 : -1;
+}
+
 /* -------------------------------------------------------------- buffers */
 
 static int buf_reserve(acmpca_buf *b, size_t extra)
 {
-    if (b->len + extra <= b->cap)
+    if (extra <= b->cap - b->len)
         return 0;
+    if (extra > SIZE_MAX / 2 - b->len)
+        return -1;
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + extra)
         cap *= 2;
@@ -56,7 +69,8 @@ static int buf_add(acmpca_buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n) != 0)
         return -1;
-    memcpy(b->p + b->len, p, n);
+    if (n > 0)
+        memcpy(b->p + b->len, p, n);
     b->len += n;
     return 0;
 }
@@ -82,32 +96,30 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     acmpca_http *h = ud;
     size_t len = size * n;
-    if (h->body.len + len > h->max_body) {
-        h->overflow = 1;
+    if (len > h->max_body - h->body.len) { /* body.len never exceeds max_body */
+        h->overflow = OVER_BODY;
         return 0;
     }
     return buf_add(&h->body, p, len) == 0 ? len : 0;
 }
 
+/* Every header line of every block (1xx, the final one, trailers) counts. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     acmpca_http *h = ud;
     size_t len = size * n;
+    if (len > h->max_header_bytes - h->header_bytes) {
+        h->overflow = OVER_HEAD;
+        return 0;
+    }
+    h->header_bytes += len;
     /* A new status line (after 100 Continue, or a retry): start over. */
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
         h->resh.len = 0;
     return buf_add(&h->resh, p, len) == 0 ? len : 0;
 }
 
-/* ---------------------------------------------------------- the engine */
-
-void acmpca_http_init(acmpca_http *h)
-{
-    memset(h, 0, sizeof *h);
-    h->timeout_ms = (long)(DEFAULT_TIMEOUT * 1000);
-    h->connect_timeout_ms = (long)(DEFAULT_CONNECT_TIMEOUT * 1000);
-    h->max_body = DEFAULT_MAX_BODY;
-}
+/* ---------------------------------------------------------- the handle */
 
 static long to_ms(double s)
 {
@@ -117,6 +129,15 @@ static long to_ms(double s)
     if (ms > 2147483647.0)
         return 2147483647L;
     return (long)ms;
+}
+
+void acmpca_http_init(acmpca_http *h)
+{
+    memset(h, 0, sizeof *h);
+    h->timeout_ms = to_ms(ACMPCA_HTTP_TIMEOUT);
+    h->connect_timeout_ms = to_ms(ACMPCA_HTTP_CONNECT_TIMEOUT);
+    h->max_body = ACMPCA_HTTP_MAX_BODY;
+    h->max_header_bytes = ACMPCA_HTTP_MAX_HEADER_BYTES;
 }
 
 int acmpca_http_configure(acmpca_http *h, const char *ca_file, double timeout,
@@ -136,6 +157,15 @@ int acmpca_http_configure(acmpca_http *h, const char *ca_file, double timeout,
     return 0;
 }
 
+void acmpca_http_done(acmpca_http *h)
+{
+    buf_trim(&h->body);
+    buf_trim(&h->resh);
+    buf_trim(&h->lines);
+    buf_trim(&h->joined);
+    buf_trim(&h->fields);
+}
+
 void acmpca_http_free(acmpca_http *h)
 {
     if (h->curl != NULL) {
@@ -147,6 +177,9 @@ void acmpca_http_free(acmpca_http *h)
     buf_free(&h->reqh);
     buf_free(&h->body);
     buf_free(&h->resh);
+    buf_free(&h->lines);
+    buf_free(&h->joined);
+    buf_free(&h->fields);
 }
 
 /* The settings that never change between requests. */
@@ -176,109 +209,29 @@ static CURL *make_handle(acmpca_http *h)
     return c;
 }
 
-static int valid_token(const char *s, size_t n)
+/* ---------------------------------------------------------------- errors */
+
+static int fail(acmpca_http_error *err, int rc, const char *code, int retryable,
+                const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* Fill err (the message made printable: curl's may quote the peer) and return rc. */
+static int fail(acmpca_http_error *err, int rc, const char *code, int retryable,
+                const char *fmt, ...)
 {
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch <= 32 || ch >= 127 || ch == ':' || ch == '(' || ch == ')' ||
-            ch == ',' || ch == ';' || ch == '"' || ch == '/' || ch == '[' ||
-            ch == ']' || ch == '{' || ch == '}' || ch == '=' || ch == '\\')
-            return 0;
-    }
-    return 1;
-}
-
-static int valid_value(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
-            return 0;
-    return 1;
-}
-
-static int has_name(const char *name, size_t n, const char *want)
-{
-    return strlen(want) == n && strncasecmp(name, want, n) == 0;
-}
-
-/*
- * Copy req.headers into h->reqh as "Name: value\0" lines and chain them in
- * h->slist (no allocation once the buffer has grown).  Returns the head of
- * the list, or NULL with msg set.
- */
-static struct curl_slist *build_headers(lua_State *L, acmpca_http *h, int req,
-                                        int has_body, char *msg, size_t msglen)
-{
-    size_t off[ACMPCA_HTTP_MAX_HEADERS + 3];
-    size_t count = 0;
-    int has_ct = 0;
-
-    h->reqh.len = 0;
-    if (compat_getfield(L, req, "headers") == LUA_TTABLE) {
-        lua_pushnil(L); /* headers, nil */
-        while (lua_next(L, -2) != 0) { /* headers, k, v */
-            size_t kn, vn;
-            const char *k, *v;
-            if (lua_type(L, -2) != LUA_TSTRING ||
-                (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)) {
-                snprintf(msg, msglen, "headers: names and values must be strings");
-                lua_pop(L, 3);
-                return NULL;
-            }
-            k = lua_tolstring(L, -2, &kn);
-            lua_pushvalue(L, -1); /* tolstring on a copy: never touch a key */
-            v = lua_tolstring(L, -1, &vn);
-            if (!valid_token(k, kn) || !valid_value(v, vn)) {
-                snprintf(msg, msglen, "headers: invalid header name or value for %.64s", k);
-                lua_pop(L, 4);
-                return NULL;
-            }
-            if (count == ACMPCA_HTTP_MAX_HEADERS) {
-                snprintf(msg, msglen, "headers: more than %d headers",
-                         ACMPCA_HTTP_MAX_HEADERS);
-                lua_pop(L, 4);
-                return NULL;
-            }
-            if (has_name(k, kn, "content-type"))
-                has_ct = 1;
-            off[count++] = h->reqh.len;
-            /* "Name;" sends an empty value; "Name:" would remove the header */
-            if (buf_add(&h->reqh, k, kn) != 0 ||
-                buf_add(&h->reqh, vn ? ": " : ";", vn ? 2 : 1) != 0 ||
-                buf_add(&h->reqh, v, vn) != 0 || buf_add(&h->reqh, "", 1) != 0) {
-                snprintf(msg, msglen, "out of memory");
-                lua_pop(L, 4);
-                return NULL;
-            }
-            lua_pop(L, 2); /* headers, k */
-        }
-    } else if (lua_type(L, -1) != LUA_TNIL) {
-        snprintf(msg, msglen, "headers: expected a table");
-        lua_pop(L, 1);
-        return NULL;
-    }
-    lua_pop(L, 1);
-
-    /* Suppress what curl would add on its own and nobody asked for. */
-    static const char expect[] = "Expect:", noct[] = "Content-Type:";
-    off[count++] = h->reqh.len;
-    if (buf_add(&h->reqh, expect, sizeof expect) != 0)
-        goto nomem;
-    if (has_body && !has_ct) {
-        off[count++] = h->reqh.len;
-        if (buf_add(&h->reqh, noct, sizeof noct) != 0)
-            goto nomem;
-    }
-    for (size_t i = 0; i < count; i++) {
-        h->slist[i].data = h->reqh.p + off[i];
-        h->slist[i].next = i + 1 < count ? &h->slist[i + 1] : NULL;
-    }
-    return &h->slist[0];
-nomem:
-    snprintf(msg, msglen, "out of memory");
-    return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    for (char *q = err->message; *q; q++)
+        if ((unsigned char)*q < 32 || (unsigned char)*q == 127)
+            *q = (*q == '\r' || *q == '\n' || *q == '\t') ? ' ' : '?';
+    err->code = code;
+    err->retryable = retryable;
+    return rc;
 }
 
 /* Timeout, TLSError or NetworkError, from a curl result code. */
@@ -314,8 +267,217 @@ static const char *classify(CURLcode rc, int *retryable)
     }
 }
 
+/* A failed curl_easy_perform: a limit we enforced, or curl's own reason. */
+static int fail_curl(acmpca_http *h, CURLcode rc, acmpca_http_error *err)
+{
+    int retryable;
+    const char *code = classify(rc, &retryable);
+    if (h->overflow == OVER_BODY)
+        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0,
+                    "response body larger than %zu bytes", h->max_body);
+    if (h->overflow == OVER_HEAD)
+        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0,
+                    "response headers larger than %zu bytes", h->max_header_bytes);
+    return fail(err, ACMPCA_HTTP_FAILED, code, retryable, "%s",
+                h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+}
+
+/* ------------------------------------------------------- request checks */
+
+static int valid_token(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch <= 32 || ch >= 127 || ch == ':' || ch == '(' || ch == ')' ||
+            ch == ',' || ch == ';' || ch == '"' || ch == '/' || ch == '[' ||
+            ch == ']' || ch == '{' || ch == '}' || ch == '=' || ch == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static int valid_value(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+/* At most 64 bytes of a caller's header name, printable, for a message. */
+static void printable(acmpca_http_span s, char *out, size_t outlen)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s.n && i < 64 && k + 1 < outlen; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        out[k++] = (ch >= 32 && ch < 127) ? (char)ch : '?';
+    }
+    out[k] = '\0';
+}
+
+/* Everything that makes a request malformed, before anything is sent. */
+static int check_request(const acmpca_http_req *req, acmpca_http_error *err)
+{
+    char name[72];
+    if (req->url.p == NULL)
+        return fail(err, ACMPCA_HTTP_BADREQ, "InvalidRequest", 0, "url: expected a string");
+    if (memchr(req->url.p, '\0', req->url.n) != NULL)
+        return fail(err, ACMPCA_HTTP_BADREQ, "InvalidRequest", 0, "url: contains NUL");
+    if (req->method.p != NULL &&
+        (req->method.n > MAX_METHOD || !valid_token(req->method.p, req->method.n)))
+        return fail(err, ACMPCA_HTTP_BADREQ, "InvalidRequest", 0, "method: not an HTTP method");
+    if (req->nheaders > ACMPCA_HTTP_MAX_HEADERS)
+        return fail(err, ACMPCA_HTTP_BADREQ, "InvalidRequest", 0,
+                    "headers: more than %d headers", ACMPCA_HTTP_MAX_HEADERS);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const acmpca_http_field *f = &req->headers[i];
+        if (valid_token(f->name.p, f->name.n) && valid_value(f->value.p, f->value.n))
+            continue;
+        printable(f->name, name, sizeof name);
+        return fail(err, ACMPCA_HTTP_BADREQ, "InvalidRequest", 0,
+                    "headers: invalid header name or value for %s", name);
+    }
+    return ACMPCA_HTTP_OK;
+}
+
+/* ------------------------------------------------------ request headers */
+
+/* s is exactly want (a method) */
+static int span_is(acmpca_http_span s, const char *want)
+{
+    return s.p != NULL && strlen(want) == s.n && memcmp(s.p, want, s.n) == 0;
+}
+
+/* s is want in any case (a header name) */
+static int span_ieq(acmpca_http_span s, const char *want)
+{
+    return s.p != NULL && strlen(want) == s.n && strncasecmp(s.p, want, s.n) == 0;
+}
+
+/* "Name: value\0"; "Name;\0" sends an empty value ("Name:" would remove it). */
+static int add_header_line(acmpca_buf *b, const acmpca_http_field *f)
+{
+    size_t vn = f->value.n;
+    return buf_add(b, f->name.p, f->name.n) != 0 ||
+                   buf_add(b, vn ? ": " : ";", vn ? 2 : 1) != 0 ||
+                   buf_add(b, f->value.p, vn) != 0 || buf_add(b, "", 1) != 0
+               ? -1
+               : 0;
+}
+
+/*
+ * Copy the URL and the header lines into h->reqh and chain the lines in
+ * h->slist (no allocation once the buffer has grown).  Returns 0 or -1 on
+ * ENOMEM; *url and *list then point into the handle.
+ */
+static int copy_request(acmpca_http *h, const acmpca_http_req *req, int sends_body,
+                        const char **url, struct curl_slist **list)
+{
+    size_t off[ACMPCA_HTTP_MAX_HEADERS + 2], count = 0;
+    int has_ct = 0;
+
+    h->reqh.len = 0;
+    if (buf_add(&h->reqh, req->url.p, req->url.n) != 0 || buf_add(&h->reqh, "", 1) != 0)
+        return -1;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        has_ct |= span_ieq(req->headers[i].name, "content-type");
+        off[count++] = h->reqh.len;
+        if (add_header_line(&h->reqh, &req->headers[i]) != 0)
+            return -1;
+    }
+    /* Suppress what curl would add on its own and nobody asked for. */
+    off[count++] = h->reqh.len;
+    if (buf_add(&h->reqh, "Expect:", 8) != 0)
+        return -1;
+    if (sends_body && !has_ct) {
+        off[count++] = h->reqh.len;
+        if (buf_add(&h->reqh, "Content-Type:", 14) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        h->slist[i].data = h->reqh.p + off[i];
+        h->slist[i].next = i + 1 < count ? &h->slist[i + 1] : NULL;
+    }
+    *url = h->reqh.p;
+    *list = &h->slist[0];
+    return 0;
+}
+
+/* ------------------------------------------------------ per-request options */
+
+/* GET, HEAD, or anything else with a (maybe empty) body. */
+static void set_method(CURL *c, const acmpca_http_req *req)
+{
+    char method[MAX_METHOD + 1];
+    if (req->method.p == NULL || span_is(req->method, "GET")) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    } else if (span_is(req->method, "HEAD")) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+    } else {
+        /* curl copies CUSTOMREQUEST; POSTFIELDS stays the caller's memory */
+        memcpy(method, req->method.p, req->method.n);
+        method[req->method.n] = '\0';
+        curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.n);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body.p != NULL ? req->body.p : "");
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+                         strcmp(method, "POST") == 0 ? NULL : method);
+    }
+}
+
+static void set_request(acmpca_http *h, const acmpca_http_req *req, const char *url,
+                        struct curl_slist *list)
+{
+    CURL *c = h->curl;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     req->timeout > 0 ? to_ms(req->timeout) : h->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout > 0 ? to_ms(req->connect_timeout)
+                                              : h->connect_timeout_ms);
+    set_method(c, req);
+}
+
+static CURLcode run(acmpca_http *h)
+{
+    h->errbuf[0] = '\0';
+    h->overflow = 0;
+    h->header_bytes = 0;
+    h->body.len = 0;
+    h->resh.len = 0;
+    CURLcode rc = curl_easy_perform(h->curl);
+    /* The slist points into reqh, the body into the caller's memory:
+     * never leave curl holding them. */
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------ response headers */
+
+/* One header line of the final block: a field, or an obs-fold continuation. */
+typedef struct hline {
+    const char *name;
+    const char *value;
+    size_t namelen;
+    size_t valuelen;
+    size_t seq; /* position in the block: repeats keep their order when sorted */
+    int fold;
+} hline;
+
+#define LINE_OTHER 0 /* a status line, the blank line, garbage */
+#define LINE_FIELD 1
+#define LINE_FOLD 2
+#define LINE_BLANK_FOLD 3 /* a continuation with nothing in it */
+
 /* Trim spaces, tabs and the CR around [*v, *ve). */
-static void trim(char **v, char **ve)
+static void trim(const char **v, const char **ve)
 {
     while (*v < *ve && (**v == ' ' || **v == '\t'))
         (*v)++;
@@ -323,301 +485,189 @@ static void trim(char **v, char **ve)
         (*ve)--;
 }
 
-/*
- * res.headers from the raw header lines: lower-case names, trimmed values,
- * repeated fields joined with ", ", an obs-fold line (leading space or
- * tab) appended to the field it continues with one space (RFC 9112 5.2).
- */
-static void push_headers(lua_State *L, acmpca_http *h)
+/* Classify the line [p, stop) and fill l (the name lower-cased in place). */
+static int split_line(char *p, const char *stop, int after_field, hline *l)
+{
+    const char *v, *ve = stop;
+    char *colon;
+    if (*p == ' ' || *p == '\t') {
+        if (!after_field)
+            return LINE_OTHER;
+        v = p;
+        trim(&v, &ve);
+        l->value = v;
+        l->valuelen = (size_t)(ve - v);
+        l->fold = 1;
+        return v < ve ? LINE_FOLD : LINE_BLANK_FOLD;
+    }
+    colon = memchr(p, ':', (size_t)(stop - p));
+    if (colon == NULL || colon == p)
+        return LINE_OTHER;
+    for (char *q = p; q < colon; q++)
+        if (*q >= 'A' && *q <= 'Z')
+            *q = (char)(*q + ('a' - 'A'));
+    v = colon + 1;
+    trim(&v, &ve);
+    *l = (hline){p, v, (size_t)(colon - p), (size_t)(ve - v), 0, 0};
+    return LINE_FIELD;
+}
+
+/* h->resh into h->lines: fields and continuations, in order.  -1 on ENOMEM. */
+static int split_head(acmpca_http *h, size_t *count)
 {
     char *p = h->resh.p, *end = h->resh.p + h->resh.len;
-    const char *last = NULL; /* name of the field a fold would continue */
-    size_t lastn = 0;
-    lua_createtable(L, 0, 8); /* headers */
+    const char *name = NULL; /* the field a continuation would extend */
+    size_t namelen = 0, n = 0;
+    hline l;
+
+    h->lines.len = 0;
     while (p < end) {
         char *eol = memchr(p, '\n', (size_t)(end - p));
-        char *next = eol ? eol + 1 : end;
-        char *colon = memchr(p, ':', (size_t)((eol ? eol : end) - p));
-        if ((*p == ' ' || *p == '\t') && last != NULL) {
-            char *v = p, *ve = eol ? eol : end;
-            trim(&v, &ve);
-            if (v < ve) {
-                lua_pushlstring(L, last, lastn); /* headers, name */
-                lua_pushvalue(L, -1);
-                lua_rawget(L, -3); /* headers, name, old */
-                if (lua_rawlen(L, -1) > 0) {
-                    lua_pushliteral(L, " ");
-                    lua_pushlstring(L, v, (size_t)(ve - v));
-                    lua_concat(L, 3); /* headers, name, "old cont" */
-                } else {
-                    lua_pop(L, 1);
-                    lua_pushlstring(L, v, (size_t)(ve - v)); /* headers, name, cont */
-                }
-                lua_rawset(L, -3); /* headers */
-            }
-        } else if (colon != NULL && colon > p && *p != ' ' && *p != '\t') {
-            char *v = colon + 1, *ve = eol ? eol : end;
-            for (char *q = p; q < colon; q++)
-                *q = (char)tolower((unsigned char)*q);
-            trim(&v, &ve);
-            last = p;
-            lastn = (size_t)(colon - p);
-            lua_pushlstring(L, p, (size_t)(colon - p)); /* headers, name */
-            lua_pushvalue(L, -1);
-            lua_rawget(L, -3); /* headers, name, old */
-            if (lua_isnil(L, -1)) {
-                lua_pop(L, 1);
-                lua_pushlstring(L, v, (size_t)(ve - v));
-            } else {
-                lua_pushliteral(L, ", ");
-                lua_pushlstring(L, v, (size_t)(ve - v));
-                lua_concat(L, 3); /* headers, name, "old, new" */
-            }
-            lua_rawset(L, -3); /* headers */
-        } else {
-            last = NULL; /* a status line or the blank line */
+        int kind = split_line(p, eol ? eol : end, name != NULL, &l);
+        if (kind == LINE_FIELD) {
+            name = l.name;
+            namelen = l.namelen;
+        } else if (kind == LINE_FOLD) {
+            l.name = name;
+            l.namelen = namelen;
+        } else if (kind == LINE_OTHER) {
+            name = NULL;
         }
-        p = next;
-    }
-}
-
-int acmpca_http_request(lua_State *L, acmpca_http *h, int req, int arg)
-{
-    char msg[256];
-    size_t urln = 0, bodyn = 0, methn = 0;
-    const char *url, *body = NULL, *method = "GET";
-    double timeout = 0, connect_timeout = 0;
-    struct curl_slist *hdrs;
-    CURLcode rc;
-    CURL *c;
-
-    /*
-     * url, method and body stay on the stack until we return: req may hand
-     * out fresh strings (an __index), and build_headers can run the GC.
-     */
-    req = lua_absindex(L, req);
-    luaL_checktype(L, req, LUA_TTABLE);
-    if (compat_getfield(L, req, "url") != LUA_TSTRING) /* url */
-        return luaL_argerror(L, arg, "url: expected a string");
-    url = lua_tolstring(L, -1, &urln);
-    if (strlen(url) != urln)
-        return luaL_argerror(L, arg, "url: contains NUL");
-    switch (compat_getfield(L, req, "method")) { /* url, method */
-    case LUA_TNIL:
-        break;
-    case LUA_TSTRING:
-        method = lua_tolstring(L, -1, &methn);
-        if (!valid_token(method, methn) || methn > 16)
-            return luaL_argerror(L, arg, "method: not an HTTP method");
-        break;
-    default:
-        return luaL_argerror(L, arg, "method: expected a string");
-    }
-    switch (compat_getfield(L, req, "body")) { /* url, method, body */
-    case LUA_TNIL:
-        break;
-    case LUA_TSTRING:
-        body = lua_tolstring(L, -1, &bodyn);
-        break;
-    default:
-        return luaL_argerror(L, arg, "body: expected a string");
-    }
-    if (compat_getfield(L, req, "timeout") == LUA_TNUMBER)
-        timeout = lua_tonumber(L, -1);
-    if (compat_getfield(L, req, "connect_timeout") == LUA_TNUMBER)
-        connect_timeout = lua_tonumber(L, -1);
-    lua_pop(L, 2);
-
-    int is_get = strcmp(method, "GET") == 0, is_head = strcmp(method, "HEAD") == 0;
-    int sends_body = !is_get && !is_head;
-    if ((hdrs = build_headers(L, h, req, sends_body, msg, sizeof msg)) == NULL)
-        return luaL_argerror(L, arg, msg);
-
-    if (h->curl == NULL) {
-        pthread_once(&global_once, global_init);
-        if (global_rc != CURLE_OK || (h->curl = make_handle(h)) == NULL) {
-            lua_pushnil(L);
-            acmpca_error_push(L, "NetworkError", "could not initialise libcurl", 0,
-                              NULL, 0, NULL);
-            return 2;
+        if (kind == LINE_FIELD || kind == LINE_FOLD) {
+            l.seq = n++;
+            if (buf_add(&h->lines, &l, sizeof l) != 0)
+                return -1;
         }
+        p = eol ? eol + 1 : end;
     }
-    c = h->curl;
-
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout > 0 ? to_ms(timeout) : h->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     connect_timeout > 0 ? to_ms(connect_timeout) : h->connect_timeout_ms);
-    if (is_get) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-    } else if (is_head) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-    } else {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodyn);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
-                         strcmp(method, "POST") == 0 ? NULL : method);
-    }
-
-    h->errbuf[0] = '\0';
-    h->overflow = 0;
-    h->body.len = 0;
-    h->resh.len = 0;
-    rc = curl_easy_perform(c);
-    /* The slist points into reqh; never leave curl holding it. */
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
-
-    if (rc != CURLE_OK) {
-        int retryable;
-        const char *code = classify(rc, &retryable);
-        if (h->overflow) {
-            snprintf(msg, sizeof msg, "response body larger than %zu bytes", h->max_body);
-            retryable = 0;
-        } else {
-            snprintf(msg, sizeof msg, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
-        }
-        buf_trim(&h->body);
-        buf_trim(&h->resh);
-        lua_pushnil(L);
-        acmpca_error_push(L, code, msg, 0, NULL, retryable, NULL);
-        return 2;
-    }
-
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    lua_createtable(L, 0, 3); /* res */
-    lua_pushinteger(L, (lua_Integer)status);
-    lua_setfield(L, -2, "status");
-    push_headers(L, h); /* res, headers */
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, h->body.p ? h->body.p : "", h->body.len);
-    lua_setfield(L, -2, "body");
-    buf_trim(&h->body);
-    buf_trim(&h->resh);
-    return 1;
-}
-
-/* ------------------------------------------------- the acmpca.http class */
-
-typedef struct http_ud {
-    acmpca_http h;
-    int closed;
-} http_ud;
-
-static http_ud *check_http(lua_State *L)
-{
-    http_ud *u = luaL_checkudata(L, 1, HTTP_MT);
-    if (u->closed)
-        luaL_argerror(L, 1, "acmpca.http: object is closed");
-    return u;
-}
-
-static double opt_seconds(lua_State *L, int t, const char *field)
-{
-    char msg[128];
-    double v = 0;
-    int ty = compat_getfield(L, t, field);
-    if (ty == LUA_TNUMBER) {
-        v = lua_tonumber(L, -1);
-        if (!(v > 0 && v <= 86400)) {
-            lua_pop(L, 1);
-            snprintf(msg, sizeof msg, "%s: expected seconds in (0, 86400]", field);
-            return luaL_argerror(L, 1, msg);
-        }
-    } else if (ty != LUA_TNIL) {
-        lua_pop(L, 1);
-        snprintf(msg, sizeof msg, "%s: expected a number of seconds", field);
-        return luaL_argerror(L, 1, msg);
-    }
-    lua_pop(L, 1);
-    return v;
-}
-
-/* core.http_new([opts]) -> http; opts: timeout, connect_timeout, ca_file */
-static int l_http_new(lua_State *L)
-{
-    double timeout = 0, connect_timeout = 0;
-    const char *ca_file = NULL;
-    if (!lua_isnoneornil(L, 1)) {
-        luaL_checktype(L, 1, LUA_TTABLE);
-        timeout = opt_seconds(L, 1, "timeout");
-        connect_timeout = opt_seconds(L, 1, "connect_timeout");
-        /* opts, ca_file: kept on the stack until copied */
-        int ty = compat_getfield(L, 1, "ca_file");
-        if (ty == LUA_TSTRING) {
-            size_t n;
-            ca_file = lua_tolstring(L, -1, &n);
-            if (strlen(ca_file) != n)
-                return luaL_argerror(L, 1, "ca_file: contains NUL");
-        } else if (ty != LUA_TNIL) {
-            return luaL_argerror(L, 1, "ca_file: expected a string");
-        }
-    }
-    /* userdata first, so __gc sees either nothing or a valid handle */
-    http_ud *u = compat_newuserdata(L, sizeof *u);
-    acmpca_http_init(&u->h);
-    u->closed = 0;
-    luaL_getmetatable(L, HTTP_MT);
-    lua_setmetatable(L, -2);
-    if (acmpca_http_configure(&u->h, ca_file, timeout, connect_timeout) != 0)
-        return luaL_error(L, "acmpca.http_new: out of memory");
-    return 1; /* the userdata, on top */
-}
-
-/* http:request(req) -> res | nil, err */
-static int l_http_request(lua_State *L)
-{
-    http_ud *u = check_http(L);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    return acmpca_http_request(L, &u->h, 2, 2);
-}
-
-/* __gc, __close and close(): one idempotent function. */
-static int l_http_close(lua_State *L)
-{
-    http_ud *u = luaL_checkudata(L, 1, HTTP_MT);
-    acmpca_http_free(&u->h);
-    u->closed = 1;
+    *count = n;
     return 0;
 }
 
-static int l_http_tostring(lua_State *L)
+/* By name, then by position: each field's lines end up adjacent, in order. */
+static int cmp_lines(const void *a, const void *b)
 {
-    http_ud *u = luaL_checkudata(L, 1, HTTP_MT);
-    lua_pushfstring(L, "acmpca.http (%s)", u->closed ? "closed" : "open");
-    return 1;
+    const hline *x = a, *y = b;
+    size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
+    int c = n ? memcmp(x->name, y->name, n) : 0;
+    if (c != 0)
+        return c;
+    if (x->namelen != y->namelen)
+        return x->namelen < y->namelen ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-void acmpca_http_open(lua_State *L)
+/* Lines with the same name as l[0], from l[0]. */
+static size_t run_length(const hline *l, size_t n)
 {
-    static const luaL_Reg methods[] = {
-        {"request", l_http_request},
-        {"close", l_http_close},
-        {NULL, NULL},
-    };
-    pthread_once(&global_once, global_init);
+    size_t k = 1;
+    while (k < n && l[k].namelen == l[0].namelen &&
+           memcmp(l[k].name, l[0].name, l[0].namelen) == 0)
+        k++;
+    return k;
+}
 
-    luaL_newmetatable(L, HTTP_MT); /* M, mt */
-    lua_newtable(L);               /* M, mt, index */
-    for (const luaL_Reg *r = methods; r->name; r++) {
-        lua_pushcfunction(L, r->func);
-        lua_setfield(L, -2, r->name);
+/*
+ * Join one field's k lines into the reserved space at the end of b:
+ * repeats with ", ", a continuation with " " (none after an empty value).
+ */
+static acmpca_http_span join_run(acmpca_buf *b, const hline *l, size_t k)
+{
+    char *out = b->p + b->len;
+    size_t len = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (i > 0 && !(l[i].fold && len == 0)) {
+            memcpy(out + len, l[i].fold ? " " : ", ", l[i].fold ? 1 : 2);
+            len += l[i].fold ? 1 : 2;
+        }
+        if (l[i].valuelen > 0)
+            memcpy(out + len, l[i].value, l[i].valuelen);
+        len += l[i].valuelen;
     }
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, l_http_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, l_http_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, l_http_tostring);
-    lua_setfield(L, -2, "__tostring");
-    lua_pop(L, 1); /* M */
+    b->len += len;
+    return (acmpca_http_span){out, len};
+}
 
-    lua_pushcfunction(L, l_http_new);
-    lua_setfield(L, -2, "http_new");
+/* The sorted lines into h->fields, one per name.  -1 on ENOMEM. */
+static int join_fields(acmpca_http *h, size_t n, acmpca_http_resp *res)
+{
+    hline *l = (hline *)(void *)h->lines.p;
+    size_t need = 0, nf = 0;
+
+    res->headers = NULL;
+    res->nheaders = 0;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        need += l[i].valuelen + 2;
+    h->joined.len = h->fields.len = 0;
+    if (buf_reserve(&h->joined, need) != 0 ||
+        buf_reserve(&h->fields, n * sizeof(acmpca_http_field)) != 0)
+        return -1;
+    acmpca_http_field *f = (acmpca_http_field *)(void *)h->fields.p;
+    for (size_t i = 0; i < n; nf++) {
+        size_t k = run_length(l + i, n - i);
+        f[nf].name = (acmpca_http_span){l[i].name, l[i].namelen};
+        f[nf].value = join_run(&h->joined, l + i, k);
+        i += k;
+    }
+    h->fields.len = nf * sizeof *f;
+    res->headers = f;
+    res->nheaders = nf;
+    return 0;
+}
+
+/* Status, joined headers and body of a completed transfer. */
+static int collect_response(acmpca_http *h, acmpca_http_resp *res, acmpca_http_error *err)
+{
+    long status = 0;
+    size_t n;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (split_head(h, &n) != 0)
+        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0, "out of memory");
+    if (n > 1)
+        qsort(h->lines.p, n, sizeof(hline), cmp_lines);
+    if (join_fields(h, n, res) != 0)
+        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0, "out of memory");
+    res->status = status;
+    res->body = (acmpca_http_span){h->body.p ? h->body.p : "", h->body.len};
+    return ACMPCA_HTTP_OK;
+}
+
+/* ---------------------------------------------------------------- perform */
+
+static int ensure_handle(acmpca_http *h, acmpca_http_error *err)
+{
+    if (h->curl != NULL)
+        return ACMPCA_HTTP_OK;
+    if (acmpca_http_global_init() != 0 || (h->curl = make_handle(h)) == NULL)
+        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0,
+                    "could not initialise libcurl");
+    return ACMPCA_HTTP_OK;
+}
+
+int acmpca_http_perform(acmpca_http *h, const acmpca_http_req *req,
+                        acmpca_http_resp *res, acmpca_http_error *err)
+{
+    const char *url;
+    struct curl_slist *list;
+    int rc, sends_body;
+
+    if ((rc = check_request(req, err)) != ACMPCA_HTTP_OK)
+        return rc;
+    acmpca_http_done(h);
+    sends_body = !(req->method.p == NULL || span_is(req->method, "GET") ||
+                   span_is(req->method, "HEAD"));
+    if (copy_request(h, req, sends_body, &url, &list) != 0)
+        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0, "out of memory");
+    if ((rc = ensure_handle(h, err)) != ACMPCA_HTTP_OK)
+        return rc;
+    set_request(h, req, url, list);
+    CURLcode crc = run(h);
+    if (crc != CURLE_OK) {
+        rc = fail_curl(h, crc, err);
+        acmpca_http_done(h);
+        return rc;
+    }
+    return collect_response(h, res, err);
 }

@@ -7,6 +7,7 @@
 -- minute mandatory windows). Secrets never reach error messages.
 
 local config = require "acmpca.config"
+local url_parse = require("acmpca.url").parse
 
 local type = type
 local ipairs = ipairs
@@ -544,18 +545,23 @@ local CONTAINER_HOSTS = {
 }
 
 
--- Scheme and host of an absolute http(s) URL (IPv6 literals unbracketed).
-local function url_host(url)
-    local scheme, rest = str_match(url, "^(%a[%w+.-]*)://(.*)$")
-    if not scheme then
+-- Scheme and host (lower case, IPv6 literals unbracketed) of an absolute
+-- http(s) URL, or nil when acmpca.url refuses it.
+local function url_host(s)
+    local u = url_parse(s)
+    if not u then
         return nil
     end
-    local authority = str_match(rest, "^([^/?#]*)")
-    authority = str_match(authority, "^.*@(.*)$") or authority
-    local host = str_match(authority, "^%[([^%]]*)%]") or str_match(authority, "^([^:]*)")
-    return str_lower(scheme), str_lower(host)
+    return u.scheme, u.host
 end
 _M.url_host = url_host
+
+
+-- The one excerpt of untrusted text (core.excerpt), loaded when first
+-- needed: this module also loads where the C module is not on the path.
+local function excerpt(s)
+    return require("acmpca.core").excerpt(s)
+end
 
 
 local function container_token(ctx)
@@ -628,7 +634,7 @@ local function from_container(ctx)
         elseif res.status ~= 200 then
             local doc = json_decode(res.body)
             local msg = doc and (str_field(doc, "message") or str_field(doc, "Message"))
-            last = "HTTP " .. tostring(res.status) .. (msg and (": " .. str_sub(msg, 1, 200)) or "")
+            last = "HTTP " .. tostring(res.status) .. (msg and (": " .. excerpt(msg)) or "")
         else
             local doc = json_decode(res.body)
             if not doc then

@@ -139,7 +139,11 @@ end
 --                   acmpca.transport.ngx.new raises in those phases
 --   ports.plain     canned HTTP answers (/cl, /chunked, /slow, /close,
 --                   /noframing, /echo, /conn, /creds: container credentials
---                   set by an /eval, AWS_CONTAINER_CREDENTIALS_FULL_URI)
+--                   set by an /eval, AWS_CONTAINER_CREDENTIALS_FULL_URI;
+--                   /raw?kind=...&n=N: hand-made bytes nginx itself would
+--                   never send: N repeated and N folded header lines, N
+--                   fields, an N-byte line, broken chunked bodies, a
+--                   close-delimited body that never ends)
 --   ports.tls       the same over TLS, certificate from ca.pem
 --   ports.untrusted the same over TLS, certificate from an untrusted CA
 local BENCH = [[
@@ -275,6 +279,44 @@ http {
         location = /conn {
             content_by_lua_block {
                 ngx.print(ngx.var.connection, " ", ngx.var.connection_requests)
+            }
+        }
+        location = /raw {
+            content_by_lua_block {
+                local kind, n = ngx.var.arg_kind, tonumber(ngx.var.arg_n) or 1
+                local rep = string.rep
+                local heads = {
+                    ["repeat"] = rep("X-Rep: ab\r\n", n) .. "X-Fold: start\r\n"
+                        .. rep(" more\r\n", n),
+                    fold = "X-Fold: first\r\n \t second  \r\n\tthird\r\n"
+                        .. "X-Multi: a\r\nX-Multi: b\r\n  b2\r\nX-Empty:\r\n  later\r\n",
+                    many = rep("a: b\r\n", n),
+                    longline = "X-Long: " .. rep("v", n) .. "\r\n",
+                }
+                local chunked = {
+                    badchunk = "zz\r\nab\r\n0\r\n\r\n",
+                    hugechunk = "fffffffffffffffffffff\r\n",
+                    nocrlf = "3\r\nabcXY0\r\n\r\n",
+                    chunkext = "3;name=value\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n",
+                }
+                local head, body = "HTTP/1.1 200 OK\r\nConnection: close\r\n", "ok"
+                if heads[kind] then
+                    head = head .. heads[kind] .. "Content-Length: 2\r\n"
+                elseif chunked[kind] then
+                    head, body = head .. "Transfer-Encoding: chunked\r\n", chunked[kind]
+                elseif kind == "endless" then
+                    body = ""
+                end
+                local sock = assert(ngx.req.socket(true))
+                sock:send(head .. "\r\n" .. body)
+                if kind == "endless" then
+                    -- a close-delimited body that never ends: 64 KiB, then silence
+                    local piece = rep("z", 1024)
+                    for _ = 1, 64 do
+                        if not sock:send(piece) then return end
+                    end
+                    ngx.sleep(5)
+                end
             }
         }
     }

@@ -4,6 +4,7 @@
 -- where err is { code = "Timeout" | "NetworkError", message = }.
 
 local socket = require "socket"
+local url = require "acmpca.url"
 
 local _M = {}
 
@@ -16,25 +17,21 @@ end
 
 
 function _M.request(req)
-    local host, port, path = req.url:match("^http://([^/:]+):(%d+)(/.*)$")
-    if not host then
-        host, path = req.url:match("^http://([^/:]+)(/.*)$")
-        port = 80
-    end
-    if not host then
-        return fail("NetworkError", "unsupported URL " .. req.url)
+    local u, uerr = url.parse(req.url)
+    if not u or u.scheme ~= "http" then
+        return fail("NetworkError", "unsupported URL: " .. (uerr or "not http"))
     end
     local sock = socket.tcp()
     sock:settimeout(req.connect_timeout or req.timeout or 5)
-    local ok, err = sock:connect(host, tonumber(port))
+    local ok, err = sock:connect(u.host, u.port)
     if not ok then
         sock:close()
         return fail(err == "timeout" and "Timeout" or "NetworkError", "connect: " .. err)
     end
     sock:settimeout(req.timeout or 5)
     local body = req.body or ""
-    local lines = { (req.method or "GET") .. " " .. path .. " HTTP/1.1",
-                    "Host: " .. host .. ":" .. port, "Connection: close",
+    local lines = { (req.method or "GET") .. " " .. u.target .. " HTTP/1.1",
+                    "Host: " .. u.host_header, "Connection: close",
                     "Content-Length: " .. #body }
     for k, v in pairs(req.headers or {}) do
         lines[#lines + 1] = k .. ": " .. v

@@ -2,7 +2,7 @@
 --
 --   local ngx_transport = require "acmpca.transport.ngx"
 --   local ok, why = ngx_transport.available()
---   local transport = ngx_transport.new{ timeout = 10, connect_timeout = 3 }
+--   local transport = ngx_transport.new{ timeout = 30, connect_timeout = 10 }
 --   local res, err = transport{ method = "POST", url = "https://...",
 --                               headers = {...}, body = "..." }
 --
@@ -11,6 +11,17 @@
 -- read-until-close bodies, connection reuse through the cosocket keepalive
 -- pool.  Every wait yields to nginx, so one worker serves other requests
 -- meanwhile.
+--
+-- Defaults: acmpca.core's transport_defaults, the figures the libcurl
+-- transport uses too (src/http.h): 30 s for the whole attempt, 10 s to
+-- connect (TCP and TLS handshake), 8 MiB of body, 64 KiB of status and
+-- header lines; idle pooled connections are kept 60 s, 32 per host:port.
+--
+-- Layers, as in ledgetech/lua-resty-http: connect, send_request,
+-- read_response; read_response is made of small readers (status line,
+-- header block, chunked, Content-Length and until-close bodies), each
+-- with its own limit, every read bounded by the attempt's deadline.  A
+-- response that breaks a limit or the protocol is nil, err, never a raise.
 --
 -- Trust: ngx_lua 0.10.23 cannot set a CA file per socket.  The CAs that
 -- verify the service's certificate come from `lua_ssl_trusted_certificate`
@@ -24,20 +35,24 @@ local type = type
 local tostring = tostring
 local tonumber = tonumber
 local pairs = pairs
-local pcall = pcall
-local require = require
-local setmetatable = setmetatable
 local error = error
+local byte = string.byte
 local concat = table.concat
 local find = string.find
 local lower = string.lower
 local match = string.match
 local sub = string.sub
-local gsub = string.gsub
 local floor = math.floor
 local huge = math.huge
+local min = math.min
 
 local ngx = ngx
+
+local core = require "acmpca.core"
+local parse_url = require("acmpca.url").parse
+
+local new_error = core.new_error
+local excerpt = core.excerpt
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -54,16 +69,6 @@ local COSOCKET_PHASES = {
     ssl_client_hello = true,
 }
 
-local DEFAULTS = {
-    timeout = 10,               -- seconds, whole request (send + response)
-    connect_timeout = 3,        -- seconds
-    keepalive_timeout = 60,     -- seconds a pooled connection may stay idle
-    pool_size = 32,             -- connections kept per host:port per worker
-    max_body = 16 * 1024 * 1024,
-}
-
-local DEFAULT_PORTS = { http = 80, https = 443 }
-
 -- Headers the transport writes itself; copies in req.headers are dropped.
 local OWN_HEADERS = {
     ["content-length"] = true,
@@ -71,39 +76,38 @@ local OWN_HEADERS = {
     ["transfer-encoding"] = true,
 }
 
-
--- Error objects ---------------------------------------------------------
-
-local fallback_mt = {
-    __tostring = function(e)
-        return tostring(e.code) .. ": " .. tostring(e.message)
-    end,
-}
-
-local make_error_impl
+local CHUNK_LINE_MAX = 4096    -- a chunk-size line, extensions included
+local CLOSE_READ = 65536       -- bytes asked for per read of an until-close body
+local SP, HT, CR = 32, 9, 13
 
 
-local function make_error(code, message)
-    if make_error_impl == nil then
-        local ok, core = pcall(require, "acmpca.core")
-        if ok and type(core) == "table" and type(core.new_error) == "function" then
-            make_error_impl = core.new_error
-        else
-            make_error_impl = false
-        end
+-- Errors ------------------------------------------------------------------
+
+-- retryable unless TLS failed or retrying cannot help (retryable == false).
+local function make_error(code, message, retryable)
+    if retryable == nil then
+        retryable = code ~= "TLSError"
     end
-    local fields = {
-        code = code,
-        message = message,
-        retryable = code ~= "TLSError",
-    }
-    if make_error_impl then
-        local ok, e = pcall(make_error_impl, fields)
-        if ok and e ~= nil then
-            return e
-        end
+    return new_error{ code = code, message = message, retryable = retryable }
+end
+
+
+local function io_error(err, what)
+    if err == "timeout" then
+        return make_error("Timeout", what .. " timed out")
     end
-    return setmetatable(fields, fallback_mt)
+    return make_error("NetworkError", what .. " failed: " .. tostring(err))
+end
+
+
+local function too_large(max_body)
+    return make_error("NetworkError", "response body larger than " .. max_body .. " bytes",
+        false)
+end
+
+
+local function malformed(what)
+    return make_error("NetworkError", "malformed " .. what .. " from server")
 end
 
 
@@ -126,11 +130,14 @@ function _M.available()
 end
 
 
+-- level: where the user's frame is, counting the function that raises as
+-- 1 (2 in new and the transport function); a helper they call gets level + 1.
 local function misuse(msg, level)
     error("acmpca.transport.ngx: " .. msg, level + 1)
 end
 
 
+-- level: the caller's, as for misuse.
 local function check_phase(what, level)
     local ok, why = _M.available()
     if not ok then
@@ -141,99 +148,103 @@ local function check_phase(what, level)
 end
 
 
--- URL and request -----------------------------------------------------------
+-- Options -------------------------------------------------------------------
 
--- "https://host:port/path?q" -> scheme, host, port, path(with query), host header
-local function parse_url(url)
-    local scheme, authority, rest = match(url, "^(%a[%w+.-]*)://([^/?#]*)(.*)$")
-    if not scheme then
-        return nil, "not an absolute URL"
+local function seconds_opt(opts, name, default, level)
+    local v = opts[name]
+    if v == nil then
+        return default
     end
-    scheme = lower(scheme)
-    local default_port = DEFAULT_PORTS[scheme]
-    if not default_port then
-        return nil, "unsupported scheme '" .. scheme .. "'"
+    if type(v) ~= "number" or v <= 0 or v ~= v or v == huge then
+        misuse(name .. ": expected a positive number of seconds, got " .. tostring(v), level)
     end
-    if find(authority, "@", 1, true) then
-        return nil, "credentials in the URL are not supported"
-    end
-    local host, port
-    if sub(authority, 1, 1) == "[" then
-        host, port = match(authority, "^(%[[%x:.]+%]):?(%d*)$")
-    else
-        host, port = match(authority, "^([%w.-]+):?(%d*)$")
-    end
-    if not host or host == "" then
-        return nil, "bad host"
-    end
-    local hostport = authority
-    if port == "" then
-        port = default_port
-    else
-        port = tonumber(port)
-        if port < 1 or port > 65535 then
-            return nil, "bad port"
-        end
-        if port == default_port then
-            hostport = host
-        end
-    end
-    rest = gsub(rest, "#.*$", "")
-    if rest == "" then
-        rest = "/"
-    elseif sub(rest, 1, 1) == "?" then
-        rest = "/" .. rest
-    end
-    return scheme, lower(host), port, rest, hostport
+    return v
 end
 
 
-local function check_header(name, value)
+local function count_opt(opts, name, default, level)
+    local v = opts[name]
+    if v == nil then
+        return default
+    end
+    if type(v) ~= "number" or v < 1 or v % 1 ~= 0 or v == huge then
+        misuse(name .. ": expected a positive integer", level)
+    end
+    return v
+end
+
+
+local function to_ms(seconds)
+    local ms = floor(seconds * 1000)
+    return ms < 1 and 1 or ms
+end
+
+
+-- opts over core.transport_defaults (src/http.h), checked.
+local function read_settings(opts, level)
+    local d = core.transport_defaults
+    local max_head = d.max_header_bytes
+    return {
+        timeout = seconds_opt(opts, "timeout", d.timeout, level + 1),
+        connect_timeout = seconds_opt(opts, "connect_timeout", d.connect_timeout, level + 1),
+        idle_ms = to_ms(seconds_opt(opts, "keepalive_timeout", d.keepalive_timeout,
+            level + 1)),
+        pool_size = count_opt(opts, "pool_size", d.pool_size, level + 1),
+        max_body = count_opt(opts, "max_body", d.max_body, level + 1),
+        max_head = max_head,
+        head_too_large = "response headers larger than " .. max_head .. " bytes",
+        tcp = ngx.socket.tcp,
+    }
+end
+
+
+-- The request ---------------------------------------------------------------
+
+local function check_header(name, value, level)
     if type(name) ~= "string" or not match(name, "^[!#$%%&'*+.^_`|~%w-]+$") then
-        misuse("bad header name " .. tostring(name), 4)
+        misuse("bad header name " .. tostring(name), level)
     end
     if type(value) == "number" then
         value = tostring(value)
     elseif type(value) ~= "string" then
-        misuse("header " .. name .. ": expected a string value", 4)
+        misuse("header " .. name .. ": expected a string value", level)
     end
     if find(value, "[\r\n%z]") then
-        misuse("header " .. name .. ": value contains CR, LF or NUL", 4)
+        misuse("header " .. name .. ": value contains CR, LF or NUL", level)
     end
     return value
 end
 
 
-local function build_request(req, path, hostport)
+-- The request's bytes (a table of strings for sock:send) and its method.
+local function build_request(req, u, level)
     local method = req.method or "GET"
     if type(method) ~= "string" or not match(method, "^%u+$") then
-        misuse("bad method " .. tostring(method), 3)
+        misuse("bad method " .. tostring(method), level)
     end
     local body = req.body
     if body ~= nil and type(body) ~= "string" then
-        misuse("body: expected a string", 3)
+        misuse("body: expected a string", level)
     end
     local headers = req.headers or {}
     if type(headers) ~= "table" then
-        misuse("headers: expected a table", 3)
+        misuse("headers: expected a table", level)
     end
 
-    local out = { method, " ", path, " HTTP/1.1\r\n" }
+    local out = { method, " ", u.target, " HTTP/1.1\r\n" }
     local n = #out
     local host_sent = false
     for name, value in pairs(headers) do
-        value = check_header(name, value)
+        value = check_header(name, value, level + 1)
         local lname = lower(name)
-        if lname == "host" then
-            host_sent = true
-        end
+        host_sent = host_sent or lname == "host"
         if not OWN_HEADERS[lname] then
             out[n + 1], out[n + 2], out[n + 3], out[n + 4] = name, ": ", value, "\r\n"
             n = n + 4
         end
     end
     if not host_sent then
-        out[n + 1], out[n + 2] = "Host: ", hostport .. "\r\n"
+        out[n + 1], out[n + 2] = "Host: ", u.host_header .. "\r\n"
         n = n + 2
     end
     if body or method == "POST" or method == "PUT" or method == "PATCH" then
@@ -246,9 +257,9 @@ local function build_request(req, path, hostport)
 end
 
 
--- Response reading -------------------------------------------------------------
+-- Deadlines -----------------------------------------------------------------
 
--- Per-request deadline: each cosocket wait gets what is left of the budget.
+-- Each cosocket wait gets what is left of the attempt's budget.
 local function remaining_ms(deadline)
     ngx.update_time()
     local ms = floor((deadline - ngx.now()) * 1000)
@@ -259,21 +270,28 @@ local function remaining_ms(deadline)
 end
 
 
-local function io_error(err, what)
-    if err == "timeout" then
-        return make_error("Timeout", what .. " timed out")
+-- Gives sock what is left of the deadline; false when nothing is.
+local function arm(sock, deadline)
+    local ms = remaining_ms(deadline)
+    if not ms then
+        return false
     end
-    return make_error("NetworkError", what .. " failed: " .. tostring(err))
+    sock:settimeout(ms)
+    return true
 end
 
 
-local function receive(sock, deadline, pattern, what)
-    local ms = remaining_ms(deadline)
-    if not ms then
-        return nil, make_error("Timeout", what .. " timed out")
+-- Readers -------------------------------------------------------------------
+--
+-- r = { sock, deadline, next_line (a receiveuntil("\n") iterator),
+--       head_left (bytes of status and header lines still allowed), s (settings) }
+
+-- n bytes: data | nil, err, raw_err
+local function receive(r, n, what)
+    if not arm(r.sock, r.deadline) then
+        return nil, make_error("Timeout", what .. " timed out"), "timeout"
     end
-    sock:settimeout(ms)
-    local data, err = sock:receive(pattern)
+    local data, err = r.sock:receive(n)
     if not data then
         return nil, io_error(err, what), err
     end
@@ -281,62 +299,219 @@ local function receive(sock, deadline, pattern, what)
 end
 
 
-local function read_headers(sock, deadline)
-    local headers = {}
-    for _ = 1, 200 do
-        local line, err = receive(sock, deadline, "*l", "reading response headers")
+-- One LF-terminated line (its CR dropped) of at most max bytes, read in
+-- pieces of at most max + 2 bytes so a line never grows past the limit.
+-- line | nil, err, raw_err
+local function read_line(r, max, what, too_long)
+    local first, more, len = nil, nil, 0
+    while true do
+        if not arm(r.sock, r.deadline) then
+            return nil, make_error("Timeout", what .. " timed out"), "timeout"
+        end
+        local data, err = r.next_line(max + 2 - len)
+        if not data then
+            if err then
+                return nil, io_error(err, what), err
+            end
+            break    -- the LF
+        end
+        len = len + #data
+        if len > max + 1 then
+            return nil, make_error("NetworkError", too_long, false)
+        end
+        if first == nil then
+            first = data
+        else
+            more = more or { first }
+            more[#more + 1] = data
+        end
+    end
+    local line = more and concat(more) or first or ""
+    if byte(line, -1) == CR then
+        line = sub(line, 1, -2)
+    elseif #line > max then
+        return nil, make_error("NetworkError", too_long, false)
+    end
+    return line
+end
+
+
+-- A status or header line, charged to the response's header budget.
+local function read_head_line(r, what)
+    local line, err, raw = read_line(r, r.head_left, what, r.s.head_too_large)
+    if line then
+        r.head_left = r.head_left - #line - 2
+        if r.head_left < 0 then
+            r.head_left = 0
+        end
+    end
+    return line, err, raw
+end
+
+
+-- "HTTP/1.1 200 ...": status, version (11) | nil, err, raw_err
+local function read_status_line(r)
+    local line, err, raw = read_head_line(r, "reading response status")
+    if not line then
+        return nil, err, raw
+    end
+    local major, minor, code = match(line, "^HTTP/(%d)%.(%d)[ \t]+(%d%d%d)")
+    if not code then
+        return nil, malformed("status line")
+    end
+    return tonumber(code), tonumber(major) * 10 + tonumber(minor)
+end
+
+
+-- s[i..j] without the spaces and tabs around it (byte loops: no pattern
+-- backtracking over a hostile run of blanks).
+local function trim(s, i, j)
+    local b = byte(s, i)
+    while i <= j and (b == SP or b == HT) do
+        i = i + 1
+        b = byte(s, i)
+    end
+    b = byte(s, j)
+    while j >= i and (b == SP or b == HT) do
+        j = j - 1
+        b = byte(s, j)
+    end
+    return sub(s, i, j)
+end
+
+
+-- Appends v to a field's pieces { v, sep, v, ..., n = count, size = bytes }:
+-- sep ", " for a repeated field, " " for a continuation.
+local function add_piece(fields, name, v, sep)
+    local p = fields[name]
+    if not p then
+        fields[name] = { v, n = 1, size = #v }
+        return
+    end
+    local n, size = p.n, p.size
+    if sep == ", " or size > 0 then    -- a continuation of "" needs no space
+        n, size = n + 1, size + #sep
+        p[n] = sep
+    end
+    n, size = n + 1, size + #v
+    p[n] = v
+    p.n, p.size = n, size
+end
+
+
+-- One header line into fields: "name: value" (repeats joined with ", "),
+-- or an obs-fold continuation of the field named last (joined with " ").
+-- Returns the name a continuation would extend.
+local function add_header_line(fields, line, last)
+    local b = byte(line, 1)
+    if b == SP or b == HT then
+        if last then
+            local v = trim(line, 1, #line)
+            if v ~= "" then
+                add_piece(fields, last, v, " ")
+            end
+        end
+        return last
+    end
+    local colon = find(line, ":", 1, true)
+    if not colon then
+        return nil
+    end
+    local name = lower(trim(line, 1, colon - 1))
+    if not find(name, "^[^%s%c]+$") then
+        return nil
+    end
+    add_piece(fields, name, trim(line, colon + 1, #line), ", ")
+    return name
+end
+
+
+-- The header block up to its blank line: lower-case names, values joined
+-- once at the end (never by repeated concatenation).  headers | nil, err
+local function read_headers(r)
+    local fields, last = {}, nil
+    while true do
+        local line, err = read_head_line(r, "reading response headers")
         if not line then
             return nil, err
         end
         if line == "" then
-            return headers
+            break
         end
-        local name, value = match(line, "^([^:%s]+)%s*:%s*(.-)%s*$")
-        if name then
-            name = lower(name)
-            local old = headers[name]
-            headers[name] = old and (old .. ", " .. value) or value
-        end
+        last = add_header_line(fields, line, last)
     end
-    return nil, make_error("NetworkError", "too many response headers")
+    local headers = {}
+    for name, p in pairs(fields) do
+        headers[name] = p.n == 1 and p[1] or concat(p, "", 1, p.n)
+    end
+    return headers
 end
 
 
-local function read_chunked(sock, deadline, max_body)
-    local parts, total = {}, 0
+-- "1a2b[;ext]": the chunk size | nil, err
+local function read_chunk_size(r)
+    local line, err = read_line(r, CHUNK_LINE_MAX, "reading chunk size",
+        "chunk size line longer than " .. CHUNK_LINE_MAX .. " bytes")
+    if not line then
+        return nil, err
+    end
+    local lead, digits = match(line, "^([ \t]*)(%x+)")
+    if not digits then
+        return nil, malformed("chunk size")
+    end
+    local rest = sub(line, #lead + #digits + 1)
+    if rest ~= "" and not find(rest, "^[ \t]*;") then
+        return nil, malformed("chunk size")
+    end
+    digits = match(digits, "^0*(%x+)$")
+    if #digits > 15 then
+        return nil, too_large(r.s.max_body)
+    end
+    return tonumber(digits, 16)
+end
+
+
+-- Trailer lines up to the blank one, charged to the header budget.
+local function skip_trailers(r)
     while true do
-        local line, err = receive(sock, deadline, "*l", "reading chunk size")
+        local line, err = read_head_line(r, "reading chunk trailer")
         if not line then
             return nil, err
         end
-        local size = tonumber(match(line, "^%s*(%x+)"), 16)
+        if line == "" then
+            return true
+        end
+    end
+end
+
+
+local function read_chunked_body(r)
+    local max_body = r.s.max_body
+    local parts, n, total = {}, 0, 0
+    while true do
+        local size, err = read_chunk_size(r)
         if not size then
-            return nil, make_error("NetworkError", "bad chunk size line in response")
+            return nil, err
         end
         if size == 0 then
-            -- trailers up to the blank line
-            for _ = 1, 100 do
-                local trailer, terr = receive(sock, deadline, "*l", "reading chunk trailer")
-                if not trailer then
-                    return nil, terr
-                end
-                if trailer == "" then
-                    return concat(parts)
-                end
+            local ok, terr = skip_trailers(r)
+            if not ok then
+                return nil, terr
             end
-            return nil, make_error("NetworkError", "too many trailers in response")
+            return concat(parts, "", 1, n)
         end
         total = total + size
         if total > max_body then
-            return nil, make_error("NetworkError", "response body larger than "
-                .. max_body .. " bytes")
+            return nil, too_large(max_body)
         end
-        local data, derr = receive(sock, deadline, size, "reading response body")
+        local data, derr = receive(r, size, "reading response body")
         if not data then
             return nil, derr
         end
-        parts[#parts + 1] = data
-        local crlf, cerr = receive(sock, deadline, "*l", "reading response body")
+        n = n + 1
+        parts[n] = data
+        local crlf, cerr = read_line(r, 0, "reading response body",
+            "malformed chunked body from server")
         if not crlf then
             return nil, cerr
         end
@@ -344,116 +519,211 @@ local function read_chunked(sock, deadline, max_body)
 end
 
 
-local function read_until_close(sock, deadline, max_body)
-    local ms = remaining_ms(deadline)
-    if not ms then
-        return nil, make_error("Timeout", "reading response body timed out")
+local function read_length_body(r, value)
+    local digits = match(value, "^[ \t]*(%d+)[ \t]*$")
+    if not digits then
+        return nil, make_error("NetworkError", "bad content-length in response")
     end
-    sock:settimeout(ms)
-    local data, err, partial = sock:receive("*a")
-    if not data then
-        if err == "closed" then
-            data = partial
-        else
-            return nil, io_error(err, "reading response body")
-        end
+    local len = #digits <= 15 and tonumber(digits) or huge
+    if len > r.s.max_body then
+        return nil, too_large(r.s.max_body)
     end
-    if #data > max_body then
-        return nil, make_error("NetworkError", "response body larger than "
-            .. max_body .. " bytes")
+    if len == 0 then
+        return ""
     end
-    return data
+    return receive(r, len, "reading response body")
 end
 
 
--- Reads one response.  Returns res, reusable | nil, err, first_read_closed.
-local function read_response(sock, deadline, method, max_body)
-    local status, version, headers
+-- Until the server closes, never holding more than max_body + 1 bytes.
+local function read_close_body(r)
+    local max_body = r.s.max_body
+    local parts, n, total = {}, 0, 0
+    while true do
+        if not arm(r.sock, r.deadline) then
+            return nil, make_error("Timeout", "reading response body timed out")
+        end
+        local data, err, partial = r.sock:receive(min(CLOSE_READ, max_body + 1 - total))
+        data = data or partial
+        if data and data ~= "" then
+            total = total + #data
+            if total > max_body then
+                return nil, too_large(max_body)
+            end
+            n = n + 1
+            parts[n] = data
+        end
+        if err == "closed" then
+            return concat(parts, "", 1, n)
+        elseif err then
+            return nil, io_error(err, "reading response body")
+        end
+    end
+end
+
+
+-- body, until_close | nil, err
+local function read_body(r, method, status, headers)
+    if method == "HEAD" or status == 204 or status == 304 then
+        return ""
+    end
+    local te = lower(headers["transfer-encoding"] or "")
+    if te ~= "" and te ~= "identity" then
+        if not find(te, "chunked", 1, true) then
+            return nil, make_error("NetworkError", "unsupported transfer-encoding "
+                .. excerpt(te, 64))
+        end
+        return read_chunked_body(r)
+    end
+    if headers["content-length"] then
+        return read_length_body(r, headers["content-length"])
+    end
+    local body, err = read_close_body(r)
+    return body, body and true or err
+end
+
+
+-- Layers --------------------------------------------------------------------
+
+-- A connection (pooled, or new with its TLS handshake done): sock, reused | nil, err
+local function connect(s, u, deadline, conn_ms)
+    local sock = s.tcp()
+    local ms = remaining_ms(deadline) or 1
+    sock:settimeouts(min(conn_ms, ms), ms, ms)
+    local host, port = u.host, u.port
+    local addr = host == "localhost" and "127.0.0.1" or (u.ipv6 and "[" .. host .. "]" or host)
+    local pool = u.scheme .. "://" .. host .. ":" .. port
+    local ok, err = sock:connect(addr, port, { pool = pool, pool_size = s.pool_size })
+    if not ok then
+        if err == "timeout" then
+            return nil, make_error("Timeout", "connecting to " .. host .. ":" .. port
+                .. " timed out")
+        end
+        return nil, make_error("NetworkError", "cannot connect to " .. host .. ":"
+            .. port .. ": " .. tostring(err))
+    end
+    local reused = (sock:getreusedtimes() or 0) > 0
+    if u.scheme ~= "https" or reused then
+        return sock, reused
+    end
+    local session, herr = sock:sslhandshake(nil, host, true)
+    if session then
+        return sock, false
+    end
+    sock:close()
+    if herr == "timeout" then
+        return nil, make_error("Timeout", "TLS handshake with " .. host .. " timed out")
+    end
+    local hint = ""
+    if find(tostring(herr), "verify", 1, true) then
+        hint = " (the server's CA must be in nginx's lua_ssl_trusted_certificate file)"
+    end
+    return nil, make_error("TLSError", "TLS handshake with " .. host .. " failed: "
+        .. tostring(herr) .. hint)
+end
+
+
+-- true | nil, err, raw_err
+local function send_request(sock, wire, deadline)
+    if not arm(sock, deadline) then
+        return nil, make_error("Timeout", "request timed out before it was sent"), "timeout"
+    end
+    local sent, err = sock:send(wire)
+    if not sent then
+        return nil, io_error(err, "sending request"), err
+    end
+    return true
+end
+
+
+-- One response (1xx ones skipped).  res, reusable | nil, err, closed_before_status
+local function read_response(sock, deadline, method, s)
+    local r = { sock = sock, deadline = deadline, next_line = sock:receiveuntil("\n"),
+                head_left = s.max_head, s = s }
+    local status, version, headers, err
     repeat
-        local line, err, raw = receive(sock, deadline, "*l", "reading response status")
-        if not line then
-            return nil, err, raw == "closed" and status == nil
+        local raw
+        status, version, raw = read_status_line(r)
+        if not status then
+            return nil, version, raw == "closed" and headers == nil
         end
-        local major, minor, code = match(line, "^HTTP/(%d)%.(%d)%s+(%d%d%d)")
-        if not code then
-            return nil, make_error("NetworkError", "malformed status line from server")
-        end
-        version = tonumber(major) * 10 + tonumber(minor)
-        status = tonumber(code)
-        headers, err = read_headers(sock, deadline)
+        headers, err = read_headers(r)
         if not headers then
             return nil, err
         end
     until status >= 200 or status == 101
 
-    local connection = lower(headers.connection or "")
-    local reusable = version >= 11 and not find(connection, "close", 1, true)
-    local body
-    local te = lower(headers["transfer-encoding"] or "")
-    if method == "HEAD" or status == 204 or status == 304 then
-        body = ""
-    elseif te ~= "" and te ~= "identity" then
-        if not find(te, "chunked", 1, true) then
-            return nil, make_error("NetworkError", "unsupported transfer-encoding " .. te)
-        end
-        local err
-        body, err = read_chunked(sock, deadline, max_body)
-        if not body then
-            return nil, err
-        end
-    elseif headers["content-length"] then
-        local len = tonumber(match(headers["content-length"], "^%s*(%d+)%s*$"))
-        if not len then
-            return nil, make_error("NetworkError", "bad content-length in response")
-        end
-        if len > max_body then
-            return nil, make_error("NetworkError", "response body larger than "
-                .. max_body .. " bytes")
-        end
-        if len == 0 then
-            body = ""
-        else
-            local err
-            body, err = receive(sock, deadline, len, "reading response body")
-            if not body then
-                return nil, err
-            end
-        end
-    else
-        local err
-        body, err = read_until_close(sock, deadline, max_body)
-        if not body then
-            return nil, err
-        end
-        reusable = false
+    local body, until_close = read_body(r, method, status, headers)
+    if not body then
+        return nil, until_close
     end
+    local connection = lower(headers.connection or "")
+    local reusable = version >= 11 and not until_close
+        and not find(connection, "close", 1, true)
     return { status = status, headers = headers, body = body }, reusable
 end
 
 
--- The transport -----------------------------------------------------------------
-
-local function seconds_opt(opts, name)
-    local v = opts[name]
-    if v == nil then
-        return DEFAULTS[name]
+-- One attempt on one connection: res | nil, err, retry_on_a_fresh_connection
+local function attempt(s, u, wire, method, deadline, conn_ms)
+    local sock, reused = connect(s, u, deadline, conn_ms)
+    if not sock then
+        return nil, reused
     end
-    if type(v) ~= "number" or v <= 0 or v ~= v or v == huge then
-        misuse(name .. ": expected a positive number of seconds, got " .. tostring(v), 3)
+    local ok, serr, sraw = send_request(sock, wire, deadline)
+    if not ok then
+        sock:close()
+        -- a pooled connection the server already closed: try a fresh one
+        return nil, serr, reused and sraw ~= "timeout"
     end
-    return v
+    local res, rerr, closed_early = read_response(sock, deadline, method, s)
+    if not res then
+        sock:close()
+        return nil, rerr, reused and closed_early
+    end
+    if rerr then
+        sock:setkeepalive(s.idle_ms, s.pool_size)
+    else
+        sock:close()
+    end
+    return res
 end
 
 
-local function to_ms(seconds)
-    local ms = floor(seconds * 1000)
-    return ms < 1 and 1 or ms
+-- The transport function's body (level: its own, for misuse).
+local function request(s, req, level)
+    check_phase("transport", level)
+    if type(req) ~= "table" then
+        misuse("expected a request table", level)
+    end
+    if type(req.url) ~= "string" then
+        misuse("url: expected a string", level)
+    end
+    local u, uerr = parse_url(req.url)
+    if not u then
+        misuse("url: " .. uerr .. ": " .. excerpt(req.url), level)
+    end
+    local wire, method = build_request(req, u, level + 1)
+    local timeout = seconds_opt(req, "timeout", s.timeout, level + 1)
+    local conn_ms = to_ms(seconds_opt(req, "connect_timeout", s.connect_timeout, level + 1))
+    ngx.update_time()
+    local deadline = ngx.now() + timeout
+
+    local res, err, retry = attempt(s, u, wire, method, deadline, conn_ms)
+    if not res and retry then
+        res, err = attempt(s, u, wire, method, deadline, conn_ms)
+    end
+    if not res then
+        return nil, err
+    end
+    return res
 end
 
 
 --- Makes a transport function for acmpca.client.
--- opts: timeout, connect_timeout, keepalive_timeout (seconds),
---       pool_size, max_body.  Raises when cosockets are not usable here.
+-- opts: timeout, connect_timeout, keepalive_timeout (seconds), pool_size,
+-- max_body; each defaults to core.transport_defaults.  Raises when
+-- cosockets are not usable here.
 function _M.new(opts)
     check_phase("new", 2)
     opts = opts or {}
@@ -468,105 +738,10 @@ function _M.new(opts)
     if opts.ssl_verify == false then
         misuse("TLS certificate verification cannot be turned off", 2)
     end
-    local timeout = seconds_opt(opts, "timeout")
-    local connect_timeout = seconds_opt(opts, "connect_timeout")
-    local idle_ms = to_ms(seconds_opt(opts, "keepalive_timeout"))
-    local pool_size = opts.pool_size or DEFAULTS.pool_size
-    if type(pool_size) ~= "number" or pool_size < 1 or pool_size % 1 ~= 0 then
-        misuse("pool_size: expected a positive integer", 2)
-    end
-    local max_body = opts.max_body or DEFAULTS.max_body
-    local tcp = ngx.socket.tcp
-
-    -- One attempt on one connection: res | nil, err, retry_on_fresh_connection
-    local function attempt(scheme, host, port, wire, method, deadline, conn_ms)
-        local sock = tcp()
-        local ms = remaining_ms(deadline) or 1
-        sock:settimeouts(conn_ms < ms and conn_ms or ms, ms, ms)
-        local addr = host == "localhost" and "127.0.0.1" or host
-        local pool = scheme .. "://" .. host .. ":" .. port
-        local ok, err = sock:connect(addr, port, { pool = pool, pool_size = pool_size })
-        if not ok then
-            if err == "timeout" then
-                return nil, make_error("Timeout", "connecting to " .. host .. ":" .. port
-                    .. " timed out")
-            end
-            return nil, make_error("NetworkError", "cannot connect to " .. host .. ":"
-                .. port .. ": " .. tostring(err))
-        end
-        local reused = (sock:getreusedtimes() or 0) > 0
-        if scheme == "https" and not reused then
-            local session, herr = sock:sslhandshake(nil, host, true)
-            if not session then
-                sock:close()
-                if herr == "timeout" then
-                    return nil, make_error("Timeout", "TLS handshake with " .. host
-                        .. " timed out")
-                end
-                local hint = ""
-                if find(tostring(herr), "verify", 1, true) then
-                    hint = " (the server's CA must be in nginx's"
-                        .. " lua_ssl_trusted_certificate file)"
-                end
-                return nil, make_error("TLSError", "TLS handshake with " .. host
-                    .. " failed: " .. tostring(herr) .. hint)
-            end
-        end
-
-        ms = remaining_ms(deadline)
-        if not ms then
-            sock:close()
-            return nil, make_error("Timeout", "request timed out before it was sent")
-        end
-        sock:settimeout(ms)
-        local sent, serr = sock:send(wire)
-        if not sent then
-            sock:close()
-            -- a pooled connection the server already closed: try a fresh one
-            return nil, io_error(serr, "sending request"), reused and serr ~= "timeout"
-        end
-
-        local res, rerr, closed_early = read_response(sock, deadline, method, max_body)
-        if not res then
-            sock:close()
-            return nil, rerr, reused and closed_early
-        end
-        if rerr then
-            sock:setkeepalive(idle_ms, pool_size)
-        else
-            sock:close()
-        end
-        return res
-    end
-
+    local s = read_settings(opts, 3)
     return function(req)
-        check_phase("transport", 2)
-        if type(req) ~= "table" then
-            misuse("expected a request table", 2)
-        end
-        if type(req.url) ~= "string" then
-            misuse("url: expected a string", 2)
-        end
-        local scheme, host, port, path, hostport = parse_url(req.url)
-        if not scheme then
-            misuse("url: " .. host .. ": " .. req.url, 2)
-        end
-        local wire, method = build_request(req, path, hostport)
-        local total = req.timeout and seconds_opt(req, "timeout") or timeout
-        local conn = req.connect_timeout and seconds_opt(req, "connect_timeout")
-            or connect_timeout
-        ngx.update_time()
-        local deadline = ngx.now() + total
-        local conn_ms = to_ms(conn)
-
-        local res, err, retry = attempt(scheme, host, port, wire, method, deadline, conn_ms)
-        if not res and retry then
-            res, err = attempt(scheme, host, port, wire, method, deadline, conn_ms)
-        end
-        if not res then
-            return nil, err
-        end
-        return res
+        local res, err = request(s, req, 3)   -- not a tail call: keeps the levels
+        return res, err
     end
 end
 

@@ -1,0 +1,28 @@
+/*
+ * http_lua.h: the Lua binding of the HTTP engine (http_lua.c), for the
+ * areas that run request tables through an embedded acmpca_http
+ * (client.c's _send).  acmpca_http_open is declared in core.h with the
+ * other openers.
+ *
+ * lua_State is named by its struct tag so that this header includes no
+ * Lua header and http.h may include it.
+ */
+#ifndef ACMPCA_HTTP_LUA_H
+#define ACMPCA_HTTP_LUA_H
+
+#include "http.h"
+
+struct lua_State;
+
+/*
+ * Perform the request table at index req (the transport contract in
+ * README.md: method, url, headers, body, timeout, connect_timeout) and
+ * push res { status, headers, body }, or nil and an acmpca.error (codes
+ * Timeout, TLSError, NetworkError).  Raises (luaL_argerror on argument
+ * arg) only on a malformed request table.  Returns the number of values
+ * pushed on top (the strings read from req stay anchored on the stack
+ * below them).
+ */
+ACMPCA_HIDDEN int acmpca_http_request(struct lua_State *L, acmpca_http *h, int req, int arg);
+
+#endif
