@@ -184,6 +184,32 @@ describe("acmpca.core http", function()
             assert.equals("GET", cjson.decode(res.body).method)
         end)
 
+        it("sends number header values as text, whatever the GC does meanwhile", function()
+            local headers = { ["X-Str"] = "s" }
+            for i = 1, 20 do
+                headers["X-Num-" .. i] = i * 1000 + 0.5
+            end
+            collectgarbage()
+            local echo = cjson.decode(assert(h:request{ method = "POST", url = srv.url .. "/echo",
+                                                        headers = headers, body = "" }).body)
+            assert.equals("s", echo.headers["x-str"])
+            for i = 1, 20 do
+                assert.equals(tostring(i * 1000 + 0.5), echo.headers["x-num-" .. i])
+            end
+        end)
+
+        it("refuses more than 32 request headers", function()
+            local headers = {}
+            for i = 1, 33 do
+                headers["X-H" .. i] = "v"
+            end
+            assert.has_error(function() h:request{ url = srv.url, headers = headers } end,
+                "bad argument #1 to 'request' (headers: more than 32 headers)")
+            headers["X-H33"] = nil
+            local res = assert(h:request{ url = srv.url .. "/echo", headers = headers })
+            assert.equals(200, res.status)
+        end)
+
         it("sends a body larger than 1 KiB without Expect: 100-continue", function()
             local big = string.rep("z", 5000)
             local res = assert(h:request{ method = "POST", url = srv.url .. "/echo", body = big })
