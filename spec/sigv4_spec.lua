@@ -329,6 +329,44 @@ describe("acmpca.sigv4", function()
             assert.matches("SignedHeaders=host;x-amz-date,", h.Authorization, 1, true)
         end)
 
+        it("signs each request of a row as the HMAC chain does, whatever came before", function()
+            -- the signer caches keys and the SHA-256 states after the first block of the
+            -- canonical request and of the string to sign; the binding reuses the last
+            -- Host and X-Amz-Date strings: change one thing at a time and check all
+            local function chain(r, o)
+                local sts = sigv4.string_to_sign(sigv4.canonical_request(r, o), o)
+                local key = sigv4.signing_key(o.credentials.secret_access_key,
+                                              sts:match("\n(%d%d%d%d%d%d%d%d)T"), o.region,
+                                              o.service)
+                return sigv4.hex(sigv4.hmac_sha256(key, sts))
+            end
+            local steps = {
+                { url = "https://a.example/", time = V.UNIX_TIME },
+                { url = "https://a.example/", time = V.UNIX_TIME },
+                { url = "https://a.example/", time = V.UNIX_TIME + 1 },
+                { url = "https://b.example/", time = V.UNIX_TIME + 1 },
+                { url = "https://b.example/a-longer-path-than-before", time = V.UNIX_TIME + 1 },
+                { url = "https://b.example/", time = V.UNIX_TIME + 86400 },
+                { url = "https://b.example/", time = V.UNIX_TIME + 1, secret = "other" },
+                { url = "https://b.example/", time = V.UNIX_TIME + 1, region = "eu-west-1" },
+                { url = "https://a.example/", time = V.UNIX_TIME },
+            }
+            for i, s in ipairs(steps) do
+                local r = req({ method = "POST", url = s.url, body = "{}",
+                                headers = { ["X-Amz-Target"] = "ACMPrivateCA.ListTags" } })
+                local o = opts({ time = s.time, region = s.region })
+                if s.secret then
+                    o.credentials.secret_access_key = s.secret
+                end
+                local h = sigv4.sign(r, o)
+                assert.are.equal(chain(r, o), h.Authorization:match("Signature=(%x+)$"),
+                                 "step " .. i)
+                assert.are.equal(s.url:match("//([^/]+)"), h.Host, "step " .. i)
+                assert.are.equal(os.date("!%Y%m%dT%H%M%SZ", s.time), h["X-Amz-Date"],
+                                 "step " .. i)
+            end
+        end)
+
         it("never confuses cached signing keys of different secrets", function()
             local first = sigv4.sign(req(), opts()).Authorization
             for i = 1, 40 do

@@ -13,15 +13,16 @@
  * headers and payload hash make the canonical request (sv_write_creq),
  * which is hashed into the string to sign and signed (sv_sign).
  *
- * The hot path allocates nothing after warm-up: the canonical request is
- * streamed through a fixed buffer into SHA-256 and never stored, headers
- * are sorted in a small stack array, and the scratch space for paths and
- * queries lives on the stack unless they are unusually long (then it is
- * malloc'd and freed before returning).
+ * The hot path allocates nothing: the canonical request is streamed
+ * through a fixed buffer into SHA-256 and never stored, headers are sorted
+ * in a small stack array, and the scratch space for paths and queries
+ * lives on the stack unless they are unusually long (then it is malloc'd
+ * and freed before returning).
  *
  * Signing-key cache: process-wide, KCACHE_SIZE entries replaced round
  * robin, guarded by a pthread mutex, keyed on SHA-256(secret) + date +
- * region + service.  The secret itself is never stored.
+ * region + service; an entry keeps the key and its pre-keyed HMAC states.
+ * The secret itself is never stored.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -29,8 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
 
 #include "crypto.h"
 #include "sigv4.h"
@@ -55,17 +54,24 @@ static inline unsigned char lc(unsigned char c)
 #define C_CRLFNUL 0x2    /* never allowed in a header */
 #define C_UNSAFE 0x4     /* not allowed in a credential scope part */
 #define C_SPACE 0x8      /* space or tab: trimmed and collapsed in values */
+#define C_CTL 0x10       /* not allowed anywhere in a URL: below 0x20, DEL */
+#define C_URL 0x20       /* / ? # @ : space: what the URL split looks at */
 
 #define CLS_ALNUM(c) \
     (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9'))
-#define CLS(c)                                                                            \
-    ((CLS_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~' ? C_UNRESERVED \
-                                                                           : 0)           \
-     | ((c) == '\r' || (c) == '\n' || (c) == 0 ? C_CRLFNUL : 0)                           \
+#define CLS(c)                                                                       \
+    ((CLS_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~'              \
+          ? C_UNRESERVED                                                                 \
+          : 0)                                                                           \
+     | ((c) == '\r' || (c) == '\n' || (c) == 0 ? C_CRLFNUL : 0)                          \
      | ((c) <= ' ' || (c) >= 0x7f || (c) == '/' || (c) == ',' || (c) == ';' || (c) == '=' \
-            ? C_UNSAFE                                                                    \
-            : 0)                                                                          \
-     | ((c) == ' ' || (c) == '\t' ? C_SPACE : 0))
+            ? C_UNSAFE                                                                   \
+            : 0)                                                                         \
+     | ((c) == ' ' || (c) == '\t' ? C_SPACE : 0)                                         \
+     | ((c) < 0x20 || (c) == 0x7f ? C_CTL : 0)                                           \
+     | ((c) == '/' || (c) == '?' || (c) == '#' || (c) == '@' || (c) == ':' || (c) == ' '   \
+            ? C_URL                                                                      \
+            : 0))
 #define CLS4(c) CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
 #define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
 #define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
@@ -104,6 +110,17 @@ static int ieq(const char *p, size_t n, const char *lit, size_t litn)
 }
 #define IEQ(p, n, lit) ieq((p), (n), lit, sizeof(lit) - 1)
 
+/* memcmp for the short names of this file, without a library call. */
+static inline int bytes_cmp(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+    return 0;
+}
+
 /* Any byte of p[0..n) in class f? */
 static int any_in(const char *p, size_t n, unsigned char f)
 {
@@ -116,21 +133,63 @@ static int any_in(const char *p, size_t n, unsigned char f)
     return (acc & f) != 0;
 }
 
-/* Any CR, LF or NUL?  Eight bytes per step (a zero-byte test per byte value). */
+/*
+ * Eight bytes per step: has v a byte equal to c?  (The classic zero-byte
+ * test on v ^ c..c; exact as a yes/no answer.)
+ */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint64_t has_byte(uint64_t v, unsigned char c)
+{
+    uint64_t x = v ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+static inline uint64_t load8(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/*
+ * Whether p[0..n) holds a byte of class f (tested a word at a time by
+ * test): the words at 0, 8, ... and one ending at n, overlapping the last.
+ */
+static inline int any_words(const char *p, size_t n, unsigned char f,
+                            uint64_t (*test)(uint64_t))
+{
+    size_t i;
+
+    if (n < 8)
+        return any_in(p, n, f);
+    for (i = 0; i + 8 < n; i += 8)
+        if (test(load8(p + i)))
+            return 1;
+    return test(load8(p + n - 8)) != 0;
+}
+
+static inline uint64_t crlfnul_word(uint64_t v)
+{
+    return has_byte(v, '\r') | has_byte(v, '\n') | has_byte(v, 0);
+}
+
+static inline uint64_t space_word(uint64_t v)
+{
+    return has_byte(v, ' ') | has_byte(v, '\t');
+}
+
+/* Any CR, LF or NUL? */
 static int has_crlfnul(const char *p, size_t n)
 {
-    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-    size_t i = 0;
+    return any_words(p, n, C_CRLFNUL, crlfnul_word);
+}
 
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v, r, l;
-        memcpy(&v, p + i, 8);
-        r = v ^ (ones * '\r');
-        l = v ^ (ones * '\n');
-        if ((((v - ones) & ~v) | ((r - ones) & ~r) | ((l - ones) & ~l)) & high)
-            return 1;
-    }
-    return any_in(p + i, n - i, C_CRLFNUL);
+/* Any space or tab (a header value that needs trimming or collapsing)? */
+static int has_space(const char *p, size_t n)
+{
+    return any_words(p, n, C_SPACE, space_word);
 }
 
 /* Bytes that may appear in a credential scope part or an access key id. */
@@ -174,42 +233,50 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* ------------------------------------------------------------ time */
 
-/* Two decimal digits of v at dst. */
-static void put2(char *dst, int v)
+/* "00".."99": two decimal digits are one 2-byte copy. */
+static const char DIGIT_PAIRS[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static inline void put2(char *dst, int64_t v)
 {
-    dst[0] = (char)('0' + v / 10);
-    dst[1] = (char)('0' + v % 10);
+    memcpy(dst, DIGIT_PAIRS + 2 * v, 2);
+}
+
+/* Year, month and day of a day count from 1970-01-01 (H. Hinnant's civil_from_days). */
+static void civil_from_days(int64_t days, int64_t *y, int64_t *m, int64_t *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
 }
 
 void acmpca_sigv4_amz_date(int64_t t, char buf[17])
 {
-    int64_t days = t / 86400, secs = t % 86400;
-    int64_t z, era, doe, yoe, y, doy, mp, d, m;
+    int64_t days = t / 86400, secs = t % 86400, y, m, d;
 
     if (secs < 0) {
         secs += 86400;
         days -= 1;
     }
-    /* civil_from_days (H. Hinnant's algorithm) */
-    z = days + 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += (m <= 2);
+    civil_from_days(days, &y, &m, &d);
     y = y < 0 ? 0 : y > 9999 ? 9999 : y;
-    put2(buf, (int)(y / 100));
-    put2(buf + 2, (int)(y % 100));
-    put2(buf + 4, (int)m);
-    put2(buf + 6, (int)d);
+    put2(buf, y / 100);
+    put2(buf + 2, y % 100);
+    put2(buf + 4, m);
+    put2(buf + 6, d);
     buf[8] = 'T';
-    put2(buf + 9, (int)(secs / 3600));
-    put2(buf + 11, (int)(secs / 60 % 60));
-    put2(buf + 13, (int)(secs % 60));
+    put2(buf + 9, secs / 3600);
+    put2(buf + 11, secs / 60 % 60);
+    put2(buf + 13, secs % 60);
     buf[15] = 'Z';
     buf[16] = '\0';
 }
@@ -265,24 +332,25 @@ int acmpca_sigv4_parse_amz_date(const char *p, size_t n, int64_t *t)
 /*
  * A buffered writer: bytes collect in buf and are flushed into SHA-256
  * (hash != NULL) and/or copied into a caller's text (text != NULL, which
- * counts every byte and stores what fits).
+ * counts every byte and stores what fits).  With neither, a text that fits
+ * stays whole in buf (emitted stays 0).
  */
-#define SINK_SIZE 1024
+#define SINK_SIZE 2048
 
 typedef struct sink {
-    acmpca_crypto *hash;
+    acmpca_sha256_ctx *hash;
     acmpca_sigv4_text *text;
+    size_t emitted; /* bytes flushed so far */
     size_t n;
-    int failed;
     char buf[SINK_SIZE];
 } sink;
 
-static void sink_init(sink *k, acmpca_crypto *hash, acmpca_sigv4_text *text)
+static void sink_init(sink *k, acmpca_sha256_ctx *hash, acmpca_sigv4_text *text)
 {
     k->hash = hash;
     k->text = text;
+    k->emitted = 0;
     k->n = 0;
-    k->failed = 0;
     if (text != NULL)
         text->len = 0;
 }
@@ -291,8 +359,9 @@ static void sink_emit(sink *k, const char *p, size_t n)
 {
     acmpca_sigv4_text *t = k->text;
 
-    if (k->hash != NULL && acmpca_crypto_sha256_update(k->hash, p, n) != 0)
-        k->failed = 1;
+    k->emitted += n;
+    if (k->hash != NULL)
+        acmpca_sha256_update(k->hash, p, n);
     if (t == NULL)
         return;
     if (t->len < t->cap)
@@ -361,6 +430,10 @@ static void sink_value(sink *k, const char *p, size_t n)
     size_t i;
     int pending = 0, any = 0;
 
+    if (!has_space(p, n)) {
+        sink_put(k, p, n); /* the usual case: nothing to trim */
+        return;
+    }
     for (i = 0; i < n; i++) {
         if (cls[u[i]] & C_SPACE) {
             pending = 1;
@@ -391,13 +464,13 @@ typedef struct hent {
 static int hent_cmp(const hent *a, const hent *b)
 {
     size_t n = a->nlen < b->nlen ? a->nlen : b->nlen;
-    int r = memcmp(a->lname, b->lname, n);
+    int r = bytes_cmp(a->lname, b->lname, n);
 
     if (r != 0)
         return r;
     if (a->nlen != b->nlen)
         return a->nlen < b->nlen ? -1 : 1;
-    r = memcmp(a->name, b->name, n);
+    r = bytes_cmp(a->name, b->name, n);
     if (r != 0)
         return r;
     return a->idx < b->idx ? -1 : (a->idx > b->idx);
@@ -406,7 +479,7 @@ static int hent_cmp(const hent *a, const hent *b)
 /* Same name once lower-cased. */
 static int same_lname(const hent *a, const hent *b)
 {
-    return a->nlen == b->nlen && memcmp(a->lname, b->lname, a->nlen) == 0;
+    return a->nlen == b->nlen && bytes_cmp(a->lname, b->lname, a->nlen) == 0;
 }
 
 static int hent_qcmp(const void *a, const void *b)
@@ -453,8 +526,27 @@ static int header_skipped(const char *p, size_t n)
 
 /* ------------------------------------------------------------ signing key cache */
 
+/*
+ * An entry holds the derived key and the HMAC states it keys (both key
+ * material), so a signature costs no re-keying; it is found by the SHA-256
+ * of the secret, never the secret.  It also keeps two "heads", SHA-256
+ * states after a first block that signatures with the key tend to share,
+ * each saving a block per signature:
+ *   - the inner HMAC state after the first block of the string to sign
+ *     ("AWS4-HMAC-SHA256\n", the time, the start of the scope), the same
+ *     for every signature in one second;
+ *   - the state after the first block of the last canonical request
+ *     (method, path, query, the first headers), the same for requests to
+ *     one endpoint, such as every call of the ACM PCA client.
+ */
 #define KCACHE_SIZE 16
 #define KCACHE_PART 64
+#define HEAD 64 /* one SHA-256 block */
+
+/* The shortest string to sign (one-byte region and service) is longer. */
+_Static_assert(sizeof(ALGORITHM) + 17 + 8 + 1 + 1 + 1 + 1 + 13 + 1 + ACMPCA_SHA256_HEX_LEN
+                   > HEAD,
+               "a string to sign may be shorter than one block");
 
 typedef struct kentry {
     int used;
@@ -464,45 +556,94 @@ typedef struct kentry {
     char region[KCACHE_PART];
     char service[KCACHE_PART];
     unsigned char key[ACMPCA_SHA256_LEN];
+    acmpca_hmac_key hk;
+    int sts_used, creq_used;
+    char sts_time[16];           /* the X-Amz-Date of sts_head */
+    acmpca_sha256_ctx sts_head;  /* hk.inner after the string to sign's first block */
+    char creq_first[HEAD];       /* a canonical request's first block */
+    acmpca_sha256_ctx creq_head; /* the SHA-256 state after it */
 } kentry;
+
+/* What a lookup asks for. */
+typedef struct kquery {
+    const acmpca_str *secret;
+    const char *date; /* "YYYYMMDD" */
+    const acmpca_str *region;
+    const acmpca_str *service;
+    const char *amz_date;   /* "YYYYMMDDTHHMMSSZ" of a signature, or NULL */
+    const char *creq_first; /* its canonical request's first block, or NULL */
+    unsigned char secret_md[ACMPCA_SHA256_LEN];
+} kquery;
+
+/*
+ * What signing takes from the cache: the key's states (key material:
+ * cleanse after use; hk.inner only when sts_head is not had) and the heads.
+ * A head is "had" when the cache has it for this signature, "made" when
+ * signing computed it for the cache.
+ */
+typedef struct kuse {
+    acmpca_hmac_key hk;
+    acmpca_sha256_ctx sts_head, creq_head;
+    int had_sts, had_creq, made_sts, made_creq;
+} kuse;
 
 static kentry kcache[KCACHE_SIZE];
 static unsigned kcache_next, kcache_last;
 static pthread_mutex_t kcache_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int kentry_match(const kentry *e, const unsigned char *md, const char *date,
-                        const acmpca_str *region, const acmpca_str *service)
+static int kentry_match(const kentry *e, const kquery *q)
 {
-    return e->used && e->rlen == region->n && e->slen == service->n
-           && memcmp(e->date, date, 8) == 0
-           && memcmp(e->secret_md, md, ACMPCA_SHA256_LEN) == 0
-           && memcmp(e->region, region->p, region->n) == 0
-           && memcmp(e->service, service->p, service->n) == 0;
+    return e->used && e->rlen == q->region->n && e->slen == q->service->n
+           && memcmp(e->date, q->date, 8) == 0
+           && memcmp(e->secret_md, q->secret_md, ACMPCA_SHA256_LEN) == 0
+           && bytes_cmp(e->region, q->region->p, q->region->n) == 0
+           && bytes_cmp(e->service, q->service->p, q->service->n) == 0;
 }
 
-/* The cached key into key: 1 when found (the last hit is tried first). */
-static int kcache_find(const unsigned char *md, const char *date, const acmpca_str *region,
-                       const acmpca_str *service, unsigned char key[ACMPCA_SHA256_LEN])
+/* The entry of q, or NULL; the last hit is tried first.  Hold kcache_mu. */
+static kentry *kcache_entry(const kquery *q)
 {
     unsigned i, j;
-    int found = 0;
 
-    pthread_mutex_lock(&kcache_mu);
-    for (j = 0; j < KCACHE_SIZE && !found; j++) {
+    for (j = 0; j < KCACHE_SIZE; j++) {
         i = (kcache_last + j) % KCACHE_SIZE;
-        if (kentry_match(&kcache[i], md, date, region, service)) {
-            memcpy(key, kcache[i].key, ACMPCA_SHA256_LEN);
+        if (kentry_match(&kcache[i], q)) {
             kcache_last = i;
-            found = 1;
+            return &kcache[i];
         }
     }
+    return NULL;
+}
+
+/* The cached key and states (either may be NULL): 1 when found. */
+static int kcache_find(const kquery *q, unsigned char *key, kuse *u)
+{
+    kentry *e;
+
+    pthread_mutex_lock(&kcache_mu);
+    e = kcache_entry(q);
+    if (e != NULL && key != NULL)
+        memcpy(key, e->key, ACMPCA_SHA256_LEN);
+    if (e != NULL && u != NULL) {
+        u->had_sts = q->amz_date != NULL && e->sts_used
+                     && memcmp(e->sts_time, q->amz_date, 16) == 0;
+        if (u->had_sts)
+            u->sts_head = e->sts_head;
+        else
+            u->hk.inner = e->hk.inner;
+        u->hk.outer = e->hk.outer;
+        u->had_creq = q->creq_first != NULL && e->creq_used
+                      && memcmp(e->creq_first, q->creq_first, HEAD) == 0;
+        if (u->had_creq)
+            u->creq_head = e->creq_head;
+    }
     pthread_mutex_unlock(&kcache_mu);
-    return found;
+    return e != NULL;
 }
 
 /* Remember a derived key, replacing the entries round robin. */
-static void kcache_store(const unsigned char *md, const char *date, const acmpca_str *region,
-                         const acmpca_str *service, const unsigned char key[ACMPCA_SHA256_LEN])
+static void kcache_store(const kquery *q, const unsigned char key[ACMPCA_SHA256_LEN],
+                         const acmpca_hmac_key *hk)
 {
     kentry *e;
 
@@ -511,61 +652,246 @@ static void kcache_store(const unsigned char *md, const char *date, const acmpca
     kcache_next = (kcache_next + 1) % KCACHE_SIZE;
     e = &kcache[kcache_last];
     e->used = 1;
-    memcpy(e->secret_md, md, ACMPCA_SHA256_LEN);
-    memcpy(e->date, date, 8);
-    e->rlen = (unsigned char)region->n;
-    e->slen = (unsigned char)service->n;
-    memcpy(e->region, region->p, region->n);
-    memcpy(e->service, service->p, service->n);
+    memcpy(e->secret_md, q->secret_md, ACMPCA_SHA256_LEN);
+    memcpy(e->date, q->date, 8);
+    e->rlen = (unsigned char)q->region->n;
+    e->slen = (unsigned char)q->service->n;
+    memcpy(e->region, q->region->p, q->region->n);
+    memcpy(e->service, q->service->p, q->service->n);
     memcpy(e->key, key, ACMPCA_SHA256_LEN);
+    e->hk = *hk;
+    e->sts_used = e->creq_used = 0;
+    pthread_mutex_unlock(&kcache_mu);
+}
+
+/* Remember the heads signing made (when q's entry is still there). */
+static void kcache_store_heads(const kquery *q, const kuse *u)
+{
+    kentry *e;
+
+    if (!u->made_sts && !u->made_creq)
+        return;
+    pthread_mutex_lock(&kcache_mu);
+    if ((e = kcache_entry(q)) != NULL) {
+        if (u->made_sts) {
+            memcpy(e->sts_time, q->amz_date, 16);
+            e->sts_head = u->sts_head;
+            e->sts_used = 1;
+        }
+        if (u->made_creq) {
+            memcpy(e->creq_first, q->creq_first, HEAD);
+            e->creq_head = u->creq_head;
+            e->creq_used = 1;
+        }
+    }
     pthread_mutex_unlock(&kcache_mu);
 }
 
 /* The four-step HMAC chain of SigV4, uncached. */
-static int derive_uncached(acmpca_crypto *c, const acmpca_str *secret, const char *date,
-                           const acmpca_str *region, const acmpca_str *service,
-                           unsigned char key[ACMPCA_SHA256_LEN])
+static int derive_uncached(const kquery *q, unsigned char key[ACMPCA_SHA256_LEN])
 {
     char small[256];
     char *k0 = small;
-    size_t n = secret->n + 4;
+    size_t n = q->secret->n + 4;
     unsigned char a[ACMPCA_SHA256_LEN], b[ACMPCA_SHA256_LEN];
-    int rc = -1;
 
     if (n > sizeof small && (k0 = malloc(n)) == NULL)
         return -1;
     memcpy(k0, "AWS4", 4);
-    memcpy(k0 + 4, secret->p, secret->n);
-    if (acmpca_crypto_hmac(c, k0, n, date, 8, a) == 0
-        && acmpca_crypto_hmac(c, a, sizeof a, region->p, region->n, b) == 0
-        && acmpca_crypto_hmac(c, b, sizeof b, service->p, service->n, a) == 0
-        && acmpca_crypto_hmac(c, a, sizeof a, "aws4_request", 12, key) == 0)
-        rc = 0;
-    OPENSSL_cleanse(k0, n);
-    OPENSSL_cleanse(a, sizeof a);
-    OPENSSL_cleanse(b, sizeof b);
+    memcpy(k0 + 4, q->secret->p, q->secret->n);
+    acmpca_hmac_sha256(k0, n, q->date, 8, a);
+    acmpca_hmac_sha256(a, sizeof a, q->region->p, q->region->n, b);
+    acmpca_hmac_sha256(b, sizeof b, q->service->p, q->service->n, a);
+    acmpca_hmac_sha256(a, sizeof a, "aws4_request", 12, key);
+    acmpca_cleanse(k0, n);
+    acmpca_cleanse(a, sizeof a);
+    acmpca_cleanse(b, sizeof b);
     if (k0 != small)
         free(k0);
-    return rc;
+    return 0;
 }
 
-/* The signing key: from the cache, else derived and remembered. */
-static int derive_key(acmpca_crypto *c, const acmpca_str *secret, const char *date,
-                      const acmpca_str *region, const acmpca_str *service,
-                      unsigned char key[ACMPCA_SHA256_LEN])
+/*
+ * The signing key of q into key, and the HMAC states it keys into u
+ * (either may be NULL): from the cache, else derived and remembered.
+ */
+static int derive_key(kquery *q, unsigned char *key, kuse *u)
 {
-    unsigned char md[ACMPCA_SHA256_LEN];
+    unsigned char fresh_key[ACMPCA_SHA256_LEN];
+    acmpca_hmac_key fresh;
+    int cached = q->region->n <= KCACHE_PART && q->service->n <= KCACHE_PART;
 
-    if (region->n > KCACHE_PART || service->n > KCACHE_PART)
-        return derive_uncached(c, secret, date, region, service, key);
-    if (acmpca_crypto_sha256(c, secret->p, secret->n, md) != 0)
+    if (cached) {
+        acmpca_sha256(q->secret->p, q->secret->n, q->secret_md);
+        if (kcache_find(q, key, u))
+            return 0;
+    }
+    if (derive_uncached(q, fresh_key) != 0)
         return -1;
-    if (kcache_find(md, date, region, service, key))
-        return 0;
-    if (derive_uncached(c, secret, date, region, service, key) != 0)
-        return -1;
-    kcache_store(md, date, region, service, key);
+    acmpca_hmac_key_init(&fresh, fresh_key, sizeof fresh_key);
+    if (cached)
+        kcache_store(q, fresh_key, &fresh);
+    if (key != NULL)
+        memcpy(key, fresh_key, sizeof fresh_key);
+    if (u != NULL) {
+        u->hk = fresh;
+        u->had_sts = u->had_creq = 0;
+    }
+    acmpca_cleanse(fresh_key, sizeof fresh_key);
+    acmpca_hmac_key_clear(&fresh);
     return 0;
+}
+
+/* ------------------------------------------------------------ URL */
+
+/*
+ * http(s)://[userinfo@]host[:port][/path][?query][#fragment], in stages:
+ * each returns NULL or the problem.
+ */
+
+static inline uint64_t ctl_word(uint64_t v)
+{
+    /* a byte below 0x20 (exact as a yes/no answer for bounds up to 0x80), or DEL */
+    return ((v - ONES * 0x20) & ~v & HIGHS) | has_byte(v, 0x7f);
+}
+
+static const char *url_check_chars(const char *u, size_t n)
+{
+    return any_words(u, n, C_CTL, ctl_word) ? "url: contains a control character" : NULL;
+}
+
+/*
+ * One pass over the authority, from a: where it ends (the first '/', '?'
+ * or '#'), where the host starts (after the last '@'), and the last ':'
+ * and first space after that start (NONE when there is none).
+ */
+#define NONE ((size_t)-1)
+
+typedef struct url_scan {
+    size_t end, host, colon, space;
+} url_scan;
+
+static void url_authority(const char *u, size_t n, size_t a, url_scan *s)
+{
+    size_t i;
+
+    s->host = a;
+    s->colon = s->space = NONE;
+    for (i = a; i < n; i++) {
+        unsigned char c = (unsigned char)u[i];
+        if (!(cls[c] & C_URL))
+            continue;
+        if (c == '/' || c == '?' || c == '#')
+            break;
+        if (c == '@') {
+            s->host = i + 1;
+            s->colon = s->space = NONE;
+        } else if (c == ':') {
+            s->colon = i;
+        } else if (s->space == NONE) {
+            s->space = i;
+        }
+    }
+    s->end = i;
+}
+
+/* The scheme; *a is set to where the authority starts. */
+static const char *url_scheme(const char *u, size_t n, acmpca_sigv4_url *out, size_t *a)
+{
+    if (n > 8 && IEQ(u, 8, "https://")) {
+        out->scheme = "https";
+        *a = 8;
+    } else if (n > 7 && IEQ(u, 7, "http://")) {
+        out->scheme = "http";
+        *a = 7;
+    } else {
+        return "url: expected http://host[:port][/path][?query] or https://...";
+    }
+    return NULL;
+}
+
+/* Where the host ends: after ']' for an IPv6 literal, else at the last ':'. */
+static const char *url_host_end(const char *u, const url_scan *s, size_t *hend)
+{
+    size_t a = s->host, e = s->end;
+
+    *hend = s->colon != NONE ? s->colon : e;
+    if (u[a] == '[') {
+        const char *rb = memchr(u + a, ']', e - a);
+        if (rb == NULL)
+            return "url: unterminated IPv6 address";
+        *hend = (size_t)(rb - u) + 1;
+        if (*hend < e && u[*hend] != ':')
+            return "url: bad host";
+    }
+    if (*hend == a)
+        return "url: missing host";
+    if (s->space != NONE && s->space < *hend)
+        return "url: host contains a space";
+    return NULL;
+}
+
+/* The port of u[p..e) (after the ':'); *dflt when it is the scheme's default. */
+static const char *url_port(const char *u, size_t p, size_t e, const char *scheme, int *dflt)
+{
+    long port = 0;
+    size_t i;
+
+    if (e - p == 0 || e - p > 5)
+        return "url: bad port";
+    for (i = p; i < e; i++) {
+        if (u[i] < '0' || u[i] > '9')
+            return "url: bad port";
+        port = port * 10 + (u[i] - '0');
+    }
+    if (port < 1 || port > 65535)
+        return "url: bad port";
+    *dflt = (port == 443 && scheme[4] == 's') || (port == 80 && scheme[4] == '\0');
+    return NULL;
+}
+
+/* Path up to '?' or '#', query up to '#', from e (the end of the authority). */
+static void url_path_query(const char *u, size_t n, size_t e, acmpca_sigv4_url *out)
+{
+    size_t pstart = e;
+
+    while (e < n && u[e] != '?' && u[e] != '#')
+        e++;
+    out->path.p = u + pstart;
+    out->path.n = e - pstart;
+    out->query.p = "";
+    out->query.n = 0;
+    if (e < n && u[e] == '?') {
+        size_t qs = ++e;
+        const char *hash = memchr(u + qs, '#', n - qs);
+        e = hash != NULL ? (size_t)(hash - u) : n;
+        out->query.p = u + qs;
+        out->query.n = e - qs;
+    }
+}
+
+const char *acmpca_sigv4_parse_url(const char *u, size_t n, acmpca_sigv4_url *out)
+{
+    size_t a, hend;
+    int dflt = 0;
+    const char *problem;
+    url_scan s;
+
+    if ((problem = url_check_chars(u, n)) != NULL
+        || (problem = url_scheme(u, n, out, &a)) != NULL)
+        return problem;
+    url_authority(u, n, a, &s); /* user info, up to the last '@', is dropped */
+    if (s.host == s.end)
+        return "url: missing host";
+    if ((problem = url_host_end(u, &s, &hend)) != NULL)
+        return problem;
+    if (hend < s.end
+        && (problem = url_port(u, hend + 1, s.end, out->scheme, &dflt)) != NULL)
+        return problem;
+    out->authority.p = u + s.host;
+    out->authority.n = (dflt ? hend : s.end) - s.host;
+    url_path_query(u, n, s.end, out);
+    return NULL;
 }
 
 /* ------------------------------------------------------------ input checks */
@@ -665,12 +991,17 @@ static int check_config(const acmpca_sigv4_config *cfg, int need_key_id, char *e
     return check_time(cfg->time, err, errlen);
 }
 
-/* Every header, signed or not: a name, and no CR, LF or NUL anywhere. */
-static int check_headers(const acmpca_sigv4_request *req, char *err, size_t errlen)
+/*
+ * Every header, signed or not: a name, and no CR, LF or NUL anywhere.
+ * *names_len receives the names' total length.
+ */
+static int check_headers(const acmpca_sigv4_request *req, size_t *names_len, char *err,
+                         size_t errlen)
 {
     char q[64];
     size_t i;
 
+    *names_len = 0;
     for (i = 0; i < req->nheaders; i++) {
         const acmpca_header *hd = &req->headers[i];
         if (hd->name.p == NULL || hd->name.n == 0) {
@@ -687,6 +1018,7 @@ static int check_headers(const acmpca_sigv4_request *req, char *err, size_t errl
             seterr(err, errlen, "header \"%s\": value contains CR, LF or NUL", q);
             return -1;
         }
+        *names_len += hd->name.n;
     }
     return 0;
 }
@@ -773,8 +1105,8 @@ static void sv_date_scope(sv *s)
     s->scope_len = build_scope(s->scope, s->amz_date, &s->cfg->region, &s->cfg->service);
 }
 
-/* The given payload hash, or the hex SHA-256 of the body (on c). */
-static int sv_payload_hash(sv *s, acmpca_crypto *c, char *err, size_t errlen)
+/* The given payload hash, or the hex SHA-256 of the body. */
+static int sv_payload_hash(sv *s, char *err, size_t errlen)
 {
     const acmpca_str *given = &s->cfg->payload_hash, *body = &s->req->body;
     unsigned char md[ACMPCA_SHA256_LEN];
@@ -787,10 +1119,7 @@ static int sv_payload_hash(sv *s, acmpca_crypto *c, char *err, size_t errlen)
         memcpy(s->payload_hash, given->p, given->n);
         s->payload_hash_len = given->n;
     } else {
-        if (acmpca_crypto_sha256(c, body->p != NULL ? body->p : "", body->n, md) != 0) {
-            acmpca_crypto_error("sha256", err, errlen);
-            return -1;
-        }
+        acmpca_sha256(body->p != NULL ? body->p : "", body->n, md);
         acmpca_hex(md, sizeof md, s->payload_hash);
         s->payload_hash_len = ACMPCA_SHA256_HEX_LEN;
     }
@@ -799,33 +1128,27 @@ static int sv_payload_hash(sv *s, acmpca_crypto *c, char *err, size_t errlen)
 }
 
 /* Room for the header list and the lower-cased names (stack unless many). */
-static int sv_reserve_headers(sv *s, size_t *names_len)
+static int sv_reserve_headers(sv *s, size_t names_len)
 {
-    size_t i, cap = s->req->nheaders + 4, total = 0;
+    size_t cap = s->req->nheaders + 4;
 
-    for (i = 0; i < s->req->nheaders; i++)
-        total += s->req->headers[i].name.n;
-    *names_len = total;
     if (cap > HSTACK && (s->h = malloc(cap * sizeof *s->h)) == NULL)
         return -1;
-    if (total > LNAMES_STACK && (s->lnames = malloc(total)) == NULL)
+    if (names_len > LNAMES_STACK && (s->lnames = malloc(names_len)) == NULL)
         return -1;
     return 0;
 }
 
-/* Add a header; name is lower-cased into *ln unless it already is. */
+/* Add a header; ln (NULL for the signer's lower-case names) takes its name lower-cased. */
 static void sv_add_header(sv *s, const char *name, size_t nlen, const char *value,
                           size_t vlen, char **ln)
 {
     hent *e = &s->h[s->nh];
     size_t i;
-    int upper = 0;
 
-    for (i = 0; i < nlen; i++)
-        upper |= name[i] >= 'A' && name[i] <= 'Z';
     e->name = name;
     e->lname = name;
-    if (upper) {
+    if (ln != NULL) {
         for (i = 0; i < nlen; i++)
             (*ln)[i] = (char)lc((unsigned char)name[i]);
         e->lname = *ln;
@@ -837,15 +1160,18 @@ static void sv_add_header(sv *s, const char *name, size_t nlen, const char *valu
     e->idx = s->nh++;
 }
 
-/* The signed headers: the request's, then host and the signer's own; sorted. */
-static int sv_collect_headers(sv *s, char *err, size_t errlen)
+/*
+ * The signed headers (names_len: the request's names in total): the
+ * request's, then host and the signer's own; sorted.
+ */
+static int sv_collect_headers(sv *s, size_t names_len, char *err, size_t errlen)
 {
     const acmpca_sigv4_request *req = s->req;
     const acmpca_sigv4_config *cfg = s->cfg;
-    size_t i, names_len;
+    size_t i;
     char *ln;
 
-    if (sv_reserve_headers(s, &names_len) != 0) {
+    if (sv_reserve_headers(s, names_len) != 0) {
         sv_release(s);
         seterr(err, errlen, "out of memory");
         return -1;
@@ -856,15 +1182,15 @@ static int sv_collect_headers(sv *s, char *err, size_t errlen)
         if (!header_skipped(hd->name.p, hd->name.n))
             sv_add_header(s, hd->name.p, hd->name.n, hd->value.p, hd->value.n, &ln);
     }
-    sv_add_header(s, "host", 4, req->host.p, req->host.n, &ln);
+    sv_add_header(s, "host", 4, req->host.p, req->host.n, NULL);
     if (!s->presign) {
-        sv_add_header(s, "x-amz-date", 10, s->amz_date, 16, &ln);
+        sv_add_header(s, "x-amz-date", 10, s->amz_date, 16, NULL);
         if (s->sign_token)
             sv_add_header(s, "x-amz-security-token", 20, cfg->session_token.p,
-                          cfg->session_token.n, &ln);
+                          cfg->session_token.n, NULL);
         if (cfg->flags & ACMPCA_SIGV4_SIGN_BODY)
             sv_add_header(s, "x-amz-content-sha256", 20, s->payload_hash,
-                          s->payload_hash_len, &ln);
+                          s->payload_hash_len, NULL);
     }
     hent_sort(s->h, s->nh);
     return 0;
@@ -896,12 +1222,14 @@ static int sv_signed_headers(sv *s, char *err, size_t errlen)
 
 /*
  * Every stage before the canonical request: check the input, date and
- * scope, payload hash (computed on c), the sorted header list and the
- * signed-headers list.  On failure nothing stays allocated.
+ * scope, payload hash, the sorted header list and the signed-headers
+ * list.  On failure nothing stays allocated.
  */
 static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
-                      int presign, int need_key_id, acmpca_crypto *c, char *err, size_t errlen)
+                      int presign, int need_key_id, char *err, size_t errlen)
 {
+    size_t names_len;
+
     sv_init(s, req, cfg, presign);
     if (check_request(req, err, errlen) != 0
         || check_config(cfg, need_key_id, err, errlen) != 0)
@@ -909,9 +1237,9 @@ static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4
     if (presign && check_expires(cfg->expires, err, errlen) != 0)
         return -1;
     sv_date_scope(s);
-    if (sv_payload_hash(s, c, err, errlen) != 0 || check_headers(req, err, errlen) != 0)
-        return -1;
-    if (sv_collect_headers(s, err, errlen) != 0)
+    if (sv_payload_hash(s, err, errlen) != 0
+        || check_headers(req, &names_len, err, errlen) != 0
+        || sv_collect_headers(s, names_len, err, errlen) != 0)
         return -1;
     return sv_signed_headers(s, err, errlen);
 }
@@ -1220,8 +1548,7 @@ static int sv_write_creq(const sv *s, sink *k, char *err, size_t errlen)
     sink_putc(k, '\n');
     sink_put(k, s->signed_headers, s->sh_len);
     sink_putc(k, '\n');
-    sink_put(k, s->payload_hash, s->payload_hash_len);
-    sink_flush(k);
+    sink_put(k, s->payload_hash, s->payload_hash_len); /* the caller flushes */
     return 0;
 }
 
@@ -1246,77 +1573,126 @@ static size_t build_sts(char *dst, const char *amz_date, const char *scope, size
 }
 
 /* The SHA-256 of the canonical request, streamed and never stored. */
-static int sv_hash_creq(const sv *s, acmpca_crypto *c, unsigned char md[ACMPCA_SHA256_LEN],
-                        char *err, size_t errlen)
+static int sv_hash_creq(const sv *s, unsigned char md[ACMPCA_SHA256_LEN], char *err,
+                        size_t errlen)
 {
+    acmpca_sha256_ctx c;
     sink k;
 
-    if (acmpca_crypto_sha256_begin(c) != 0) {
-        acmpca_crypto_error("sha256", err, errlen);
-        return -1;
-    }
-    sink_init(&k, c, NULL);
+    acmpca_sha256_init(&c);
+    sink_init(&k, &c, NULL);
     if (sv_write_creq(s, &k, err, errlen) != 0)
         return -1;
-    if (k.failed || acmpca_crypto_sha256_end(c, md) != 0) {
-        acmpca_crypto_error("sha256", err, errlen);
-        return -1;
-    }
-    return 0;
-}
-
-/* Hash the canonical request and sign it: sig receives 64 hex digits + NUL. */
-static int sv_sign(const sv *s, acmpca_crypto *c, char sig[65], char *err, size_t errlen)
-{
-    const acmpca_sigv4_config *cfg = s->cfg;
-    unsigned char md[ACMPCA_SHA256_LEN], key[ACMPCA_SHA256_LEN];
-    char sts[STS_MAX];
-    size_t n;
-    int rc;
-
-    if (sv_hash_creq(s, c, md, err, errlen) != 0)
-        return -1;
-    n = build_sts(sts, s->amz_date, s->scope, s->scope_len, md);
-    rc = derive_key(c, &cfg->secret_access_key, s->amz_date, &cfg->region, &cfg->service, key);
-    if (rc == 0)
-        rc = acmpca_crypto_hmac_key32(c, key, sts, n, md);
-    OPENSSL_cleanse(key, sizeof key);
-    if (rc != 0) {
-        acmpca_crypto_error("hmac", err, errlen);
-        return -1;
-    }
-    acmpca_hex(md, sizeof md, sig);
-    sig[64] = '\0';
+    sink_flush(&k);
+    acmpca_sha256_final(&c, md);
     return 0;
 }
 
 /*
- * Prepare and sign on a pooled crypto set: the stages every signing API
- * shares.  On success s holds the date, scope and signed headers (its
- * header list already released).
+ * The canonical request's SHA-256 from its whole text t[0..n) (n > HEAD):
+ * resumed from the cached head when the cache has this first block, else
+ * computed, the head made for the cache.
+ */
+static void creq_digest(kuse *u, const char *t, size_t n, unsigned char md[ACMPCA_SHA256_LEN])
+{
+    acmpca_sha256_ctx c;
+
+    if (u->had_creq) {
+        c = u->creq_head;
+    } else {
+        acmpca_sha256_init(&c);
+        acmpca_sha256_update(&c, t, HEAD);
+        u->creq_head = c;
+        u->made_creq = 1;
+    }
+    acmpca_sha256_update(&c, t + HEAD, n - HEAD);
+    acmpca_sha256_final(&c, md);
+}
+
+/*
+ * The signature: HMAC of the string to sign (n > HEAD), resumed the same
+ * way; u's states are used up (the made head is kept for the cache).
+ */
+static void sts_hmac(kuse *u, const char *sts, size_t n, unsigned char md[ACMPCA_SHA256_LEN])
+{
+    if (!u->had_sts) {
+        acmpca_sha256_update(&u->hk.inner, sts, HEAD);
+        u->sts_head = u->hk.inner;
+        u->made_sts = 1;
+    }
+    acmpca_hmac_finish(u->had_sts ? &u->sts_head : &u->hk.inner, &u->hk.outer, sts + HEAD,
+                       n - HEAD, md);
+}
+
+/*
+ * The canonical request into k's buffer; 1 when it is all there (the usual
+ * case), 0 when it was longer (then nothing of it is kept), -1 on error.
+ */
+static int sv_buffer_creq(const sv *s, sink *k, char *err, size_t errlen)
+{
+    sink_init(k, NULL, NULL);
+    if (sv_write_creq(s, k, err, errlen) != 0)
+        return -1;
+    return k->emitted == 0 && k->n > HEAD;
+}
+
+/*
+ * Sign: the canonical request (buffered when it fits), the key and the
+ * cached heads, the request's digest, the string to sign, its HMAC; then
+ * the heads made here go to the cache.  sig receives 64 hex digits + NUL.
+ */
+static int sv_sign(const sv *s, char sig[65], char *err, size_t errlen)
+{
+    const acmpca_sigv4_config *cfg = s->cfg;
+    kquery q = { &cfg->secret_access_key, s->amz_date, &cfg->region, &cfg->service,
+                 s->amz_date, NULL, { 0 } };
+    unsigned char md[ACMPCA_SHA256_LEN];
+    char sts[STS_MAX];
+    int whole, rc = -1;
+    sink k;
+    kuse u;
+
+    if ((whole = sv_buffer_creq(s, &k, err, errlen)) < 0)
+        return -1;
+    q.creq_first = whole ? k.buf : NULL;
+    u.made_sts = u.made_creq = 0;
+    if (derive_key(&q, NULL, &u) != 0) {
+        seterr(err, errlen, "out of memory");
+    } else if (whole) {
+        creq_digest(&u, k.buf, k.n, md);
+        rc = 0;
+    } else { /* long: written again, streamed into SHA-256 */
+        rc = sv_hash_creq(s, md, err, errlen);
+    }
+    if (rc == 0) {
+        sts_hmac(&u, sts, build_sts(sts, s->amz_date, s->scope, s->scope_len, md), md);
+        kcache_store_heads(&q, &u);
+        acmpca_hex(md, sizeof md, sig);
+        sig[64] = '\0';
+    }
+    acmpca_cleanse(&u, sizeof u);
+    return rc;
+}
+
+/*
+ * Prepare and sign: the stages every signing API shares.  On success s
+ * holds the date, scope and signed headers (its header list already
+ * released).
  */
 static int sign_request(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
                         int presign, char sig[65], char *err, size_t errlen)
 {
-    acmpca_crypto *c;
-    int rc = -1;
+    int rc;
 
     if (req == NULL || cfg == NULL) {
         seterr(err, errlen, "NULL argument");
         return -1;
     }
-    if (check_secret(cfg, err, errlen) != 0)
+    if (check_secret(cfg, err, errlen) != 0
+        || sv_prepare(s, req, cfg, presign, 1, err, errlen) != 0)
         return -1;
-    c = acmpca_crypto_acquire();
-    if (c == NULL) {
-        acmpca_crypto_error("openssl", err, errlen);
-        return -1;
-    }
-    if (sv_prepare(s, req, cfg, presign, 1, c, err, errlen) == 0) {
-        rc = sv_sign(s, c, sig, err, errlen);
-        sv_release(s);
-    }
-    acmpca_crypto_release(c);
+    rc = sv_sign(s, sig, err, errlen);
+    sv_release(s);
     return rc;
 }
 
@@ -1426,26 +1802,20 @@ int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req,
                                    acmpca_sigv4_text *creq, acmpca_sigv4_text *signed_headers,
                                    char *err, size_t errlen)
 {
-    acmpca_crypto *c;
     sv s;
     sink k;
-    int rc = -1;
+    int rc;
 
     if (req == NULL || cfg == NULL || creq == NULL) {
         seterr(err, errlen, "NULL argument");
         return -1;
     }
-    c = acmpca_crypto_acquire();
-    if (c == NULL) {
-        acmpca_crypto_error("openssl", err, errlen);
+    if (sv_prepare(&s, req, cfg, presign != 0, presign != 0, err, errlen) != 0)
         return -1;
-    }
-    if (sv_prepare(&s, req, cfg, presign != 0, presign != 0, c, err, errlen) == 0) {
-        sink_init(&k, NULL, creq);
-        rc = sv_write_creq(&s, &k, err, errlen);
-        sv_release(&s);
-    }
-    acmpca_crypto_release(c);
+    sink_init(&k, NULL, creq);
+    rc = sv_write_creq(&s, &k, err, errlen);
+    sink_flush(&k);
+    sv_release(&s);
     if (rc == 0 && signed_headers != NULL) {
         sink_init(&k, NULL, signed_headers);
         sink_put(&k, s.signed_headers, s.sh_len);
@@ -1473,10 +1843,7 @@ int acmpca_sigv4_string_to_sign(const char *creq, size_t creq_len,
         return -1;
     acmpca_sigv4_amz_date(cfg->time, date);
     sl = build_scope(scope, date, &cfg->region, &cfg->service);
-    if (acmpca_sha256(creq, creq_len, md) != 0) {
-        acmpca_crypto_error("sha256", err, errlen);
-        return -1;
-    }
+    acmpca_sha256(creq, creq_len, md);
     sink_init(&k, NULL, out);
     sink_put(&k, sts, build_sts(sts, date, scope, sl, md));
     sink_flush(&k);
@@ -1487,8 +1854,7 @@ int acmpca_sigv4_signing_key(const acmpca_str *secret, const acmpca_str *date,
                              const acmpca_str *region, const acmpca_str *service,
                              unsigned char key[32], char *err, size_t errlen)
 {
-    acmpca_crypto *c;
-    int rc, v;
+    int v;
 
     if (secret->p == NULL || secret->n == 0) {
         seterr(err, errlen, "secret: expected a non-empty string");
@@ -1501,14 +1867,11 @@ int acmpca_sigv4_signing_key(const acmpca_str *secret, const acmpca_str *date,
     if (check_scope_part(region, "region", err, errlen) != 0
         || check_scope_part(service, "service", err, errlen) != 0)
         return -1;
-    c = acmpca_crypto_acquire();
-    if (c == NULL) {
-        acmpca_crypto_error("openssl", err, errlen);
+    kquery q = { secret, date->p, region, service, NULL, NULL, { 0 } };
+
+    if (derive_key(&q, key, NULL) != 0) {
+        seterr(err, errlen, "out of memory");
         return -1;
     }
-    rc = derive_key(c, secret, date->p, region, service, key);
-    acmpca_crypto_release(c);
-    if (rc != 0)
-        acmpca_crypto_error("hmac", err, errlen);
-    return rc;
+    return 0;
 }

@@ -5,8 +5,8 @@
  * (client.c), the Lua binding (sigv4_lua.c) and the C test program
  * (spec/c/sigv4_test.c) share this one implementation.  It never
  * allocates on the Lua heap and never copies the secret anywhere but into
- * the bounded signing-key cache, which keys on a digest of it.  Callers
- * retain the OpenSSL algorithms first (acmpca_crypto_retain, crypto.h).
+ * the bounded signing-key cache, which keys on a digest of it.  It is
+ * safe to call from any thread (the cache has a mutex).
  *
  * Every function returns 0, or -1 with a message in err (errlen bytes,
  * never containing the secret or the session token).
@@ -129,6 +129,21 @@ ACMPCA_HIDDEN int acmpca_sigv4_signing_key(const acmpca_str *secret, const acmpc
                                            const acmpca_str *region,
                                            const acmpca_str *service,
                                            unsigned char key[32], char *err, size_t errlen);
+
+/* A URL split into what a request needs; the parts point into the URL. */
+typedef struct acmpca_sigv4_url {
+    const char *scheme;   /* "https" or "http" */
+    acmpca_str authority; /* host[:port], the scheme's default port dropped */
+    acmpca_str path;      /* up to '?' or '#'; may be empty */
+    acmpca_str query;     /* after '?', up to '#'; may be empty */
+} acmpca_sigv4_url;
+
+/*
+ * Split http(s)://[userinfo@]host[:port][/path][?query][#fragment] (user
+ * info dropped): NULL, or what is wrong ("url: bad port", ...).
+ */
+ACMPCA_HIDDEN const char *acmpca_sigv4_parse_url(const char *url, size_t n,
+                                                 acmpca_sigv4_url *out);
 
 /* "YYYYMMDDTHHMMSSZ" for unix seconds t; buf holds 17 bytes. */
 ACMPCA_HIDDEN void acmpca_sigv4_amz_date(int64_t t, char buf[17]);

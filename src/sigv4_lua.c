@@ -28,7 +28,9 @@
 
 /*
  * The table keys the functions read and write are kept as upvalues of
- * each function, so a call interns no C string (lua_getfield would).
+ * each function, so a call interns no C string (lua_getfield would).  Two
+ * more upvalues remember the Host and X-Amz-Date strings sign made last,
+ * so signing in a loop interns neither again.
  */
 enum {
     K_METHOD = 1, K_URL, K_HOST, K_PATH, K_QUERY, K_HEADERS, K_BODY,
@@ -36,6 +38,7 @@ enum {
     K_SESSION_TOKEN, K_TIME, K_NORMALIZE_PATH, K_SIGN_BODY, K_OMIT_SESSION_TOKEN,
     K_PAYLOAD_HASH, K_EXPIRES, K_PRESIGN,
     K_H_HOST, K_H_DATE, K_H_TOKEN, K_H_SHA256, K_H_AUTH,
+    M_HOST, M_DATE,
     K_END
 };
 
@@ -45,6 +48,7 @@ static const char *const key_names[K_END] = {
     "session_token", "time", "normalize_path", "sign_body", "omit_session_token",
     "payload_hash", "expires", "presign",
     "Host", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256", "Authorization",
+    "", "",
 };
 
 /* Push t[key] (metamethods honoured; t absolute); returns its type. */
@@ -55,11 +59,29 @@ static int getkey(lua_State *L, int t, int key)
     return lua_type(L, -1);
 }
 
-/* res[key] = the value on top (popped); res absolute. */
-static void setkey(lua_State *L, int res, int key)
+/* res[key] = p[0..n) as a string; res absolute. */
+static void set_lstr(lua_State *L, int res, int key, const char *p, size_t n)
 {
-    lua_pushvalue(L, lua_upvalueindex(key)); /* ..., v, k */
-    lua_insert(L, -2);                       /* ..., k, v */
+    lua_pushvalue(L, lua_upvalueindex(key)); /* ..., k */
+    lua_pushlstring(L, p, n);                /* ..., k, v */
+    lua_rawset(L, res);
+}
+
+/* set_lstr, reusing the string in upvalue memo when its bytes are p[0..n). */
+static void set_memo(lua_State *L, int res, int key, int memo, const char *p, size_t n)
+{
+    size_t mn;
+    const char *m;
+
+    lua_pushvalue(L, lua_upvalueindex(key));  /* ..., k */
+    lua_pushvalue(L, lua_upvalueindex(memo)); /* ..., k, last */
+    m = lua_tolstring(L, -1, &mn);
+    if (mn != n || memcmp(m, p, n) != 0) {
+        lua_pop(L, 1);
+        lua_pushlstring(L, p, n);                 /* ..., k, v */
+        lua_pushvalue(L, -1);                     /* ..., k, v, v */
+        lua_replace(L, lua_upvalueindex(memo));   /* ..., k, v */
+    }
     lua_rawset(L, res);
 }
 
@@ -100,10 +122,17 @@ typedef struct lsig {
     acmpca_str authority; /* host[:port] for the presigned URL */
 } lsig;
 
+/* Everything but the header array, which is written before it is read. */
 static void lsig_init(lsig *g, const char *fname)
 {
-    memset(g, 0, sizeof *g);
+    memset(&g->req, 0, sizeof g->req);
+    memset(&g->cfg, 0, sizeof g->cfg);
     g->fname = fname;
+    g->hidx = 0;
+    g->host_header = 0;
+    g->scheme = NULL;
+    g->authority.p = NULL;
+    g->authority.n = 0;
 }
 
 /* Raise "acmpca.sigv4.<fname>: <message>" (the message is formatted first). */
@@ -151,138 +180,6 @@ static int field_bool(lua_State *L, int t, int key, const lsig *g, int dflt)
     return lua_toboolean(L, -1);
 }
 
-/* ------------------------------------------------------------ URL */
-
-/*
- * scheme://[userinfo@]host[:port][/path][?query][#fragment], in stages
- * that know nothing of Lua: each returns NULL or the problem.
- */
-typedef struct url_parts {
-    const char *scheme;
-    acmpca_str authority; /* host[:port], the scheme's default port dropped */
-    acmpca_str path;
-    acmpca_str query;
-} url_parts;
-
-static const char *url_check_chars(const char *u, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)u[i];
-        if (c < 0x20 || c == 0x7f)
-            return "url: contains a control character";
-    }
-    return NULL;
-}
-
-/* The scheme; *a is set to where the authority starts. */
-static const char *url_scheme(const char *u, size_t n, url_parts *out, size_t *a)
-{
-    if (n > 8 && IEQ(u, 8, "https://")) {
-        out->scheme = "https";
-        *a = 8;
-    } else if (n > 7 && IEQ(u, 7, "http://")) {
-        out->scheme = "http";
-        *a = 7;
-    } else {
-        return "url: expected http://host[:port][/path][?query] or https://...";
-    }
-    return NULL;
-}
-
-/* Where the host of u[a..e) ends: after ']' for an IPv6 literal, else at the last ':'. */
-static const char *url_host_end(const char *u, size_t a, size_t e, size_t *hend)
-{
-    size_t i;
-
-    *hend = e;
-    if (u[a] == '[') {
-        const char *rb = memchr(u + a, ']', e - a);
-        if (rb == NULL)
-            return "url: unterminated IPv6 address";
-        *hend = (size_t)(rb - u) + 1;
-        if (*hend < e && u[*hend] != ':')
-            return "url: bad host";
-    } else {
-        for (i = a; i < e; i++)
-            if (u[i] == ':')
-                *hend = i;
-    }
-    if (*hend == a)
-        return "url: missing host";
-    for (i = a; i < *hend; i++)
-        if (u[i] == ' ')
-            return "url: host contains a space";
-    return NULL;
-}
-
-/* The port of u[p..e) (after the ':'); *dflt when it is the scheme's default. */
-static const char *url_port(const char *u, size_t p, size_t e, const char *scheme, int *dflt)
-{
-    long port = 0;
-    size_t i;
-
-    if (e - p == 0 || e - p > 5)
-        return "url: bad port";
-    for (i = p; i < e; i++) {
-        if (u[i] < '0' || u[i] > '9')
-            return "url: bad port";
-        port = port * 10 + (u[i] - '0');
-    }
-    if (port < 1 || port > 65535)
-        return "url: bad port";
-    *dflt = (port == 443 && scheme[4] == 's') || (port == 80 && scheme[4] == '\0');
-    return NULL;
-}
-
-/* Path up to '?' or '#', query up to '#', from e (the end of the authority). */
-static void url_path_query(const char *u, size_t n, size_t e, url_parts *out)
-{
-    size_t pstart = e;
-
-    while (e < n && u[e] != '?' && u[e] != '#')
-        e++;
-    out->path.p = u + pstart;
-    out->path.n = e - pstart;
-    out->query.p = "";
-    out->query.n = 0;
-    if (e < n && u[e] == '?') {
-        size_t qs = ++e;
-        while (e < n && u[e] != '#')
-            e++;
-        out->query.p = u + qs;
-        out->query.n = e - qs;
-    }
-}
-
-static const char *parse_url(const char *u, size_t n, url_parts *out)
-{
-    size_t a, e, i, hend;
-    int dflt = 0;
-    const char *problem;
-
-    if ((problem = url_check_chars(u, n)) != NULL
-        || (problem = url_scheme(u, n, out, &a)) != NULL)
-        return problem;
-    e = a;
-    while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#')
-        e++;
-    for (i = a; i < e; i++)
-        if (u[i] == '@')
-            a = i + 1; /* drop user info */
-    if (a == e)
-        return "url: missing host";
-    if ((problem = url_host_end(u, a, e, &hend)) != NULL)
-        return problem;
-    if (hend < e && (problem = url_port(u, hend + 1, e, out->scheme, &dflt)) != NULL)
-        return problem;
-    out->authority.p = u + a;
-    out->authority.n = (dflt ? hend : e) - a;
-    url_path_query(u, n, e, out);
-    return NULL;
-}
-
 /* ------------------------------------------------------------ request.headers */
 
 /*
@@ -294,7 +191,23 @@ typedef struct hlist {
     size_t cap;
     size_t n;
     const char *hostname; /* the Host key chosen so far (the least of its spellings) */
+    int res;              /* sign's result table (stack index), or 0 */
 } hlist;
+
+/* The request's headers minus the ones the signer replaces. */
+static int header_replaced(const char *p, size_t n)
+{
+    switch (n) {
+    case 10:
+        return IEQ(p, n, "x-amz-date");
+    case 13:
+        return IEQ(p, n, "authorization");
+    case 20:
+        return IEQ(p, n, "x-amz-security-token") || IEQ(p, n, "x-amz-content-sha256");
+    default:
+        return 0;
+    }
+}
 
 /* Record one header while there is room; count it either way. */
 static void hlist_add(hlist *l, const char *k, size_t klen, const char *v, size_t vlen)
@@ -351,7 +264,11 @@ static void header_list(lua_State *L, const lsig *g, hlist *l, const char *k, si
     }
 }
 
-/* One pass over the headers table at hi: check every entry, record or count. */
+/*
+ * One pass over the headers table at hi: check every entry, record or
+ * count it, and copy it into sign's result table unless the signer
+ * replaces it (a raw set allocates but runs no collector step).
+ */
 static void headers_pass(lua_State *L, lsig *g, int hi, hlist *l)
 {
     char q[64];
@@ -370,13 +287,19 @@ static void headers_pass(lua_State *L, lsig *g, int hi, hlist *l)
             lraise(L, g, "header \"%s\": expected a string or a list of strings, got %s", q,
                    lua_typename(L, ty));
         }
+        if (l->res != 0 && !header_replaced(k, klen)) {
+            lua_pushvalue(L, -2); /* k, v, k */
+            lua_pushvalue(L, -2); /* k, v, k, v */
+            lua_rawset(L, l->res);
+        }
         lua_pop(L, 1); /* k */
     }
 }
 
-static void headers_collect(lua_State *L, lsig *g, int hi)
+/* request.headers at hi into g->req (and sign's result table res, when not 0). */
+static void headers_collect(lua_State *L, lsig *g, int hi, int res)
 {
-    hlist l = { g->hsmall, LHSTACK, 0, NULL };
+    hlist l = { g->hsmall, LHSTACK, 0, NULL, res };
 
     headers_pass(L, g, hi, &l);
     if (l.n > LHSTACK) {
@@ -402,14 +325,20 @@ static void headers_collect(lua_State *L, lsig *g, int hi)
 
 static int method_known(const char *p, size_t n)
 {
-    static const char *const methods[] = { "GET", "HEAD", "POST", "PUT",
-                                           "DELETE", "PATCH", "OPTIONS", NULL };
-    int i;
-
-    for (i = 0; methods[i] != NULL; i++)
-        if (strlen(methods[i]) == n && memcmp(methods[i], p, n) == 0)
-            return 1;
-    return 0;
+    switch (n) {
+    case 3:
+        return memcmp(p, "GET", 3) == 0 || memcmp(p, "PUT", 3) == 0;
+    case 4:
+        return memcmp(p, "POST", 4) == 0 || memcmp(p, "HEAD", 4) == 0;
+    case 5:
+        return memcmp(p, "PATCH", 5) == 0;
+    case 6:
+        return memcmp(p, "DELETE", 6) == 0;
+    case 7:
+        return memcmp(p, "OPTIONS", 7) == 0;
+    default:
+        return 0;
+    }
 }
 
 static void request_method(lua_State *L, int ri, lsig *g)
@@ -453,10 +382,10 @@ static void request_target(lua_State *L, int ri, lsig *g)
 {
     size_t n;
     const char *s = field_str(L, ri, K_URL, NULL, g, 0, &n), *problem;
-    url_parts u = { 0 };
+    acmpca_sigv4_url u = { 0 };
 
     if (s != NULL) {
-        if ((problem = parse_url(s, n, &u)) != NULL)
+        if ((problem = acmpca_sigv4_parse_url(s, n, &u)) != NULL)
             lraise(L, g, "%s", problem);
         g->scheme = u.scheme;
         g->authority = u.authority;
@@ -471,7 +400,8 @@ static void request_target(lua_State *L, int ri, lsig *g)
     g->req.host = g->authority;
 }
 
-static void parse_request(lua_State *L, int ri, lsig *g)
+/* The request table at ri into g; res: sign's result table, or 0. */
+static void parse_request(lua_State *L, int ri, lsig *g, int res)
 {
     size_t n;
     const char *s;
@@ -482,7 +412,7 @@ static void parse_request(lua_State *L, int ri, lsig *g)
     request_target(L, ri, g);
     if (getkey(L, ri, K_HEADERS) == LUA_TTABLE) { /* ..., headers */
         g->hidx = lua_gettop(L);
-        headers_collect(L, g, g->hidx);
+        headers_collect(L, g, g->hidx, res);
     } else if (!lua_isnil(L, -1)) {
         lraise(L, g, "headers: expected a table, got %s", luaL_typename(L, -1));
     }
@@ -584,50 +514,18 @@ static void parse_expires(lua_State *L, int oi, lsig *g)
 
 /* ------------------------------------------------------------ results */
 
-/* The request's headers minus the ones the signer replaces. */
-static int header_replaced(const char *p, size_t n)
+/* The signer's headers into sign's result table res (the request's are in). */
+static void add_signer_headers(lua_State *L, const lsig *g, const acmpca_sigv4_result *out,
+                               int res)
 {
-    return IEQ(p, n, "authorization") || IEQ(p, n, "x-amz-date")
-           || IEQ(p, n, "x-amz-security-token") || IEQ(p, n, "x-amz-content-sha256");
-}
-
-/* The new headers table of sign: the request's, then the signer's. */
-static void push_signed_headers(lua_State *L, const lsig *g, const acmpca_sigv4_result *out)
-{
-    int res;
-
-    lua_createtable(L, 0, (int)g->req.nheaders + 5); /* ..., res */
-    res = lua_gettop(L);
-    if (g->hidx != 0) {
-        lua_pushnil(L);
-        while (lua_next(L, g->hidx) != 0) { /* res, k, v */
-            size_t kn;
-            const char *k = lua_tolstring(L, -2, &kn);
-            if (header_replaced(k, kn)) {
-                lua_pop(L, 1);
-                continue;
-            }
-            lua_pushvalue(L, -2); /* res, k, v, k */
-            lua_insert(L, -2);    /* res, k, k, v */
-            lua_rawset(L, res);   /* res, k */
-        }
-    }
-    if (!g->host_header) {
-        lua_pushlstring(L, g->req.host.p, g->req.host.n);
-        setkey(L, res, K_H_HOST);
-    }
-    lua_pushlstring(L, out->amz_date, 16);
-    setkey(L, res, K_H_DATE);
-    if (g->cfg.session_token.p != NULL) {
-        lua_pushlstring(L, g->cfg.session_token.p, g->cfg.session_token.n);
-        setkey(L, res, K_H_TOKEN);
-    }
-    if (g->cfg.flags & ACMPCA_SIGV4_SIGN_BODY) {
-        lua_pushstring(L, out->payload_hash);
-        setkey(L, res, K_H_SHA256);
-    }
-    lua_pushlstring(L, out->authorization, out->authorization_len);
-    setkey(L, res, K_H_AUTH);
+    if (!g->host_header)
+        set_memo(L, res, K_H_HOST, M_HOST, g->req.host.p, g->req.host.n);
+    set_memo(L, res, K_H_DATE, M_DATE, out->amz_date, 16);
+    if (g->cfg.session_token.p != NULL)
+        set_lstr(L, res, K_H_TOKEN, g->cfg.session_token.p, g->cfg.session_token.n);
+    if (g->cfg.flags & ACMPCA_SIGV4_SIGN_BODY)
+        set_lstr(L, res, K_H_SHA256, out->payload_hash, strlen(out->payload_hash));
+    set_lstr(L, res, K_H_AUTH, out->authorization, out->authorization_len);
 }
 
 /* scheme://authority/path?[query&]params */
@@ -692,7 +590,7 @@ static int l_canonical_request(lua_State *L)
 
     luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
     lsig_init(&g, "canonical_request");
-    parse_request(L, 1, &g);
+    parse_request(L, 1, &g, 0);
     if (lua_type(L, 2) == LUA_TTABLE)
         presign = field_bool(L, 2, K_PRESIGN, &g, 0);
     parse_opts(L, 2, &g, presign ? NEED_KEY_ID : NEED_NOTHING);
@@ -745,14 +643,18 @@ static int l_sign(lua_State *L)
     acmpca_sigv4_result out;
     char err[256];
     lsig g;
+    int res;
 
     luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
     lsig_init(&g, "sign");
-    parse_request(L, 1, &g);
+    lua_createtable(L, 0, 8); /* request, opts, res: filled while the headers are read */
+    res = lua_gettop(L);
+    parse_request(L, 1, &g, res);
     parse_opts(L, 2, &g, NEED_KEY_ID | NEED_SECRET);
     if (acmpca_sigv4_sign(&g.req, &g.cfg, &out, err, sizeof err) != 0)
         return lraise(L, &g, "%s", err);
-    push_signed_headers(L, &g, &out);
+    add_signer_headers(L, &g, &out, res);
+    lua_settop(L, res);
     return 1;
 }
 
@@ -765,7 +667,7 @@ static int l_presign(lua_State *L)
 
     luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
     lsig_init(&g, "presign");
-    parse_request(L, 1, &g);
+    parse_request(L, 1, &g, 0);
     parse_opts(L, 2, &g, NEED_KEY_ID | NEED_SECRET);
     parse_expires(L, 2, &g);
     if (acmpca_sigv4_presign(&g.req, &g.cfg, &params, err, sizeof err) != 0)

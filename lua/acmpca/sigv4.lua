@@ -1,4 +1,6 @@
--- acmpca.sigv4: AWS Signature Version 4, backed by the C core (acmpca.core).
+-- acmpca.sigv4: AWS Signature Version 4, backed by the C core (acmpca.core):
+-- the signer is plain C (src/sigv4.c over src/crypto.c, tested without Lua by
+-- spec/c/sigv4_test.c), bound by src/sigv4_lua.c and src/crypto_lua.c.
 --
 --   sigv4.sign(request, opts)     -> a new headers table (Host, X-Amz-Date,
 --                                    [X-Amz-Security-Token], Authorization,
@@ -20,7 +22,8 @@
 --
 -- Misuse raises "acmpca.sigv4.<function>: <field>: <problem>"; the secret
 -- and the session token never appear in a message.  The derived signing key
--- is cached process-wide (16 entries, keyed on a SHA-256 of the secret).
+-- is cached process-wide (16 entries, keyed on a SHA-256 of the secret),
+-- with the hash states that signatures with it tend to share.
 
 local core = require "acmpca.core"
 

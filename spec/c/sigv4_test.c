@@ -11,8 +11,12 @@
  * request.txt, header-*.txt and query-*.txt).  Each case checks the
  * canonical request, the string to sign and the Authorization value; v4
  * cases also check the signature and, where the query-*.txt files are
- * there, the presigned request line.  A few API cases check the C
- * interface itself (errors, truncated output).
+ * there, the presigned request line.  Then the crypto layer against the
+ * RFC 4231 and FIPS 180 vectors (the .txt files of spec/fixtures), and API
+ * cases for the C interface itself: URL splitting, errors, truncated
+ * output, and
+ * signatures made in a row (through the signing-key cache and its cached
+ * heads) against the HMAC chain computed from scratch.
  *
  * Prints one line per case, "ok <case>" or "not ok <case>: <why>", and
  * ends with exactly "N passed, M failed"; the exit status is non-zero on
@@ -32,6 +36,8 @@
 
 #define OLD_SUITE_CASES 34
 #define V4_SUITE_CASES 38
+#define RFC4231_CASES 7
+#define FIPS180_CASES 5
 
 #define ACCESS_KEY_ID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -108,7 +114,7 @@ static char *read_file(const char *path)
 
 static char *read_path(const char *dir, const char *name, const char *suffix)
 {
-    char path[1024];
+    char path[4096];
 
     snprintf(path, sizeof path, "%s/%s%s", dir, name, suffix);
     return read_file(path);
@@ -735,6 +741,242 @@ static void api_truncation(void)
     api_case("api/presign into a short buffer", ok, "lengths or bytes differ");
 }
 
+/* ------------------------------------------------------------ crypto vectors */
+
+/* "name = value" blocks separated by blank lines, '#' comments (as vectors.lua reads). */
+#define VFIELD 512
+
+typedef struct vblock {
+    char key[VFIELD], data[VFIELD], mac[VFIELD], digest[VFIELD], repeat[VFIELD], label[VFIELD];
+} vblock;
+
+static int unhex(const char *h, unsigned char *out, size_t cap)
+{
+    size_t n = strlen(h), i;
+    unsigned v;
+
+    if (n % 2 != 0 || n / 2 > cap)
+        return -1;
+    for (i = 0; i < n / 2; i++) {
+        if (sscanf(h + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return (int)(n / 2);
+}
+
+/* The line "k = v" into block b (unknown names ignored; v may be empty). */
+static void vblock_line(vblock *b, const char *line)
+{
+    static const char *const names[] = { "key", "data", "mac", "digest", "repeat", "case" };
+    char *fields[] = { b->key, b->data, b->mac, b->digest, b->repeat, b->label };
+    const char *eq = strchr(line, '=');
+    size_t k, klen;
+
+    if (eq == NULL)
+        return;
+    klen = strcspn(line, " \t=");
+    eq += 1 + strspn(eq + 1, " \t");
+    for (k = 0; k < sizeof names / sizeof *names; k++)
+        if (strlen(names[k]) == klen && strncmp(line, names[k], klen) == 0)
+            snprintf(fields[k], VFIELD, "%.*s", (int)strcspn(eq, " \t\r"), eq);
+}
+
+/* Call f on every block of the file; returns the number of blocks, -1 if unreadable. */
+static int each_block(const char *path, void (*f)(const vblock *))
+{
+    char *text = read_file(path), *line, *next;
+    static vblock b;
+    int count = 0, open = 0;
+
+    if (text == NULL)
+        return -1;
+    memset(&b, 0, sizeof b);
+    for (line = text; line != NULL; line = next) {
+        if ((next = strchr(line, '\n')) != NULL)
+            *next++ = '\0';
+        if (line[strspn(line, " \t\r")] == '\0') {
+            if (open) {
+                f(&b);
+                count++;
+            }
+            memset(&b, 0, sizeof b);
+            open = 0;
+        } else if (line[0] != '#') {
+            vblock_line(&b, line);
+            open = 1;
+        }
+    }
+    if (open) {
+        f(&b);
+        count++;
+    }
+    free(text);
+    return count;
+}
+
+static void hmac_vector(const vblock *b)
+{
+    unsigned char key[VFIELD / 2], data[VFIELD / 2], mac[32];
+    char hex[65], name[128];
+    int kn = unhex(b->key, key, sizeof key), dn = unhex(b->data, data, sizeof data);
+    check c = { name, "", 0 };
+
+    snprintf(name, sizeof name, "crypto/RFC 4231 case %.60s", b->label);
+    if (kn < 0 || dn < 0) {
+        check_fail(&c, "bad vector");
+    } else {
+        acmpca_hmac_sha256(key, (size_t)kn, data, (size_t)dn, mac);
+        acmpca_hex(mac, sizeof mac, hex);
+        check_text(&c, "HMAC-SHA256 (prefix as given)", b->mac, hex, strlen(b->mac));
+    }
+    report(&c);
+}
+
+static void sha256_vector(const vblock *b)
+{
+    unsigned char data[VFIELD / 2], md[32];
+    char hex[65], name[128];
+    int dn = unhex(b->data, data, sizeof data);
+    long i, times = strtol(b->repeat, NULL, 10);
+    acmpca_sha256_ctx ctx;
+    check c = { name, "", 0 };
+
+    snprintf(name, sizeof name, "crypto/FIPS 180 %.16s x%ld", b->data, times);
+    acmpca_sha256_init(&ctx);
+    for (i = 0; dn >= 0 && i < times; i++)
+        acmpca_sha256_update(&ctx, data, (size_t)dn);
+    acmpca_sha256_final(&ctx, md);
+    acmpca_hex(md, sizeof md, hex);
+    if (dn < 0)
+        check_fail(&c, "bad vector");
+    check_text(&c, "SHA-256", b->digest, hex, 64);
+    report(&c);
+}
+
+/* ------------------------------------------------------------ URL splitting */
+
+static void url_ok(const char *url, const char *authority, const char *path, const char *query)
+{
+    acmpca_sigv4_url u;
+    const char *problem = acmpca_sigv4_parse_url(url, strlen(url), &u);
+    char name[160];
+    check c = { name, "", 0 };
+
+    snprintf(name, sizeof name, "api/url %s", url);
+    if (problem != NULL) {
+        check_fail(&c, "%s", problem);
+    } else {
+        check_text(&c, "authority", authority, u.authority.p, u.authority.n);
+        check_text(&c, "path", path, u.path.p, u.path.n);
+        check_text(&c, "query", query, u.query.p, u.query.n);
+    }
+    report(&c);
+}
+
+static void url_bad(const char *url, size_t n, const char *want)
+{
+    acmpca_sigv4_url u;
+    const char *problem = acmpca_sigv4_parse_url(url, n, &u);
+    char name[160];
+    check c = { name, "", 0 };
+
+    snprintf(name, sizeof name, "api/url %.*s is refused", (int)strcspn(url, "\r\n"), url);
+    if (problem == NULL)
+        check_fail(&c, "accepted");
+    else
+        check_text(&c, "problem", want, problem, strlen(problem));
+    report(&c);
+}
+
+static void api_urls(void)
+{
+    static const char ctl[] = "https://host/\r\nX: y";
+
+    url_ok("https://h.example:8443/a/b?x=1#frag", "h.example:8443", "/a/b", "x=1");
+    url_ok("https://h.example:443/", "h.example", "/", "");
+    url_ok("http://h.example:80/x", "h.example", "/x", "");
+    url_ok("http://h.example:443/", "h.example:443", "/", "");
+    url_ok("https://[::1]:9000/", "[::1]:9000", "/", "");
+    url_ok("HTTPS://user:pw@h.example?q", "h.example", "", "q");
+    url_bad("ftp://example.com/", 18, "url: expected http://host[:port][/path][?query] or https://...");
+    url_bad("https:///path", 13, "url: missing host");
+    url_bad("https://:443/", 13, "url: missing host");
+    url_bad("https://host:99999/", 19, "url: bad port");
+    url_bad("https://host:/", 14, "url: bad port");
+    url_bad("https://[::1/", 13, "url: unterminated IPv6 address");
+    url_bad("https://ho st/", 14, "url: host contains a space");
+    url_bad(ctl, sizeof ctl - 1, "url: contains a control character");
+    url_bad("https://h/\0x", 12, "url: contains a control character");
+}
+
+/* ------------------------------------------------------------ signatures in a row */
+
+/*
+ * The signature from scratch: canonical request, string to sign, signing
+ * key and one HMAC, with nothing but the key from the cache.
+ */
+static int chain_signature(const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                           char hex[65])
+{
+    char creq[4096], sts[ACMPCA_SIGV4_STS_MAX], err[256];
+    acmpca_sigv4_text ct = { creq, sizeof creq, 0 }, st = { sts, sizeof sts, 0 };
+    unsigned char key[32], mac[32];
+    acmpca_str date;
+
+    if (acmpca_sigv4_canonical_request(req, cfg, 0, &ct, NULL, err, sizeof err) != 0
+        || acmpca_sigv4_string_to_sign(creq, ct.len, cfg, &st, err, sizeof err) != 0)
+        return -1;
+    date = (acmpca_str){ sts + 17, 8 }; /* "AWS4-HMAC-SHA256\nYYYYMMDD..." */
+    if (acmpca_sigv4_signing_key(&cfg->secret_access_key, &date, &cfg->region, &cfg->service,
+                                 key, err, sizeof err) != 0)
+        return -1;
+    acmpca_hmac_sha256(key, sizeof key, sts, st.len, mac);
+    acmpca_hex(mac, sizeof mac, hex);
+    hex[64] = '\0';
+    return 0;
+}
+
+/*
+ * Sign in a row while the time, the request's first block, the secret and
+ * the region change one at a time: every signature must equal the chain.
+ */
+static void api_in_a_row(void)
+{
+    static const int64_t times[] = { UNIX_TIME, UNIX_TIME, UNIX_TIME + 1, UNIX_TIME + 1,
+                                     UNIX_TIME + 86400, UNIX_TIME };
+    static const char *const paths[] = { "/", "/", "/", "/other-path-that-is-long/", "/",
+                                         "/" };
+    acmpca_header hs[1] = { { { "X-Amz-Target", 12 }, { "ACMPrivateCA.ListPermissions", 28 } } };
+    acmpca_sigv4_request req = { { "POST", 4 }, { "h.example", 9 }, { "/", 1 }, { "", 0 },
+                                 hs, 1, { "{}", 2 } };
+    acmpca_sigv4_config cfg;
+    acmpca_sigv4_result out;
+    char want[65], err[256], name[96];
+    size_t i;
+    int round;
+
+    for (round = 0; round < 3; round++) {
+        for (i = 0; i < sizeof times / sizeof *times; i++) {
+            check c = { name, "", 0 };
+            base_config(&cfg);
+            cfg.time = times[i];
+            if (round == 1)
+                cfg.secret_access_key = (acmpca_str){ "another secret", 14 };
+            if (round == 2)
+                cfg.region = (acmpca_str){ "eu-west-1", 9 };
+            req.path = (acmpca_str){ paths[i], strlen(paths[i]) };
+            snprintf(name, sizeof name, "api/in a row: round %d, signature %zu", round, i);
+            if (acmpca_sigv4_sign(&req, &cfg, &out, err, sizeof err) != 0
+                || chain_signature(&req, &cfg, want) != 0)
+                check_fail(&c, "signing failed: %s", err);
+            else
+                check_text(&c, "signature", want, out.signature, 64);
+            report(&c);
+        }
+    }
+}
+
 /* ------------------------------------------------------------ main */
 
 static void expect_count(const char *what, int got, int want)
@@ -749,23 +991,25 @@ static void expect_count(const char *what, int got, int want)
 int main(int argc, char **argv)
 {
     const char *fixtures = argc > 1 ? argv[1] : "spec/fixtures";
-    char old_root[1024], v4_root[1024];
-    int old_count = 0, v4_count = 0;
+    char old_root[1024], v4_root[1024], path[1100];
+    int old_count = 0, v4_count = 0, n;
 
-    if (acmpca_crypto_retain() != 0) {
-        printf("not ok openssl: SHA-256 or HMAC unavailable\n0 passed, 1 failed\n");
-        acmpca_crypto_unretain();
-        return 1;
-    }
     snprintf(old_root, sizeof old_root, "%s/sigv4-suite", fixtures);
     snprintf(v4_root, sizeof v4_root, "%s/sigv4-suite-v4", fixtures);
     old_walk(old_root, old_root, "old/", &old_count);
     expect_count("old layout (sigv4-suite)", old_count, OLD_SUITE_CASES);
     v4_walk(v4_root, &v4_count);
     expect_count("v4 layout (sigv4-suite-v4)", v4_count, V4_SUITE_CASES);
+    snprintf(path, sizeof path, "%s/rfc4231-hmac-sha256.txt", fixtures);
+    n = each_block(path, hmac_vector);
+    expect_count("crypto/RFC 4231", n, RFC4231_CASES);
+    snprintf(path, sizeof path, "%s/fips180-sha256.txt", fixtures);
+    n = each_block(path, sha256_vector);
+    expect_count("crypto/FIPS 180", n, FIPS180_CASES);
+    api_urls();
     api_errors();
     api_truncation();
-    acmpca_crypto_unretain();
+    api_in_a_row();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
