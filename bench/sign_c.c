@@ -16,11 +16,14 @@
 
 #include "sigv4.h"
 
-#define LIT(s) { s, sizeof(s) - 1 }
+#define LIT(s)                                                                                     \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
 #define MAX_ROUNDS 101
 
-#define CA_ARN                                                              \
-    "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"         \
+#define CA_ARN                                                                                     \
+    "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"                                \
     "12345678-1234-1234-1234-123456789012"
 
 static const char BODY[] = "{\"CertificateAuthorityArn\":\"" CA_ARN "\","
@@ -62,8 +65,8 @@ static double round_of(long n, const acmpca_sigv4_request *req, const acmpca_sig
 int main(int argc, char **argv)
 {
     static const acmpca_header headers[2] = {
-        { LIT("Content-Type"), LIT("application/x-amz-json-1.1") },
-        { LIT("X-Amz-Target"), LIT("ACMPrivateCA.CreatePermission") },
+        {LIT("Content-Type"), LIT("application/x-amz-json-1.1")},
+        {LIT("X-Amz-Target"), LIT("ACMPrivateCA.CreatePermission")},
     };
     const acmpca_sigv4_request req = {
         .method = LIT("POST"),
@@ -72,7 +75,7 @@ int main(int argc, char **argv)
         .query = LIT(""),
         .headers = headers,
         .nheaders = 2,
-        .body = { BODY, sizeof BODY - 1 },
+        .body = {BODY, sizeof BODY - 1},
     };
     const acmpca_sigv4_config cfg = {
         .region = LIT("us-east-1"),

@@ -70,7 +70,7 @@ static void absorb_pad(acmpca_sha256_ctx *c, const unsigned char key[BLOCK], uns
 
 void acmpca_hmac_key_init(acmpca_hmac_key *k, const void *key, size_t keylen)
 {
-    unsigned char block[BLOCK] = { 0 };
+    unsigned char block[BLOCK] = {0};
 
     if (keylen > BLOCK)
         acmpca_sha256(key, keylen, block);

@@ -30,8 +30,7 @@ typedef struct acmpca_sha256_ctx {
 ACMPCA_HIDDEN void acmpca_sha256_init(acmpca_sha256_ctx *c);
 ACMPCA_HIDDEN void acmpca_sha256_update(acmpca_sha256_ctx *c, const void *data, size_t len);
 /* The digest into out; the state's buffered input is cleansed. */
-ACMPCA_HIDDEN void acmpca_sha256_final(acmpca_sha256_ctx *c,
-                                       unsigned char out[ACMPCA_SHA256_LEN]);
+ACMPCA_HIDDEN void acmpca_sha256_final(acmpca_sha256_ctx *c, unsigned char out[ACMPCA_SHA256_LEN]);
 /* One shot. */
 ACMPCA_HIDDEN void acmpca_sha256(const void *data, size_t len,
                                  unsigned char out[ACMPCA_SHA256_LEN]);
@@ -58,8 +57,8 @@ ACMPCA_HIDDEN void acmpca_hmac_finish(acmpca_sha256_ctx *inner, acmpca_sha256_ct
                                       const void *data, size_t len,
                                       unsigned char out[ACMPCA_SHA256_LEN]);
 /* One shot, any key length (a key longer than a block is hashed first). */
-ACMPCA_HIDDEN void acmpca_hmac_sha256(const void *key, size_t keylen, const void *data,
-                                      size_t len, unsigned char out[ACMPCA_SHA256_LEN]);
+ACMPCA_HIDDEN void acmpca_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+                                      unsigned char out[ACMPCA_SHA256_LEN]);
 
 /* Lower-case hex of len bytes into out (2*len chars, no terminator). */
 ACMPCA_HIDDEN void acmpca_hex(const unsigned char *in, size_t len, char *out);

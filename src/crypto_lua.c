@@ -13,8 +13,7 @@
 /* ------------------------------------------------------------ arguments */
 
 /* The string argument i, or a raised "acmpca.sigv4.fname: what: expected a string, got T". */
-static const char *check_str(lua_State *L, int i, const char *fname, const char *what,
-                             size_t *len)
+static const char *check_str(lua_State *L, int i, const char *fname, const char *what, size_t *len)
 {
     if (lua_type(L, i) != LUA_TSTRING)
         acmpca_raise(L, 0, "acmpca.sigv4.%s: %s: expected a string, got %s", fname, what,
@@ -72,10 +71,10 @@ static int l_hex(lua_State *L)
 void acmpca_crypto_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        { "sha256_hex", l_sha256_hex },
-        { "hmac_sha256", l_hmac_sha256 },
-        { "hex", l_hex },
-        { NULL, NULL },
+        {"sha256_hex", l_sha256_hex},
+        {"hmac_sha256", l_hmac_sha256},
+        {"hex", l_hex},
+        {NULL, NULL},
     };
     const luaL_Reg *r;
 

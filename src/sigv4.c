@@ -1,11 +1,12 @@
 /*
  * sigv4.c: AWS Signature Version 4, a pure C library (no Lua).
  *
- * Owns the signer: input validation, the canonical request (path
- * normalisation and encoding, query sorting, header canonicalisation),
- * the string to sign, the bounded signing-key cache, header signing and
- * presigning, behind the C API of sigv4.h.  The Lua functions that bind it
- * are in sigv4_lua.c; client.c calls acmpca_sigv4_sign directly.
+ * Owns the signer: input validation, the URL split, the canonical request
+ * (path normalisation and encoding, query sorting, header
+ * canonicalisation), the string to sign, the bounded signing-key cache,
+ * header signing and presigning, behind the C API of sigv4.h.  The Lua
+ * functions that bind it are in sigv4_lua.c; client.c calls
+ * acmpca_sigv4_sign directly.
  *
  * Each request goes through named stages, as aws-c-auth's signer does:
  * check the input, date and scope, payload hash, collect and sort the
@@ -13,15 +14,16 @@
  * headers and payload hash make the canonical request (sv_write_creq),
  * which is hashed into the string to sign and signed (sv_sign).
  *
- * The hot path allocates nothing: the canonical request is streamed
- * through a fixed buffer into SHA-256 and never stored, headers are sorted
- * in a small stack array, and the scratch space for paths and queries
- * lives on the stack unless they are unusually long (then it is malloc'd
- * and freed before returning).
+ * The hot path allocates nothing: the canonical request is written into a
+ * fixed stack buffer and hashed from there (streamed through it when
+ * longer), headers are sorted in a small stack array, and the scratch
+ * space for paths and queries lives on the stack unless they are unusually
+ * long (then it is malloc'd and freed before returning).
  *
  * Signing-key cache: process-wide, KCACHE_SIZE entries replaced round
  * robin, guarded by a pthread mutex, keyed on SHA-256(secret) + date +
- * region + service; an entry keeps the key and its pre-keyed HMAC states.
+ * region + service; an entry keeps the key, its pre-keyed HMAC states and
+ * two SHA-256 "heads" that signatures with it tend to share (see there).
  * The secret itself is never stored.
  */
 #include <pthread.h>
@@ -57,26 +59,28 @@ static inline unsigned char lc(unsigned char c)
 #define C_CTL 0x10       /* not allowed anywhere in a URL: below 0x20, DEL */
 #define C_URL 0x20       /* / ? # @ : space: what the URL split looks at */
 
+/* clang-format off */
 #define CLS_ALNUM(c) \
     (((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z') || ((c) >= '0' && (c) <= '9'))
-#define CLS(c)                                                                       \
-    ((CLS_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~'              \
-          ? C_UNRESERVED                                                                 \
-          : 0)                                                                           \
-     | ((c) == '\r' || (c) == '\n' || (c) == 0 ? C_CRLFNUL : 0)                          \
+#define CLS(c)                                                                            \
+    ((CLS_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~'                \
+          ? C_UNRESERVED                                                                  \
+          : 0)                                                                            \
+     | ((c) == '\r' || (c) == '\n' || (c) == 0 ? C_CRLFNUL : 0)                           \
      | ((c) <= ' ' || (c) >= 0x7f || (c) == '/' || (c) == ',' || (c) == ';' || (c) == '=' \
-            ? C_UNSAFE                                                                   \
-            : 0)                                                                         \
-     | ((c) == ' ' || (c) == '\t' ? C_SPACE : 0)                                         \
-     | ((c) < 0x20 || (c) == 0x7f ? C_CTL : 0)                                           \
-     | ((c) == '/' || (c) == '?' || (c) == '#' || (c) == '@' || (c) == ':' || (c) == ' '   \
-            ? C_URL                                                                      \
+            ? C_UNSAFE                                                                    \
+            : 0)                                                                          \
+     | ((c) == ' ' || (c) == '\t' ? C_SPACE : 0)                                          \
+     | ((c) < 0x20 || (c) == 0x7f ? C_CTL : 0)                                            \
+     | ((c) == '/' || (c) == '?' || (c) == '#' || (c) == '@' || (c) == ':' || (c) == ' '  \
+            ? C_URL                                                                       \
             : 0))
 #define CLS4(c) CLS(c), CLS((c) + 1), CLS((c) + 2), CLS((c) + 3)
 #define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
 #define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
 
 static const unsigned char cls[256] = { CLS64(0), CLS64(64), CLS64(128), CLS64(192) };
+/* clang-format on */
 
 static inline int unreserved(unsigned char c)
 {
@@ -157,8 +161,7 @@ static inline uint64_t load8(const char *p)
  * Whether p[0..n) holds a byte of class f (tested a word at a time by
  * test): the words at 0, 8, ... and one ending at n, overlapping the last.
  */
-static inline int any_words(const char *p, size_t n, unsigned char f,
-                            uint64_t (*test)(uint64_t))
+static inline int any_words(const char *p, size_t n, unsigned char f, uint64_t (*test)(uint64_t))
 {
     size_t i;
 
@@ -308,13 +311,13 @@ static int digits(const char *p, int n, int *out)
 
 int acmpca_sigv4_parse_amz_date(const char *p, size_t n, int64_t *t)
 {
-    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, h, mi, s, dim;
 
     if (n != 16 || p[8] != 'T' || p[15] != 'Z')
         return -1;
-    if (digits(p, 4, &y) || digits(p + 4, 2, &mo) || digits(p + 6, 2, &d)
-        || digits(p + 9, 2, &h) || digits(p + 11, 2, &mi) || digits(p + 13, 2, &s))
+    if (digits(p, 4, &y) || digits(p + 4, 2, &mo) || digits(p + 6, 2, &d) || digits(p + 9, 2, &h) ||
+        digits(p + 11, 2, &mi) || digits(p + 13, 2, &s))
         return -1;
     if (y < 1970 || mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 59)
         return -1;
@@ -544,8 +547,7 @@ static int header_skipped(const char *p, size_t n)
 #define HEAD 64 /* one SHA-256 block */
 
 /* The shortest string to sign (one-byte region and service) is longer. */
-_Static_assert(sizeof(ALGORITHM) + 17 + 8 + 1 + 1 + 1 + 1 + 13 + 1 + ACMPCA_SHA256_HEX_LEN
-                   > HEAD,
+_Static_assert(sizeof(ALGORITHM) + 17 + 8 + 1 + 1 + 1 + 1 + 13 + 1 + ACMPCA_SHA256_HEX_LEN > HEAD,
                "a string to sign may be shorter than one block");
 
 typedef struct kentry {
@@ -593,11 +595,11 @@ static pthread_mutex_t kcache_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static int kentry_match(const kentry *e, const kquery *q)
 {
-    return e->used && e->rlen == q->region->n && e->slen == q->service->n
-           && memcmp(e->date, q->date, 8) == 0
-           && memcmp(e->secret_md, q->secret_md, ACMPCA_SHA256_LEN) == 0
-           && bytes_cmp(e->region, q->region->p, q->region->n) == 0
-           && bytes_cmp(e->service, q->service->p, q->service->n) == 0;
+    return e->used && e->rlen == q->region->n && e->slen == q->service->n &&
+           memcmp(e->date, q->date, 8) == 0 &&
+           memcmp(e->secret_md, q->secret_md, ACMPCA_SHA256_LEN) == 0 &&
+           bytes_cmp(e->region, q->region->p, q->region->n) == 0 &&
+           bytes_cmp(e->service, q->service->p, q->service->n) == 0;
 }
 
 /* The entry of q, or NULL; the last hit is tried first.  Hold kcache_mu. */
@@ -625,15 +627,15 @@ static int kcache_find(const kquery *q, unsigned char *key, kuse *u)
     if (e != NULL && key != NULL)
         memcpy(key, e->key, ACMPCA_SHA256_LEN);
     if (e != NULL && u != NULL) {
-        u->had_sts = q->amz_date != NULL && e->sts_used
-                     && memcmp(e->sts_time, q->amz_date, 16) == 0;
+        u->had_sts =
+            q->amz_date != NULL && e->sts_used && memcmp(e->sts_time, q->amz_date, 16) == 0;
         if (u->had_sts)
             u->sts_head = e->sts_head;
         else
             u->hk.inner = e->hk.inner;
         u->hk.outer = e->hk.outer;
-        u->had_creq = q->creq_first != NULL && e->creq_used
-                      && memcmp(e->creq_first, q->creq_first, HEAD) == 0;
+        u->had_creq = q->creq_first != NULL && e->creq_used &&
+                      memcmp(e->creq_first, q->creq_first, HEAD) == 0;
         if (u->had_creq)
             u->creq_head = e->creq_head;
     }
@@ -877,16 +879,14 @@ const char *acmpca_sigv4_parse_url(const char *u, size_t n, acmpca_sigv4_url *ou
     const char *problem;
     url_scan s;
 
-    if ((problem = url_check_chars(u, n)) != NULL
-        || (problem = url_scheme(u, n, out, &a)) != NULL)
+    if ((problem = url_check_chars(u, n)) != NULL || (problem = url_scheme(u, n, out, &a)) != NULL)
         return problem;
     url_authority(u, n, a, &s); /* user info, up to the last '@', is dropped */
     if (s.host == s.end)
         return "url: missing host";
     if ((problem = url_host_end(u, &s, &hend)) != NULL)
         return problem;
-    if (hend < s.end
-        && (problem = url_port(u, hend + 1, s.end, out->scheme, &dflt)) != NULL)
+    if (hend < s.end && (problem = url_port(u, hend + 1, s.end, out->scheme, &dflt)) != NULL)
         return problem;
     out->authority.p = u + s.host;
     out->authority.n = (dflt ? hend : s.end) - s.host;
@@ -930,8 +930,8 @@ static int check_request(const acmpca_sigv4_request *req, char *err, size_t errl
         seterr(err, errlen, "header \"Host\": value contains CR, LF or NUL");
         return -1;
     }
-    if ((req->path.p != NULL && has_crlfnul(req->path.p, req->path.n))
-        || (req->query.p != NULL && has_crlfnul(req->query.p, req->query.n))) {
+    if ((req->path.p != NULL && has_crlfnul(req->path.p, req->path.n)) ||
+        (req->query.p != NULL && has_crlfnul(req->query.p, req->query.n))) {
         seterr(err, errlen, "url: contains CR, LF or NUL");
         return -1;
     }
@@ -974,17 +974,15 @@ static int check_time(int64_t t, char *err, size_t errlen)
 }
 
 /* Scope, key id (when need_key_id or given), token and time. */
-static int check_config(const acmpca_sigv4_config *cfg, int need_key_id, char *err,
-                        size_t errlen)
+static int check_config(const acmpca_sigv4_config *cfg, int need_key_id, char *err, size_t errlen)
 {
-    if (check_scope_part(&cfg->region, "region", err, errlen) != 0
-        || check_scope_part(&cfg->service, "service", err, errlen) != 0)
+    if (check_scope_part(&cfg->region, "region", err, errlen) != 0 ||
+        check_scope_part(&cfg->service, "service", err, errlen) != 0)
         return -1;
-    if ((need_key_id || cfg->access_key_id.p != NULL)
-        && check_key_id(&cfg->access_key_id, err, errlen) != 0)
+    if ((need_key_id || cfg->access_key_id.p != NULL) &&
+        check_key_id(&cfg->access_key_id, err, errlen) != 0)
         return -1;
-    if (cfg->session_token.p != NULL
-        && has_crlfnul(cfg->session_token.p, cfg->session_token.n)) {
+    if (cfg->session_token.p != NULL && has_crlfnul(cfg->session_token.p, cfg->session_token.n)) {
         seterr(err, errlen, "credentials.session_token: contains CR, LF or NUL");
         return -1;
     }
@@ -1026,8 +1024,7 @@ static int check_headers(const acmpca_sigv4_request *req, size_t *names_len, cha
 static int check_expires(long expires, char *err, size_t errlen)
 {
     if (expires < 1 || expires > ACMPCA_SIGV4_EXPIRES_MAX) {
-        seterr(err, errlen, "expires: expected an integer from 1 to %d",
-               ACMPCA_SIGV4_EXPIRES_MAX);
+        seterr(err, errlen, "expires: expected an integer from 1 to %d", ACMPCA_SIGV4_EXPIRES_MAX);
         return -1;
     }
     return 0;
@@ -1050,9 +1047,9 @@ typedef struct sv {
     size_t scope_len;
     char signed_headers[ACMPCA_SIGV4_AUTH_MAX];
     size_t sh_len;
-    hent *h;       /* hstack, or malloc'd for many headers */
+    hent *h; /* hstack, or malloc'd for many headers */
     size_t nh;
-    char *lnames;  /* lower-cased names: lnstack, or malloc'd */
+    char *lnames; /* lower-cased names: lnstack, or malloc'd */
     hent hstack[HSTACK];
     char lnstack[LNAMES_STACK];
 } sv;
@@ -1140,8 +1137,8 @@ static int sv_reserve_headers(sv *s, size_t names_len)
 }
 
 /* Add a header; ln (NULL for the signer's lower-case names) takes its name lower-cased. */
-static void sv_add_header(sv *s, const char *name, size_t nlen, const char *value,
-                          size_t vlen, char **ln)
+static void sv_add_header(sv *s, const char *name, size_t nlen, const char *value, size_t vlen,
+                          char **ln)
 {
     hent *e = &s->h[s->nh];
     size_t i;
@@ -1186,11 +1183,11 @@ static int sv_collect_headers(sv *s, size_t names_len, char *err, size_t errlen)
     if (!s->presign) {
         sv_add_header(s, "x-amz-date", 10, s->amz_date, 16, NULL);
         if (s->sign_token)
-            sv_add_header(s, "x-amz-security-token", 20, cfg->session_token.p,
-                          cfg->session_token.n, NULL);
+            sv_add_header(s, "x-amz-security-token", 20, cfg->session_token.p, cfg->session_token.n,
+                          NULL);
         if (cfg->flags & ACMPCA_SIGV4_SIGN_BODY)
-            sv_add_header(s, "x-amz-content-sha256", 20, s->payload_hash,
-                          s->payload_hash_len, NULL);
+            sv_add_header(s, "x-amz-content-sha256", 20, s->payload_hash, s->payload_hash_len,
+                          NULL);
     }
     hent_sort(s->h, s->nh);
     return 0;
@@ -1231,15 +1228,13 @@ static int sv_prepare(sv *s, const acmpca_sigv4_request *req, const acmpca_sigv4
     size_t names_len;
 
     sv_init(s, req, cfg, presign);
-    if (check_request(req, err, errlen) != 0
-        || check_config(cfg, need_key_id, err, errlen) != 0)
+    if (check_request(req, err, errlen) != 0 || check_config(cfg, need_key_id, err, errlen) != 0)
         return -1;
     if (presign && check_expires(cfg->expires, err, errlen) != 0)
         return -1;
     sv_date_scope(s);
-    if (sv_payload_hash(s, err, errlen) != 0
-        || check_headers(req, &names_len, err, errlen) != 0
-        || sv_collect_headers(s, names_len, err, errlen) != 0)
+    if (sv_payload_hash(s, err, errlen) != 0 || check_headers(req, &names_len, err, errlen) != 0 ||
+        sv_collect_headers(s, names_len, err, errlen) != 0)
         return -1;
     return sv_signed_headers(s, err, errlen);
 }
@@ -1278,8 +1273,7 @@ static size_t normalize_path(const char *p, size_t n, char *out)
 }
 
 /* The canonical URI: optionally normalised, then encoded with '/' kept. */
-static int write_path(sink *k, const char *p, size_t n, int normalize, char *err,
-                      size_t errlen)
+static int write_path(sink *k, const char *p, size_t n, int normalize, char *err, size_t errlen)
 {
     char small[1024];
     char *out = small;
@@ -1350,10 +1344,10 @@ static size_t encode_into(char *dst, const char *p, size_t n, int decode)
 
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (decode && c == '%' && i + 2 < n && hexval((unsigned char)p[i + 1]) >= 0
-            && hexval((unsigned char)p[i + 2]) >= 0) {
-            c = (unsigned char)(hexval((unsigned char)p[i + 1]) * 16
-                                + hexval((unsigned char)p[i + 2]));
+        if (decode && c == '%' && i + 2 < n && hexval((unsigned char)p[i + 1]) >= 0 &&
+            hexval((unsigned char)p[i + 2]) >= 0) {
+            c = (unsigned char)(hexval((unsigned char)p[i + 1]) * 16 +
+                                hexval((unsigned char)p[i + 2]));
             i += 2;
         }
         if (unreserved(c)) {
@@ -1441,8 +1435,7 @@ static void qlist_add_presign(qlist *l, const sv *s)
     qlist_add(l, "X-Amz-Date", 10, s->amz_date, 16, 0);
     qlist_add(l, "X-Amz-Expires", 13, expires, (size_t)explen, 0);
     if (s->sign_token)
-        qlist_add(l, "X-Amz-Security-Token", 20, cfg->session_token.p, cfg->session_token.n,
-                  0);
+        qlist_add(l, "X-Amz-Security-Token", 20, cfg->session_token.p, cfg->session_token.n, 0);
     qlist_add(l, "X-Amz-SignedHeaders", 19, s->signed_headers, s->sh_len, 0);
 }
 
@@ -1490,8 +1483,8 @@ static int write_query(const sv *s, sink *k, char *err, size_t errlen)
     }
     if (s->presign) {
         maxq += 6;
-        need += 3 * (s->cfg->access_key_id.n + 1 + s->scope_len + s->sh_len + 24 + 16 + 64)
-                + (s->sign_token ? 3 * s->cfg->session_token.n : 0) + 128;
+        need += 3 * (s->cfg->access_key_id.n + 1 + s->scope_len + s->sh_len + 24 + 16 + 64) +
+                (s->sign_token ? 3 * s->cfg->session_token.n : 0) + 128;
     }
     if (maxq == 0)
         return 0;
@@ -1573,8 +1566,7 @@ static size_t build_sts(char *dst, const char *amz_date, const char *scope, size
 }
 
 /* The SHA-256 of the canonical request, streamed and never stored. */
-static int sv_hash_creq(const sv *s, unsigned char md[ACMPCA_SHA256_LEN], char *err,
-                        size_t errlen)
+static int sv_hash_creq(const sv *s, unsigned char md[ACMPCA_SHA256_LEN], char *err, size_t errlen)
 {
     acmpca_sha256_ctx c;
     sink k;
@@ -1620,8 +1612,8 @@ static void sts_hmac(kuse *u, const char *sts, size_t n, unsigned char md[ACMPCA
         u->sts_head = u->hk.inner;
         u->made_sts = 1;
     }
-    acmpca_hmac_finish(u->had_sts ? &u->sts_head : &u->hk.inner, &u->hk.outer, sts + HEAD,
-                       n - HEAD, md);
+    acmpca_hmac_finish(u->had_sts ? &u->sts_head : &u->hk.inner, &u->hk.outer, sts + HEAD, n - HEAD,
+                       md);
 }
 
 /*
@@ -1644,8 +1636,8 @@ static int sv_buffer_creq(const sv *s, sink *k, char *err, size_t errlen)
 static int sv_sign(const sv *s, char sig[65], char *err, size_t errlen)
 {
     const acmpca_sigv4_config *cfg = s->cfg;
-    kquery q = { &cfg->secret_access_key, s->amz_date, &cfg->region, &cfg->service,
-                 s->amz_date, NULL, { 0 } };
+    kquery q = {
+        &cfg->secret_access_key, s->amz_date, &cfg->region, &cfg->service, s->amz_date, NULL, {0}};
     unsigned char md[ACMPCA_SHA256_LEN];
     char sts[STS_MAX];
     int whole, rc = -1;
@@ -1688,8 +1680,8 @@ static int sign_request(sv *s, const acmpca_sigv4_request *req, const acmpca_sig
         seterr(err, errlen, "NULL argument");
         return -1;
     }
-    if (check_secret(cfg, err, errlen) != 0
-        || sv_prepare(s, req, cfg, presign, 1, err, errlen) != 0)
+    if (check_secret(cfg, err, errlen) != 0 ||
+        sv_prepare(s, req, cfg, presign, 1, err, errlen) != 0)
         return -1;
     rc = sv_sign(s, sig, err, errlen);
     sv_release(s);
@@ -1709,19 +1701,17 @@ static int auth_put(acmpca_sigv4_result *out, size_t *o, const char *p, size_t n
 }
 
 /* "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." */
-static int write_authorization(const sv *s, acmpca_sigv4_result *out, char *err,
-                               size_t errlen)
+static int write_authorization(const sv *s, acmpca_sigv4_result *out, char *err, size_t errlen)
 {
     const acmpca_str *id = &s->cfg->access_key_id;
     size_t o = 0;
 
-    if (auth_put(out, &o, ALGORITHM " Credential=", sizeof ALGORITHM + 11) != 0
-        || auth_put(out, &o, id->p, id->n) != 0 || auth_put(out, &o, "/", 1) != 0
-        || auth_put(out, &o, s->scope, s->scope_len) != 0
-        || auth_put(out, &o, ", SignedHeaders=", 16) != 0
-        || auth_put(out, &o, s->signed_headers, s->sh_len) != 0
-        || auth_put(out, &o, ", Signature=", 12) != 0
-        || auth_put(out, &o, out->signature, 64) != 0) {
+    if (auth_put(out, &o, ALGORITHM " Credential=", sizeof ALGORITHM + 11) != 0 ||
+        auth_put(out, &o, id->p, id->n) != 0 || auth_put(out, &o, "/", 1) != 0 ||
+        auth_put(out, &o, s->scope, s->scope_len) != 0 ||
+        auth_put(out, &o, ", SignedHeaders=", 16) != 0 ||
+        auth_put(out, &o, s->signed_headers, s->sh_len) != 0 ||
+        auth_put(out, &o, ", Signature=", 12) != 0 || auth_put(out, &o, out->signature, 64) != 0) {
         seterr(err, errlen, "headers: Authorization would exceed %d bytes",
                ACMPCA_SIGV4_AUTH_MAX - 1);
         return -1;
@@ -1740,8 +1730,8 @@ int acmpca_sigv4_sign(const acmpca_sigv4_request *req, const acmpca_sigv4_config
         seterr(err, errlen, "NULL argument");
         return -1;
     }
-    if (sign_request(&s, req, cfg, 0, out->signature, err, errlen) != 0
-        || write_authorization(&s, out, err, errlen) != 0)
+    if (sign_request(&s, req, cfg, 0, out->signature, err, errlen) != 0 ||
+        write_authorization(&s, out, err, errlen) != 0)
         return -1;
     memcpy(out->amz_date, s.amz_date, sizeof out->amz_date);
     memcpy(out->payload_hash, s.payload_hash, s.payload_hash_len + 1);
@@ -1797,10 +1787,9 @@ int acmpca_sigv4_presign(const acmpca_sigv4_request *req, const acmpca_sigv4_con
 
 /* ------------------------------------------------------------ the texts of signing */
 
-int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req,
-                                   const acmpca_sigv4_config *cfg, int presign,
-                                   acmpca_sigv4_text *creq, acmpca_sigv4_text *signed_headers,
-                                   char *err, size_t errlen)
+int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                                   int presign, acmpca_sigv4_text *creq,
+                                   acmpca_sigv4_text *signed_headers, char *err, size_t errlen)
 {
     sv s;
     sink k;
@@ -1824,9 +1813,8 @@ int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req,
     return rc;
 }
 
-int acmpca_sigv4_string_to_sign(const char *creq, size_t creq_len,
-                                const acmpca_sigv4_config *cfg, acmpca_sigv4_text *out,
-                                char *err, size_t errlen)
+int acmpca_sigv4_string_to_sign(const char *creq, size_t creq_len, const acmpca_sigv4_config *cfg,
+                                acmpca_sigv4_text *out, char *err, size_t errlen)
 {
     char date[17], scope[SCOPE_MAX], sts[STS_MAX];
     unsigned char md[ACMPCA_SHA256_LEN];
@@ -1837,9 +1825,9 @@ int acmpca_sigv4_string_to_sign(const char *creq, size_t creq_len,
         seterr(err, errlen, "NULL argument");
         return -1;
     }
-    if (check_scope_part(&cfg->region, "region", err, errlen) != 0
-        || check_scope_part(&cfg->service, "service", err, errlen) != 0
-        || check_time(cfg->time, err, errlen) != 0)
+    if (check_scope_part(&cfg->region, "region", err, errlen) != 0 ||
+        check_scope_part(&cfg->service, "service", err, errlen) != 0 ||
+        check_time(cfg->time, err, errlen) != 0)
         return -1;
     acmpca_sigv4_amz_date(cfg->time, date);
     sl = build_scope(scope, date, &cfg->region, &cfg->service);
@@ -1864,10 +1852,10 @@ int acmpca_sigv4_signing_key(const acmpca_str *secret, const acmpca_str *date,
         seterr(err, errlen, "yyyymmdd: expected 8 digits");
         return -1;
     }
-    if (check_scope_part(region, "region", err, errlen) != 0
-        || check_scope_part(service, "service", err, errlen) != 0)
+    if (check_scope_part(region, "region", err, errlen) != 0 ||
+        check_scope_part(service, "service", err, errlen) != 0)
         return -1;
-    kquery q = { secret, date->p, region, service, NULL, NULL, { 0 } };
+    kquery q = {secret, date->p, region, service, NULL, NULL, {0}};
 
     if (derive_key(&q, key, NULL) != 0) {
         seterr(err, errlen, "out of memory");

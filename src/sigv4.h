@@ -31,10 +31,10 @@ typedef struct acmpca_header {
 
 /* The request to sign. */
 typedef struct acmpca_sigv4_request {
-    acmpca_str method; /* e.g. "POST" */
-    acmpca_str host;   /* the Host header value, port included when not default */
-    acmpca_str path;   /* raw path as in the URL; empty means "/" */
-    acmpca_str query;  /* raw query without '?', may be empty */
+    acmpca_str method;            /* e.g. "POST" */
+    acmpca_str host;              /* the Host header value, port included when not default */
+    acmpca_str path;              /* raw path as in the URL; empty means "/" */
+    acmpca_str query;             /* raw query without '?', may be empty */
     const acmpca_header *headers; /* further headers; host, x-amz-date,
                                      x-amz-security-token, x-amz-content-sha256,
                                      authorization, user-agent, expect and
@@ -65,9 +65,9 @@ typedef struct acmpca_sigv4_config {
 #define ACMPCA_SIGV4_AUTH_MAX 2048
 
 typedef struct acmpca_sigv4_result {
-    char amz_date[17];       /* "YYYYMMDDTHHMMSSZ" + NUL */
-    char payload_hash[65];   /* what went into the canonical request + NUL */
-    char signature[65];      /* lower-case hex + NUL */
+    char amz_date[17];                         /* "YYYYMMDDTHHMMSSZ" + NUL */
+    char payload_hash[65];                     /* what went into the canonical request + NUL */
+    char signature[65];                        /* lower-case hex + NUL */
     char authorization[ACMPCA_SIGV4_AUTH_MAX]; /* the Authorization value + NUL */
     size_t authorization_len;
 } acmpca_sigv4_result;
@@ -84,10 +84,8 @@ typedef struct acmpca_sigv4_text {
 } acmpca_sigv4_text;
 
 /* Header-based signing: the values of X-Amz-Date, Authorization, ... */
-ACMPCA_HIDDEN int acmpca_sigv4_sign(const acmpca_sigv4_request *req,
-                                    const acmpca_sigv4_config *cfg,
-                                    acmpca_sigv4_result *out,
-                                    char *err, size_t errlen);
+ACMPCA_HIDDEN int acmpca_sigv4_sign(const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                                    acmpca_sigv4_result *out, char *err, size_t errlen);
 
 /*
  * Query-string signing (a presigned URL, valid cfg->expires seconds): out
@@ -97,8 +95,8 @@ ACMPCA_HIDDEN int acmpca_sigv4_sign(const acmpca_sigv4_request *req,
  * X-Amz-Signature=<hex>" (the token is listed even when it is not signed).
  */
 ACMPCA_HIDDEN int acmpca_sigv4_presign(const acmpca_sigv4_request *req,
-                                       const acmpca_sigv4_config *cfg,
-                                       acmpca_sigv4_text *out, char *err, size_t errlen);
+                                       const acmpca_sigv4_config *cfg, acmpca_sigv4_text *out,
+                                       char *err, size_t errlen);
 
 /*
  * The canonical request that sign (presign = 0) or presign (presign = 1)
@@ -107,10 +105,10 @@ ACMPCA_HIDDEN int acmpca_sigv4_presign(const acmpca_sigv4_request *req,
  * form needs the secret.
  */
 ACMPCA_HIDDEN int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req,
-                                                 const acmpca_sigv4_config *cfg,
-                                                 int presign, acmpca_sigv4_text *creq,
-                                                 acmpca_sigv4_text *signed_headers,
-                                                 char *err, size_t errlen);
+                                                 const acmpca_sigv4_config *cfg, int presign,
+                                                 acmpca_sigv4_text *creq,
+                                                 acmpca_sigv4_text *signed_headers, char *err,
+                                                 size_t errlen);
 
 /* The longest string to sign, NUL included. */
 #define ACMPCA_SIGV4_STS_MAX 512
@@ -121,13 +119,11 @@ ACMPCA_HIDDEN int acmpca_sigv4_canonical_request(const acmpca_sigv4_request *req
  */
 ACMPCA_HIDDEN int acmpca_sigv4_string_to_sign(const char *creq, size_t creq_len,
                                               const acmpca_sigv4_config *cfg,
-                                              acmpca_sigv4_text *out,
-                                              char *err, size_t errlen);
+                                              acmpca_sigv4_text *out, char *err, size_t errlen);
 
 /* The signing key of secret, date ("YYYYMMDD"), region and service (cached). */
 ACMPCA_HIDDEN int acmpca_sigv4_signing_key(const acmpca_str *secret, const acmpca_str *date,
-                                           const acmpca_str *region,
-                                           const acmpca_str *service,
+                                           const acmpca_str *region, const acmpca_str *service,
                                            unsigned char key[32], char *err, size_t errlen);
 
 /* A URL split into what a request needs; the parts point into the URL. */
@@ -142,8 +138,7 @@ typedef struct acmpca_sigv4_url {
  * Split http(s)://[userinfo@]host[:port][/path][?query][#fragment] (user
  * info dropped): NULL, or what is wrong ("url: bad port", ...).
  */
-ACMPCA_HIDDEN const char *acmpca_sigv4_parse_url(const char *url, size_t n,
-                                                 acmpca_sigv4_url *out);
+ACMPCA_HIDDEN const char *acmpca_sigv4_parse_url(const char *url, size_t n, acmpca_sigv4_url *out);
 
 /* "YYYYMMDDTHHMMSSZ" for unix seconds t; buf holds 17 bytes. */
 ACMPCA_HIDDEN void acmpca_sigv4_amz_date(int64_t t, char buf[17]);

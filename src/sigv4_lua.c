@@ -32,6 +32,7 @@
  * more upvalues remember the Host and X-Amz-Date strings sign made last,
  * so signing in a loop interns neither again.
  */
+/* clang-format off */
 enum {
     K_METHOD = 1, K_URL, K_HOST, K_PATH, K_QUERY, K_HEADERS, K_BODY,
     K_REGION, K_SERVICE, K_CREDENTIALS, K_ACCESS_KEY_ID, K_SECRET_ACCESS_KEY,
@@ -50,6 +51,7 @@ static const char *const key_names[K_END] = {
     "Host", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256", "Authorization",
     "", "",
 };
+/* clang-format on */
 
 /* Push t[key] (metamethods honoured; t absolute); returns its type. */
 static int getkey(lua_State *L, int t, int key)
@@ -78,9 +80,9 @@ static void set_memo(lua_State *L, int res, int key, int memo, const char *p, si
     m = lua_tolstring(L, -1, &mn);
     if (mn != n || memcmp(m, p, n) != 0) {
         lua_pop(L, 1);
-        lua_pushlstring(L, p, n);                 /* ..., k, v */
-        lua_pushvalue(L, -1);                     /* ..., k, v, v */
-        lua_replace(L, lua_upvalueindex(memo));   /* ..., k, v */
+        lua_pushlstring(L, p, n);               /* ..., k, v */
+        lua_pushvalue(L, -1);                   /* ..., k, v, v */
+        lua_replace(L, lua_upvalueindex(memo)); /* ..., k, v */
     }
     lua_rawset(L, res);
 }
@@ -299,7 +301,7 @@ static void headers_pass(lua_State *L, lsig *g, int hi, hlist *l)
 /* request.headers at hi into g->req (and sign's result table res, when not 0). */
 static void headers_collect(lua_State *L, lsig *g, int hi, int res)
 {
-    hlist l = { g->hsmall, LHSTACK, 0, NULL, res };
+    hlist l = {g->hsmall, LHSTACK, 0, NULL, res};
 
     headers_pass(L, g, hi, &l);
     if (l.n > LHSTACK) {
@@ -347,8 +349,10 @@ static void request_method(lua_State *L, int ri, lsig *g)
     const char *s = field_str(L, ri, K_METHOD, NULL, g, 1, &n);
 
     if (!method_known(s, n))
-        acmpca_raise(L, lua_gettop(L), "acmpca.sigv4.%s: method: expected one of GET, HEAD, "
-                     "POST, PUT, DELETE, PATCH, OPTIONS", g->fname);
+        acmpca_raise(L, lua_gettop(L),
+                     "acmpca.sigv4.%s: method: expected one of GET, HEAD, "
+                     "POST, PUT, DELETE, PATCH, OPTIONS",
+                     g->fname);
     g->req.method.p = s;
     g->req.method.n = n;
 }
@@ -382,7 +386,7 @@ static void request_target(lua_State *L, int ri, lsig *g)
 {
     size_t n;
     const char *s = field_str(L, ri, K_URL, NULL, g, 0, &n), *problem;
-    acmpca_sigv4_url u = { 0 };
+    acmpca_sigv4_url u = {0};
 
     if (s != NULL) {
         if ((problem = acmpca_sigv4_parse_url(s, n, &u)) != NULL)
@@ -459,13 +463,13 @@ static void parse_credentials(lua_State *L, int oi, lsig *g, int need)
     getkey(L, oi, K_CREDENTIALS); /* ..., creds */
     ci = lua_gettop(L);
     if (lua_type(L, ci) == LUA_TTABLE) {
-        cfg->access_key_id.p = field_str(L, ci, K_ACCESS_KEY_ID, "credentials.access_key_id",
-                                         g, (need & NEED_KEY_ID) != 0, &cfg->access_key_id.n);
+        cfg->access_key_id.p = field_str(L, ci, K_ACCESS_KEY_ID, "credentials.access_key_id", g,
+                                         (need & NEED_KEY_ID) != 0, &cfg->access_key_id.n);
         cfg->secret_access_key.p =
             field_str(L, ci, K_SECRET_ACCESS_KEY, "credentials.secret_access_key", g,
                       (need & NEED_SECRET) != 0, &cfg->secret_access_key.n);
-        cfg->session_token.p = field_str(L, ci, K_SESSION_TOKEN, "credentials.session_token",
-                                         g, 0, &cfg->session_token.n);
+        cfg->session_token.p = field_str(L, ci, K_SESSION_TOKEN, "credentials.session_token", g, 0,
+                                         &cfg->session_token.n);
     } else if (need != NEED_NOTHING || !lua_isnil(L, ci)) {
         lraise(L, g, "credentials: expected a table, got %s", luaL_typename(L, ci));
     }
@@ -515,8 +519,7 @@ static void parse_expires(lua_State *L, int oi, lsig *g)
 /* ------------------------------------------------------------ results */
 
 /* The signer's headers into sign's result table res (the request's are in). */
-static void add_signer_headers(lua_State *L, const lsig *g, const acmpca_sigv4_result *out,
-                               int res)
+static void add_signer_headers(lua_State *L, const lsig *g, const acmpca_sigv4_result *out, int res)
 {
     if (!g->host_header)
         set_memo(L, res, K_H_HOST, M_HOST, g->req.host.p, g->req.host.n);
@@ -555,7 +558,7 @@ static void push_presigned_url(lua_State *L, const lsig *g, const char *params, 
 /* signing_key(secret, yyyymmdd, region, service) -> 32 raw bytes */
 static int l_signing_key(lua_State *L)
 {
-    static const char *const labels[4] = { "secret", "yyyymmdd", "region", "service" };
+    static const char *const labels[4] = {"secret", "yyyymmdd", "region", "service"};
     acmpca_str args[4];
     unsigned char key[32];
     char err[256];
@@ -569,8 +572,7 @@ static int l_signing_key(lua_State *L)
                           luaL_typename(L, i + 1));
         args[i].p = lua_tolstring(L, i + 1, &args[i].n);
     }
-    if (acmpca_sigv4_signing_key(&args[0], &args[1], &args[2], &args[3], key, err,
-                                 sizeof err) != 0)
+    if (acmpca_sigv4_signing_key(&args[0], &args[1], &args[2], &args[3], key, err, sizeof err) != 0)
         return lraise(L, &g, "%s", err);
     lua_pushlstring(L, (const char *)key, sizeof key);
     OPENSSL_cleanse(key, sizeof key);
@@ -584,7 +586,7 @@ static int l_signing_key(lua_State *L)
 static int l_canonical_request(lua_State *L)
 {
     char small[4096], sh[ACMPCA_SIGV4_AUTH_MAX], err[256];
-    acmpca_sigv4_text creq = { small, sizeof small, 0 }, shtext = { sh, sizeof sh, 0 };
+    acmpca_sigv4_text creq = {small, sizeof small, 0}, shtext = {sh, sizeof sh, 0};
     int presign = 0;
     lsig g;
 
@@ -596,15 +598,15 @@ static int l_canonical_request(lua_State *L)
     parse_opts(L, 2, &g, presign ? NEED_KEY_ID : NEED_NOTHING);
     if (presign)
         parse_expires(L, 2, &g);
-    if (acmpca_sigv4_canonical_request(&g.req, &g.cfg, presign, &creq, &shtext, err,
-                                       sizeof err) != 0)
+    if (acmpca_sigv4_canonical_request(&g.req, &g.cfg, presign, &creq, &shtext, err, sizeof err) !=
+        0)
         return lraise(L, &g, "%s", err);
     if (creq.len >= creq.cap) {
         /* longer than the stack buffer: again, into a GC-owned block */
         creq.cap = creq.len + 1;
         creq.p = lua_newuserdata(L, creq.cap);
-        if (acmpca_sigv4_canonical_request(&g.req, &g.cfg, presign, &creq, NULL, err,
-                                           sizeof err) != 0)
+        if (acmpca_sigv4_canonical_request(&g.req, &g.cfg, presign, &creq, NULL, err, sizeof err) !=
+            0)
             return lraise(L, &g, "%s", err);
     }
     lua_pushlstring(L, creq.p, creq.len);
@@ -616,15 +618,14 @@ static int l_canonical_request(lua_State *L)
 static int l_string_to_sign(lua_State *L)
 {
     char sts[ACMPCA_SIGV4_STS_MAX], err[256];
-    acmpca_sigv4_text out = { sts, sizeof sts, 0 };
+    acmpca_sigv4_text out = {sts, sizeof sts, 0};
     const char *creq;
     size_t n;
     lsig g;
 
     lsig_init(&g, "string_to_sign");
     if (lua_type(L, 1) != LUA_TSTRING)
-        return lraise(L, &g, "canonical_request: expected a string, got %s",
-                      luaL_typename(L, 1));
+        return lraise(L, &g, "canonical_request: expected a string, got %s", luaL_typename(L, 1));
     creq = lua_tolstring(L, 1, &n);
     if (lua_type(L, 2) != LUA_TTABLE)
         return lraise(L, &g, "opts: expected a table, got %s", luaL_typename(L, 2));
@@ -662,7 +663,7 @@ static int l_sign(lua_State *L)
 static int l_presign(lua_State *L)
 {
     char small[2048], err[256];
-    acmpca_sigv4_text params = { small, sizeof small, 0 };
+    acmpca_sigv4_text params = {small, sizeof small, 0};
     lsig g;
 
     luaL_checkstack(L, 48, "acmpca.sigv4: Lua stack exhausted");
@@ -688,12 +689,12 @@ static int l_presign(lua_State *L)
 void acmpca_sigv4_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        { "signing_key", l_signing_key },
-        { "canonical_request", l_canonical_request },
-        { "string_to_sign", l_string_to_sign },
-        { "sign", l_sign },
-        { "presign", l_presign },
-        { NULL, NULL },
+        {"signing_key", l_signing_key},
+        {"canonical_request", l_canonical_request},
+        {"string_to_sign", l_string_to_sign},
+        {"sign", l_sign},
+        {"presign", l_presign},
+        {NULL, NULL},
     };
     const luaL_Reg *r;
     int i;
@@ -701,7 +702,7 @@ void acmpca_sigv4_open(lua_State *L)
     luaL_checkstack(L, K_END + 2, "acmpca.sigv4: Lua stack exhausted");
     for (r = fns; r->name != NULL; r++) {
         for (i = 1; i < K_END; i++)
-            lua_pushstring(L, key_names[i]); /* t, k1..kn */
+            lua_pushstring(L, key_names[i]);     /* t, k1..kn */
         lua_pushcclosure(L, r->func, K_END - 1); /* t, f */
         lua_setfield(L, -2, r->name);
     }

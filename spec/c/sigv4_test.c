@@ -73,8 +73,7 @@ static void check_text(check *c, const char *what, const char *want, const char 
     if (want == NULL)
         check_fail(c, "%s: expected file missing", what);
     else if (strlen(want) != n || memcmp(want, got, n) != 0)
-        check_fail(c, "%s differs\n--- expected\n%s\n--- got\n%.*s\n---", what, want, (int)n,
-                   got);
+        check_fail(c, "%s differs\n--- expected\n%s\n--- got\n%.*s\n---", what, want, (int)n, got);
 }
 
 static void report(check *c)
@@ -99,8 +98,8 @@ static char *read_file(const char *path)
 
     if (f == NULL)
         return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0
-        && (buf = malloc((size_t)n + 1)) != NULL) {
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) != NULL) {
         if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
             free(buf);
             buf = NULL;
@@ -183,7 +182,7 @@ static void free_names(char **names)
  * whitespace continues the previous value, joined with one space.
  */
 typedef struct raw_request {
-    char *text;        /* the request, cut in place */
+    char *text; /* the request, cut in place */
     char *method;
     char *target;
     acmpca_header headers[MAX_HEADERS];
@@ -353,10 +352,9 @@ static int texts(check *c, const acmpca_sigv4_request *req, const acmpca_sigv4_c
 {
     char err[256];
 
-    s->creq_t = (acmpca_sigv4_text){ s->creq, sizeof s->creq, 0 };
-    s->sts_t = (acmpca_sigv4_text){ s->sts, sizeof s->sts, 0 };
-    if (acmpca_sigv4_canonical_request(req, cfg, presign, &s->creq_t, NULL, err, sizeof err)
-        != 0) {
+    s->creq_t = (acmpca_sigv4_text){s->creq, sizeof s->creq, 0};
+    s->sts_t = (acmpca_sigv4_text){s->sts, sizeof s->sts, 0};
+    if (acmpca_sigv4_canonical_request(req, cfg, presign, &s->creq_t, NULL, err, sizeof err) != 0) {
         check_fail(c, "canonical_request: %s", err);
         return -1;
     }
@@ -364,16 +362,15 @@ static int texts(check *c, const acmpca_sigv4_request *req, const acmpca_sigv4_c
         check_fail(c, "canonical_request: longer than the test's buffer");
         return -1;
     }
-    if (acmpca_sigv4_string_to_sign(s->creq, s->creq_t.len, cfg, &s->sts_t, err, sizeof err)
-        != 0) {
+    if (acmpca_sigv4_string_to_sign(s->creq, s->creq_t.len, cfg, &s->sts_t, err, sizeof err) != 0) {
         check_fail(c, "string_to_sign: %s", err);
         return -1;
     }
     return 0;
 }
 
-static int sign_headers(check *c, const acmpca_sigv4_request *req,
-                        const acmpca_sigv4_config *cfg, signed_case *s)
+static int sign_headers(check *c, const acmpca_sigv4_request *req, const acmpca_sigv4_config *cfg,
+                        signed_case *s)
 {
     char err[256];
 
@@ -389,7 +386,7 @@ static int presign(check *c, const acmpca_sigv4_request *req, const acmpca_sigv4
 {
     char err[256];
 
-    s->params_t = (acmpca_sigv4_text){ s->params, sizeof s->params, 0 };
+    s->params_t = (acmpca_sigv4_text){s->params, sizeof s->params, 0};
     if (acmpca_sigv4_presign(req, cfg, &s->params_t, err, sizeof err) != 0) {
         check_fail(c, "presign: %s", err);
         return -1;
@@ -404,10 +401,10 @@ static int presign(check *c, const acmpca_sigv4_request *req, const acmpca_sigv4
 static void base_config(acmpca_sigv4_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->region = (acmpca_str){ "us-east-1", 9 };
-    cfg->service = (acmpca_str){ "service", 7 };
-    cfg->access_key_id = (acmpca_str){ ACCESS_KEY_ID, sizeof ACCESS_KEY_ID - 1 };
-    cfg->secret_access_key = (acmpca_str){ SECRET, sizeof SECRET - 1 };
+    cfg->region = (acmpca_str){"us-east-1", 9};
+    cfg->service = (acmpca_str){"service", 7};
+    cfg->access_key_id = (acmpca_str){ACCESS_KEY_ID, sizeof ACCESS_KEY_ID - 1};
+    cfg->secret_access_key = (acmpca_str){SECRET, sizeof SECRET - 1};
     cfg->time = UNIX_TIME;
     cfg->flags = ACMPCA_SIGV4_NORMALIZE_PATH;
     cfg->expires = 3600;
@@ -456,7 +453,7 @@ static void old_case(const char *root, const char *dir, const char *name, const 
     raw_request r;
     acmpca_sigv4_request req;
     acmpca_sigv4_config cfg;
-    check c = { label, "", 0 };
+    check c = {label, "", 0};
 
     base_config(&cfg);
     if (raw == NULL || raw_parse(&r, raw) != 0) {
@@ -470,14 +467,13 @@ static void old_case(const char *root, const char *dir, const char *name, const 
         cfg.session_token.p = creq_token(want_creq, &cfg.session_token.n);
     if (strstr(name, "post-sts-header-after") != NULL) {
         readme_token(root, token, sizeof token);
-        cfg.session_token = (acmpca_str){ token, strlen(token) };
+        cfg.session_token = (acmpca_str){token, strlen(token)};
         cfg.flags |= ACMPCA_SIGV4_OMIT_TOKEN;
     }
     if (texts(&c, &req, &cfg, 0, &s) == 0 && sign_headers(&c, &req, &cfg, &s) == 0) {
         check_text(&c, "canonical request", want_creq, s.creq, s.creq_t.len);
         check_text(&c, "string to sign", want_sts, s.sts, s.sts_t.len);
-        check_text(&c, "Authorization", want_authz, s.out.authorization,
-                   s.out.authorization_len);
+        check_text(&c, "Authorization", want_authz, s.out.authorization, s.out.authorization_len);
     }
     raw_free(&r);
 done:
@@ -523,27 +519,27 @@ static int v4_config(const char *json, v4_context *x, acmpca_sigv4_config *cfg)
     size_t i, o = 0;
 
     memset(cfg, 0, sizeof *cfg);
-    if (json_value(json, "region", x->region, sizeof x->region)
-        || json_value(json, "service", x->service, sizeof x->service)
-        || json_value(json, "timestamp", x->timestamp, sizeof x->timestamp)
-        || json_value(json, "access_key_id", x->key_id, sizeof x->key_id)
-        || json_value(json, "secret_access_key", x->secret, sizeof x->secret)
-        || json_value(json, "expiration_in_seconds", x->expires, sizeof x->expires))
+    if (json_value(json, "region", x->region, sizeof x->region) ||
+        json_value(json, "service", x->service, sizeof x->service) ||
+        json_value(json, "timestamp", x->timestamp, sizeof x->timestamp) ||
+        json_value(json, "access_key_id", x->key_id, sizeof x->key_id) ||
+        json_value(json, "secret_access_key", x->secret, sizeof x->secret) ||
+        json_value(json, "expiration_in_seconds", x->expires, sizeof x->expires))
         return -1;
     for (i = 0; x->timestamp[i] != '\0' && o < 16; i++)
         if (x->timestamp[i] != '-' && x->timestamp[i] != ':')
             date[o++] = x->timestamp[i];
     if (acmpca_sigv4_parse_amz_date(date, o, &cfg->time) != 0)
         return -1;
-    cfg->region = (acmpca_str){ x->region, strlen(x->region) };
-    cfg->service = (acmpca_str){ x->service, strlen(x->service) };
-    cfg->access_key_id = (acmpca_str){ x->key_id, strlen(x->key_id) };
-    cfg->secret_access_key = (acmpca_str){ x->secret, strlen(x->secret) };
+    cfg->region = (acmpca_str){x->region, strlen(x->region)};
+    cfg->service = (acmpca_str){x->service, strlen(x->service)};
+    cfg->access_key_id = (acmpca_str){x->key_id, strlen(x->key_id)};
+    cfg->secret_access_key = (acmpca_str){x->secret, strlen(x->secret)};
     if (json_value(json, "token", x->token, sizeof x->token) == 0)
-        cfg->session_token = (acmpca_str){ x->token, strlen(x->token) };
-    cfg->flags = (json_true(json, "normalize") ? ACMPCA_SIGV4_NORMALIZE_PATH : 0)
-                 | (json_true(json, "sign_body") ? ACMPCA_SIGV4_SIGN_BODY : 0)
-                 | (json_true(json, "omit_session_token") ? ACMPCA_SIGV4_OMIT_TOKEN : 0);
+        cfg->session_token = (acmpca_str){x->token, strlen(x->token)};
+    cfg->flags = (json_true(json, "normalize") ? ACMPCA_SIGV4_NORMALIZE_PATH : 0) |
+                 (json_true(json, "sign_body") ? ACMPCA_SIGV4_SIGN_BODY : 0) |
+                 (json_true(json, "omit_session_token") ? ACMPCA_SIGV4_OMIT_TOKEN : 0);
     cfg->expires = strtol(x->expires, NULL, 10);
     return 0;
 }
@@ -579,8 +575,7 @@ static void v4_headers(check *c, const char *dir, const acmpca_sigv4_request *re
         check_text(c, "header canonical request", creq, s->creq, s->creq_t.len);
         check_text(c, "header string to sign", sts, s->sts, s->sts_t.len);
         check_text(c, "header signature", sig, s->out.signature, 64);
-        check_text(c, "Authorization", authz, s->out.authorization,
-                   s->out.authorization_len);
+        check_text(c, "Authorization", authz, s->out.authorization, s->out.authorization_len);
     }
     free(creq);
     free(sts);
@@ -600,14 +595,14 @@ static void v4_query(check *c, const char *dir, const raw_request *r,
     char line[8192];
     int n;
 
-    if ((creq != NULL || signed_request != NULL) && texts(c, req, cfg, 1, s) == 0
-        && presign(c, req, cfg, s) == 0) {
+    if ((creq != NULL || signed_request != NULL) && texts(c, req, cfg, 1, s) == 0 &&
+        presign(c, req, cfg, s) == 0) {
         check_text(c, "query canonical request", creq, s->creq, s->creq_t.len);
         check_text(c, "query string to sign", sts, s->sts, s->sts_t.len);
         check_text(c, "query signature", sig, s->params + s->params_t.len - 64, 64);
-        n = snprintf(line, sizeof line, "%s %.*s?%.*s%s%s HTTP/1.1", r->method,
-                     (int)req->path.n, req->path.p, (int)req->query.n, req->query.p,
-                     req->query.n > 0 ? "&" : "", s->params);
+        n = snprintf(line, sizeof line, "%s %.*s?%.*s%s%s HTTP/1.1", r->method, (int)req->path.n,
+                     req->path.p, (int)req->query.n, req->query.p, req->query.n > 0 ? "&" : "",
+                     s->params);
         if (signed_request != NULL)
             signed_request[strcspn(signed_request, "\n")] = '\0';
         check_text(c, "presigned request line", signed_request, line, (size_t)n);
@@ -627,7 +622,7 @@ static void v4_case(const char *dir, const char *name)
     raw_request r;
     acmpca_sigv4_request req;
     acmpca_sigv4_config cfg;
-    check c = { label, "", 0 };
+    check c = {label, "", 0};
 
     snprintf(label, sizeof label, "v4/%s", name);
     if (json == NULL || v4_config(json, &x, &cfg) != 0) {
@@ -669,7 +664,7 @@ static void v4_walk(const char *root, int *count)
 
 static void api_case(const char *name, int ok, const char *why)
 {
-    check c = { name, "", 0 };
+    check c = {name, "", 0};
 
     if (!ok)
         check_fail(&c, "%s", why);
@@ -679,20 +674,22 @@ static void api_case(const char *name, int ok, const char *why)
 /* Bad input fails with a clear message that shows neither secret nor token. */
 static void api_errors(void)
 {
-    acmpca_sigv4_request req = { { "GET", 3 }, { "h", 1 }, { "/", 1 }, { "", 0 },
-                                 NULL, 0, { "", 0 } };
-    acmpca_header bad = { { "X-A", 3 }, { "a\nb", 3 } };
+    acmpca_sigv4_request req = {{"GET", 3}, {"h", 1}, {"/", 1}, {"", 0}, NULL, 0, {"", 0}};
+    acmpca_header bad = {{"X-A", 3}, {"a\nb", 3}};
     acmpca_sigv4_config cfg;
     acmpca_sigv4_result out;
     char err[256];
     int rc;
 
     base_config(&cfg);
-    cfg.session_token = (acmpca_str){ "TOKEN\r\nX: y", 11 };
+    cfg.session_token = (acmpca_str){"TOKEN\r\nX: y", 11};
     rc = acmpca_sigv4_sign(&req, &cfg, &out, err, sizeof err);
-    api_case("api/token with CR LF", rc != 0 && strcmp(err, "credentials.session_token: "
-                                                           "contains CR, LF or NUL") == 0
-                                         && strstr(err, "TOKEN") == NULL, err);
+    api_case("api/token with CR LF",
+             rc != 0 &&
+                 strcmp(err, "credentials.session_token: "
+                             "contains CR, LF or NUL") == 0 &&
+                 strstr(err, "TOKEN") == NULL,
+             err);
     base_config(&cfg);
     req.headers = &bad;
     req.nheaders = 1;
@@ -711,7 +708,7 @@ static void api_errors(void)
     cfg.expires = 604801;
     {
         char buf[64];
-        acmpca_sigv4_text t = { buf, sizeof buf, 0 };
+        acmpca_sigv4_text t = {buf, sizeof buf, 0};
         rc = acmpca_sigv4_presign(&req, &cfg, &t, err, sizeof err);
         api_case("api/expires out of range",
                  rc != 0 && strstr(err, "expires: expected an integer") == err, err);
@@ -721,23 +718,22 @@ static void api_errors(void)
 /* Output that does not fit is cut, NUL-free, and its full length reported. */
 static void api_truncation(void)
 {
-    acmpca_sigv4_request req = { { "GET", 3 }, { "h", 1 }, { "/", 1 }, { "", 0 },
-                                 NULL, 0, { "", 0 } };
+    acmpca_sigv4_request req = {{"GET", 3}, {"h", 1}, {"/", 1}, {"", 0}, NULL, 0, {"", 0}};
     acmpca_sigv4_config cfg;
     char small[8], full[4096], err[256];
-    acmpca_sigv4_text a = { small, sizeof small, 0 }, b = { full, sizeof full, 0 };
+    acmpca_sigv4_text a = {small, sizeof small, 0}, b = {full, sizeof full, 0};
     int ok;
 
     base_config(&cfg);
-    ok = acmpca_sigv4_canonical_request(&req, &cfg, 1, &a, NULL, err, sizeof err) == 0
-         && acmpca_sigv4_canonical_request(&req, &cfg, 1, &b, NULL, err, sizeof err) == 0
-         && a.len == b.len && b.len < b.cap && memcmp(small, full, sizeof small) == 0
-         && strlen(full) == b.len;
+    ok = acmpca_sigv4_canonical_request(&req, &cfg, 1, &a, NULL, err, sizeof err) == 0 &&
+         acmpca_sigv4_canonical_request(&req, &cfg, 1, &b, NULL, err, sizeof err) == 0 &&
+         a.len == b.len && b.len < b.cap && memcmp(small, full, sizeof small) == 0 &&
+         strlen(full) == b.len;
     api_case("api/canonical request into a short buffer", ok, "lengths or bytes differ");
     a.len = 0;
-    ok = acmpca_sigv4_presign(&req, &cfg, &a, err, sizeof err) == 0
-         && acmpca_sigv4_presign(&req, &cfg, &b, err, sizeof err) == 0 && a.len == b.len
-         && memcmp(small, full, sizeof small) == 0;
+    ok = acmpca_sigv4_presign(&req, &cfg, &a, err, sizeof err) == 0 &&
+         acmpca_sigv4_presign(&req, &cfg, &b, err, sizeof err) == 0 && a.len == b.len &&
+         memcmp(small, full, sizeof small) == 0;
     api_case("api/presign into a short buffer", ok, "lengths or bytes differ");
 }
 
@@ -768,8 +764,8 @@ static int unhex(const char *h, unsigned char *out, size_t cap)
 /* The line "k = v" into block b (unknown names ignored; v may be empty). */
 static void vblock_line(vblock *b, const char *line)
 {
-    static const char *const names[] = { "key", "data", "mac", "digest", "repeat", "case" };
-    char *fields[] = { b->key, b->data, b->mac, b->digest, b->repeat, b->label };
+    static const char *const names[] = {"key", "data", "mac", "digest", "repeat", "case"};
+    char *fields[] = {b->key, b->data, b->mac, b->digest, b->repeat, b->label};
     const char *eq = strchr(line, '=');
     size_t k, klen;
 
@@ -820,7 +816,7 @@ static void hmac_vector(const vblock *b)
     unsigned char key[VFIELD / 2], data[VFIELD / 2], mac[32];
     char hex[65], name[128];
     int kn = unhex(b->key, key, sizeof key), dn = unhex(b->data, data, sizeof data);
-    check c = { name, "", 0 };
+    check c = {name, "", 0};
 
     snprintf(name, sizeof name, "crypto/RFC 4231 case %.60s", b->label);
     if (kn < 0 || dn < 0) {
@@ -840,7 +836,7 @@ static void sha256_vector(const vblock *b)
     int dn = unhex(b->data, data, sizeof data);
     long i, times = strtol(b->repeat, NULL, 10);
     acmpca_sha256_ctx ctx;
-    check c = { name, "", 0 };
+    check c = {name, "", 0};
 
     snprintf(name, sizeof name, "crypto/FIPS 180 %.16s x%ld", b->data, times);
     acmpca_sha256_init(&ctx);
@@ -861,7 +857,7 @@ static void url_ok(const char *url, const char *authority, const char *path, con
     acmpca_sigv4_url u;
     const char *problem = acmpca_sigv4_parse_url(url, strlen(url), &u);
     char name[160];
-    check c = { name, "", 0 };
+    check c = {name, "", 0};
 
     snprintf(name, sizeof name, "api/url %s", url);
     if (problem != NULL) {
@@ -879,7 +875,7 @@ static void url_bad(const char *url, size_t n, const char *want)
     acmpca_sigv4_url u;
     const char *problem = acmpca_sigv4_parse_url(url, n, &u);
     char name[160];
-    check c = { name, "", 0 };
+    check c = {name, "", 0};
 
     snprintf(name, sizeof name, "api/url %.*s is refused", (int)strcspn(url, "\r\n"), url);
     if (problem == NULL)
@@ -899,7 +895,8 @@ static void api_urls(void)
     url_ok("http://h.example:443/", "h.example:443", "/", "");
     url_ok("https://[::1]:9000/", "[::1]:9000", "/", "");
     url_ok("HTTPS://user:pw@h.example?q", "h.example", "", "q");
-    url_bad("ftp://example.com/", 18, "url: expected http://host[:port][/path][?query] or https://...");
+    url_bad("ftp://example.com/", 18,
+            "url: expected http://host[:port][/path][?query] or https://...");
     url_bad("https:///path", 13, "url: missing host");
     url_bad("https://:443/", 13, "url: missing host");
     url_bad("https://host:99999/", 19, "url: bad port");
@@ -920,16 +917,16 @@ static int chain_signature(const acmpca_sigv4_request *req, const acmpca_sigv4_c
                            char hex[65])
 {
     char creq[4096], sts[ACMPCA_SIGV4_STS_MAX], err[256];
-    acmpca_sigv4_text ct = { creq, sizeof creq, 0 }, st = { sts, sizeof sts, 0 };
+    acmpca_sigv4_text ct = {creq, sizeof creq, 0}, st = {sts, sizeof sts, 0};
     unsigned char key[32], mac[32];
     acmpca_str date;
 
-    if (acmpca_sigv4_canonical_request(req, cfg, 0, &ct, NULL, err, sizeof err) != 0
-        || acmpca_sigv4_string_to_sign(creq, ct.len, cfg, &st, err, sizeof err) != 0)
+    if (acmpca_sigv4_canonical_request(req, cfg, 0, &ct, NULL, err, sizeof err) != 0 ||
+        acmpca_sigv4_string_to_sign(creq, ct.len, cfg, &st, err, sizeof err) != 0)
         return -1;
-    date = (acmpca_str){ sts + 17, 8 }; /* "AWS4-HMAC-SHA256\nYYYYMMDD..." */
-    if (acmpca_sigv4_signing_key(&cfg->secret_access_key, &date, &cfg->region, &cfg->service,
-                                 key, err, sizeof err) != 0)
+    date = (acmpca_str){sts + 17, 8}; /* "AWS4-HMAC-SHA256\nYYYYMMDD..." */
+    if (acmpca_sigv4_signing_key(&cfg->secret_access_key, &date, &cfg->region, &cfg->service, key,
+                                 err, sizeof err) != 0)
         return -1;
     acmpca_hmac_sha256(key, sizeof key, sts, st.len, mac);
     acmpca_hex(mac, sizeof mac, hex);
@@ -943,13 +940,11 @@ static int chain_signature(const acmpca_sigv4_request *req, const acmpca_sigv4_c
  */
 static void api_in_a_row(void)
 {
-    static const int64_t times[] = { UNIX_TIME, UNIX_TIME, UNIX_TIME + 1, UNIX_TIME + 1,
-                                     UNIX_TIME + 86400, UNIX_TIME };
-    static const char *const paths[] = { "/", "/", "/", "/other-path-that-is-long/", "/",
-                                         "/" };
-    acmpca_header hs[1] = { { { "X-Amz-Target", 12 }, { "ACMPrivateCA.ListPermissions", 28 } } };
-    acmpca_sigv4_request req = { { "POST", 4 }, { "h.example", 9 }, { "/", 1 }, { "", 0 },
-                                 hs, 1, { "{}", 2 } };
+    static const int64_t times[] = {UNIX_TIME,     UNIX_TIME,         UNIX_TIME + 1,
+                                    UNIX_TIME + 1, UNIX_TIME + 86400, UNIX_TIME};
+    static const char *const paths[] = {"/", "/", "/", "/other-path-that-is-long/", "/", "/"};
+    acmpca_header hs[1] = {{{"X-Amz-Target", 12}, {"ACMPrivateCA.ListPermissions", 28}}};
+    acmpca_sigv4_request req = {{"POST", 4}, {"h.example", 9}, {"/", 1}, {"", 0}, hs, 1, {"{}", 2}};
     acmpca_sigv4_config cfg;
     acmpca_sigv4_result out;
     char want[65], err[256], name[96];
@@ -958,17 +953,17 @@ static void api_in_a_row(void)
 
     for (round = 0; round < 3; round++) {
         for (i = 0; i < sizeof times / sizeof *times; i++) {
-            check c = { name, "", 0 };
+            check c = {name, "", 0};
             base_config(&cfg);
             cfg.time = times[i];
             if (round == 1)
-                cfg.secret_access_key = (acmpca_str){ "another secret", 14 };
+                cfg.secret_access_key = (acmpca_str){"another secret", 14};
             if (round == 2)
-                cfg.region = (acmpca_str){ "eu-west-1", 9 };
-            req.path = (acmpca_str){ paths[i], strlen(paths[i]) };
+                cfg.region = (acmpca_str){"eu-west-1", 9};
+            req.path = (acmpca_str){paths[i], strlen(paths[i])};
             snprintf(name, sizeof name, "api/in a row: round %d, signature %zu", round, i);
-            if (acmpca_sigv4_sign(&req, &cfg, &out, err, sizeof err) != 0
-                || chain_signature(&req, &cfg, want) != 0)
+            if (acmpca_sigv4_sign(&req, &cfg, &out, err, sizeof err) != 0 ||
+                chain_signature(&req, &cfg, want) != 0)
                 check_fail(&c, "signing failed: %s", err);
             else
                 check_text(&c, "signature", want, out.signature, 64);
