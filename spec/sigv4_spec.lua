@@ -367,6 +367,32 @@ describe("acmpca.sigv4", function()
             end
         end)
 
+        it("signs requests past every stack buffer of the binding and the signer", function()
+            -- 40 headers (two passes over the table), 800 bytes of names, a 3 KB
+            -- query: a canonical request longer than the signer's buffer and the
+            -- binding's (both measure and retry); then a 3 KB token for presign
+            local headers = {}
+            for i = 1, 40 do
+                headers[("X-Custom-Header-%03d"):format(i)] = ("v"):rep(100)
+            end
+            local r = req({ url = "https://h.example/a/b?" .. ("k%2Fv=1234&"):rep(300),
+                            headers = headers })
+            local o = opts()
+            local creq, signed = sigv4.canonical_request(r, o)
+            assert.is_true(#creq > 8000)
+            assert.are.equal(42, select(2, signed:gsub(";", "")) + 1)
+            local key = sigv4.signing_key(V.SECRET, "20150830", "us-east-1", "service")
+            local want = sigv4.hex(sigv4.hmac_sha256(key, sigv4.string_to_sign(creq, o)))
+            assert.are.equal(want, sigv4.sign(r, o).Authorization:match("Signature=(%x+)$"))
+
+            local token = ("T"):rep(3000)
+            local o2 = opts({ credentials = creds({ session_token = token }) })
+            local url = sigv4.presign(req(), o2)
+            assert.is_truthy(url:find("&X-Amz-Security-Token=" .. token .. "&X-Amz-Signature=",
+                                      1, true))
+            assert.matches("&X%-Amz%-Signature=%x+$", url)
+        end)
+
         it("never confuses cached signing keys of different secrets", function()
             local first = sigv4.sign(req(), opts()).Authorization
             for i = 1, 40 do
