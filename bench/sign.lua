@@ -15,12 +15,13 @@
 --     /usr/bin/python3; skipped with a note when botocore is not installed);
 --   * the 650,000/s target (about 1.5 us per signature, Lua 5.4, one core).
 --
--- Reference figures on the development VM (2 shared cores, medians, noisy;
--- callgrind counts are instructions per signature under valgrind, where
--- OpenSSL takes its non-SHA-NI path):
---                       Lua 5.4          LuaJIT          C     callgrind (5.4)
---   before the split    2.2-2.3 us       2.1 us          1.2 us    48,464
---   after               see `make bench`                           ~40,000
+-- Reference figures on the development VM (2 shared vCPUs, so noisy: the
+-- median of three runs each, before and after taken side by side; callgrind
+-- counts instructions per signature under valgrind, where OpenSSL takes its
+-- non-SHA-NI path, as the difference of `1 20000` and `1 40000` runs):
+--                          Lua 5.4       LuaJIT        C signer    callgrind (5.4)
+--   before (EVP, one file)  2.24 us       2.14 us       1.20 us     48,464
+--   after                   1.46 us       1.40 us       0.81 us     37,108
 
 local jit = rawget(_G, "jit")
 local variant = jit and "jit" or "5.4"
