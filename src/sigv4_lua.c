@@ -17,10 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
-
 #include "compat.h"
 #include "core.h"
+#include "crypto.h"
 #include "error.h"
 #include "sigv4.h"
 
@@ -575,7 +574,7 @@ static int l_signing_key(lua_State *L)
     if (acmpca_sigv4_signing_key(&args[0], &args[1], &args[2], &args[3], key, err, sizeof err) != 0)
         return lraise(L, &g, "%s", err);
     lua_pushlstring(L, (const char *)key, sizeof key);
-    OPENSSL_cleanse(key, sizeof key);
+    acmpca_cleanse(key, sizeof key);
     return 1;
 }
 
