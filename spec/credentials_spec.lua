@@ -7,7 +7,6 @@ local credentials = require "acmpca.credentials"
 local helpers = require "helpers"
 local F = require "support.creds_fixture"
 local T0 = F.T0
-local tmpdir = F.tmpdir
 local write = F.write
 local iso = F.iso
 local fake_http = F.fake_http
@@ -15,31 +14,10 @@ local no_secret = F.no_secret
 
 
 describe("acmpca.credentials", function()
-    local home, env, clock, sleeps
-
-    local function opts(extra)
-        local o = {
-            home = home,
-            getenv = function(k) return env[k] end,
-            now = function() return clock end,
-            sleep = function(s) sleeps[#sleeps + 1] = s end,
-        }
-        for k, v in pairs(extra or {}) do
-            o[k] = v
-        end
-        return o
-    end
-
-    before_each(function()
-        home = tmpdir()
-        env = { HOME = home, AWS_EC2_METADATA_DISABLED = "true" }
-        clock = T0
-        sleeps = {}
-    end)
-
-    after_each(function()
-        os.execute("rm -rf " .. home)
-    end)
+    local S = F.sandbox()
+    local opts = S.opts
+    before_each(S.reset)
+    after_each(S.cleanup)
 
     describe("require", function()
         it("reads no environment, file or process and makes no request when loaded",
@@ -187,13 +165,13 @@ describe("acmpca.credentials", function()
             assert.is_function(p)
             assert.equals(0, n)
             assert.equals(0, #log)
-            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
             assert.equals("env", p().source)
             assert.is_true(n > 0)
         end)
 
         it("caches static credentials after the first resolution", function()
-            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
             local n = 0
             local o = opts()
             local getenv = o.getenv
@@ -201,8 +179,8 @@ describe("acmpca.credentials", function()
             local p = credentials.provider(o)
             local c1 = p()
             local reads = n
-            env.AWS_ACCESS_KEY_ID = "AKIDCHANGED"
-            clock = T0 + 10 * 365 * 86400
+            S.env.AWS_ACCESS_KEY_ID = "AKIDCHANGED"
+            S.clock = T0 + 10 * 365 * 86400
             assert.equals(c1, p())
             assert.equals(reads, n)
         end)
@@ -225,7 +203,7 @@ describe("acmpca.credentials", function()
         end
 
         it("serves the old credentials while another coroutine is refreshing", function()
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local answer = imds_answer("AKID1", T0 + 3600)
             local yielding, calls = false, 0
             local http = function(req)
@@ -239,7 +217,7 @@ describe("acmpca.credentials", function()
             local c1 = assert(p())
             answer = imds_answer("AKID2", T0 + 7200)
             yielding = true
-            clock = T0 + 3600 - 800
+            S.clock = T0 + 3600 - 800
             local co = coroutine.create(p)
             assert.is_true(coroutine.resume(co))
             assert.equals("suspended", coroutine.status(co))
@@ -254,12 +232,12 @@ describe("acmpca.credentials", function()
         end)
 
         it("turns an error raised by the transport during a refresh into nil, err", function()
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local answer = imds_answer("AKID1", T0 + 3600)
             local p = credentials.provider(opts{ http = function(req) return answer(req) end })
             assert(p())
             answer = function() error("transport exploded") end
-            clock = T0 + 3600 - 60
+            S.clock = T0 + 3600 - 60
             local c, err = p()
             assert.is_nil(c)
             assert.matches("expire soon and could not be refreshed: .*transport exploded", err)
@@ -268,9 +246,9 @@ describe("acmpca.credentials", function()
 
     describe("environment", function()
         it("reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN", function()
-            env.AWS_ACCESS_KEY_ID = "AKIDENV1"
-            env.AWS_SECRET_ACCESS_KEY = "envsecret"
-            env.AWS_SESSION_TOKEN = "envtoken"
+            S.env.AWS_ACCESS_KEY_ID = "AKIDENV1"
+            S.env.AWS_SECRET_ACCESS_KEY = "envsecret"
+            S.env.AWS_SESSION_TOKEN = "envtoken"
             local c = assert(credentials.provider(opts())())
             assert.same({ "AKIDENV1", "envsecret", "envtoken", "env" },
                         { c.access_key_id, c.secret_access_key, c.session_token, c.source })
@@ -279,9 +257,9 @@ describe("acmpca.credentials", function()
 
         it("fails when the key is set without the secret, saying so, and sends nothing",
             function()
-                env.AWS_ACCESS_KEY_ID = "AKIDENV1"
-                env.AWS_SESSION_TOKEN = "envtoken"
-                env.AWS_EC2_METADATA_DISABLED = nil
+                S.env.AWS_ACCESS_KEY_ID = "AKIDENV1"
+                S.env.AWS_SESSION_TOKEN = "envtoken"
+                S.env.AWS_EC2_METADATA_DISABLED = nil
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
@@ -292,7 +270,7 @@ describe("acmpca.credentials", function()
             end)
 
         it("skips a secret without a key and never shows it", function()
-            env.AWS_SECRET_ACCESS_KEY = "lonely-secret"
+            S.env.AWS_SECRET_ACCESS_KEY = "lonely-secret"
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
             assert.matches("environment %(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID%)",
@@ -301,17 +279,17 @@ describe("acmpca.credentials", function()
         end)
 
         it("wins over the shared files and AWS_PROFILE", function()
-            write(home .. "/.aws/credentials", "[dev]\naws_access_key_id = AKIDFILE\n"
+            write(S.home .. "/.aws/credentials", "[dev]\naws_access_key_id = AKIDFILE\n"
                 .. "aws_secret_access_key = filesecret\n")
-            env.AWS_PROFILE = "dev"
-            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            S.env.AWS_PROFILE = "dev"
+            S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
             assert.equals("AKIDENV1", credentials.provider(opts())().access_key_id)
         end)
 
         it("is skipped when a profile is given explicitly, as aws --profile does", function()
-            write(home .. "/.aws/credentials", "[dev]\naws_access_key_id = AKIDFILE\n"
+            write(S.home .. "/.aws/credentials", "[dev]\naws_access_key_id = AKIDFILE\n"
                 .. "aws_secret_access_key = filesecret\n")
-            env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+            S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
             local c = credentials.provider(opts{ profile = "dev" })()
             assert.equals("AKIDFILE", c.access_key_id)
             assert.equals("shared-credentials-file", c.source)
@@ -319,26 +297,26 @@ describe("acmpca.credentials", function()
 
         it("refreshes temporary environment credentials with AWS_CREDENTIAL_EXPIRATION",
             function()
-                env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
-                env.AWS_CREDENTIAL_EXPIRATION = iso(T0 + 3600)
+                S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", "envsecret"
+                S.env.AWS_CREDENTIAL_EXPIRATION = iso(T0 + 3600)
                 local p = credentials.provider(opts())
                 assert.equals(T0 + 3600, p().expiration)
-                env.AWS_ACCESS_KEY_ID = "AKIDENV2"
-                env.AWS_CREDENTIAL_EXPIRATION = iso(T0 + 7200)
-                clock = T0 + 3600 - 800
+                S.env.AWS_ACCESS_KEY_ID = "AKIDENV2"
+                S.env.AWS_CREDENTIAL_EXPIRATION = iso(T0 + 7200)
+                S.clock = T0 + 3600 - 800
                 assert.equals("AKIDENV2", p().access_key_id)
             end)
     end)
 
     describe("shared files", function()
         before_each(function()
-            write(home .. "/.aws/credentials",
+            write(S.home .. "/.aws/credentials",
                 "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = defsecret\n"
                 .. "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = devsecret\n"
                 .. "aws_session_token = devtoken\n"
                 .. "[both]\naws_access_key_id = AKIDCREDFILE\n"
                 .. "aws_secret_access_key = credfilesecret\n")
-            write(home .. "/.aws/config",
+            write(S.home .. "/.aws/config",
                 "[default]\nregion = us-east-1\n"
                 .. "[profile cfg]\naws_access_key_id = AKIDCFG\naws_secret_access_key = cfgsecret\n"
                 .. "[profile both]\naws_access_key_id = AKIDCONFIG\n"
@@ -357,19 +335,19 @@ describe("acmpca.credentials", function()
         end)
 
         it("selects the profile from AWS_PROFILE", function()
-            env.AWS_PROFILE = "dev"
+            S.env.AWS_PROFILE = "dev"
             local c = credentials.provider(opts())()
             assert.same({ "AKIDDEV", "devtoken" }, { c.access_key_id, c.session_token })
         end)
 
         it("prefers AWS_DEFAULT_PROFILE to AWS_PROFILE, as botocore does", function()
-            env.AWS_PROFILE = "default"
-            env.AWS_DEFAULT_PROFILE = "dev"
+            S.env.AWS_PROFILE = "default"
+            S.env.AWS_DEFAULT_PROFILE = "dev"
             assert.equals("AKIDDEV", credentials.provider(opts())().access_key_id)
         end)
 
         it("prefers opts.profile to the environment", function()
-            env.AWS_PROFILE = "default"
+            S.env.AWS_PROFILE = "default"
             assert.equals("AKIDDEV", credentials.provider(opts{ profile = "dev" })().access_key_id)
         end)
 
@@ -385,12 +363,12 @@ describe("acmpca.credentials", function()
         end)
 
         it("honours AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE", function()
-            write(home .. "/c2", "[default]\naws_access_key_id = AKIDALT\n"
+            write(S.home .. "/c2", "[default]\naws_access_key_id = AKIDALT\n"
                 .. "aws_secret_access_key = altsecret\n")
-            env.AWS_SHARED_CREDENTIALS_FILE = home .. "/c2"
+            S.env.AWS_SHARED_CREDENTIALS_FILE = S.home .. "/c2"
             assert.equals("AKIDALT", credentials.provider(opts())().access_key_id)
-            env.AWS_SHARED_CREDENTIALS_FILE = home .. "/none"
-            env.AWS_CONFIG_FILE = home .. "/.aws/credentials"
+            S.env.AWS_SHARED_CREDENTIALS_FILE = S.home .. "/none"
+            S.env.AWS_CONFIG_FILE = S.home .. "/.aws/credentials"
             -- A credentials file read as a config file: [dev] is not a profile there.
             local c, err = credentials.provider(opts{ profile = "dev" })()
             assert.is_nil(c)
@@ -399,28 +377,28 @@ describe("acmpca.credentials", function()
 
         it("fails on a profile that exists nowhere, naming both files, sending nothing",
             function()
-                env.AWS_EC2_METADATA_DISABLED = nil
-                env.AWS_PROFILE = "nope"
+                S.env.AWS_EC2_METADATA_DISABLED = nil
+                S.env.AWS_PROFILE = "nope"
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
                 assert.equals("acmpca: the config profile (nope) could not be found in "
-                    .. home .. "/.aws/credentials or " .. home .. "/.aws/config", err)
+                    .. S.home .. "/.aws/credentials or " .. S.home .. "/.aws/config", err)
                 assert.equals(0, #log)
             end)
 
         it("fails on a key without a secret in a file, sending nothing", function()
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local http, log = fake_http()
             local c, err = credentials.provider(opts{ profile = "partial", http = http })()
             assert.is_nil(c)
-            assert.equals("acmpca: profile partial in " .. home .. "/.aws/config has "
+            assert.equals("acmpca: profile partial in " .. S.home .. "/.aws/config has "
                 .. "aws_access_key_id but no aws_secret_access_key", err)
             assert.equals(0, #log)
         end)
 
         it("fails on a secret without a key in a file without showing it", function()
-            write(home .. "/.aws/credentials", "[default]\naws_secret_access_key = hidden-one\n")
+            write(S.home .. "/.aws/credentials", "[default]\naws_secret_access_key = hidden-one\n")
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
             assert.matches("has aws_secret_access_key but no aws_access_key_id", err)
@@ -428,7 +406,7 @@ describe("acmpca.credentials", function()
         end)
 
         it("says that an assume-role profile is not supported, sending nothing", function()
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local http, log = fake_http()
             local c, err = credentials.provider(opts{ profile = "role", http = http })()
             assert.is_nil(c)
@@ -440,7 +418,7 @@ describe("acmpca.credentials", function()
         it("refuses an assume-role profile that also holds keys instead of using them",
             function()
                 -- botocore assumes the role here; the keys are another identity
-                write(home .. "/.aws/credentials", "[role]\naws_access_key_id = AKIDROLESRC\n"
+                write(S.home .. "/.aws/credentials", "[role]\naws_access_key_id = AKIDROLESRC\n"
                     .. "aws_secret_access_key = rolesrcsecret\n")
                 local c, err = credentials.provider(opts{ profile = "role" })()
                 assert.is_nil(c)
@@ -450,10 +428,10 @@ describe("acmpca.credentials", function()
             end)
 
         it("fails on a file that cannot be parsed", function()
-            write(home .. "/.aws/credentials", "[default]\nthis is not ini\n")
+            write(S.home .. "/.aws/credentials", "[default]\nthis is not ini\n")
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
-            assert.equals("acmpca: cannot parse " .. home .. "/.aws/credentials line 2: "
+            assert.equals("acmpca: cannot parse " .. S.home .. "/.aws/credentials line 2: "
                 .. "expected \"key = value\"", err)
         end)
     end)
@@ -463,12 +441,12 @@ describe("acmpca.credentials", function()
 
         -- A script printing doc (a JSON text) and exiting with status.
         local function process(doc, status, stderr)
-            counter = home .. "/runs"
-            script = home .. "/cred.sh"
+            counter = S.home .. "/runs"
+            script = S.home .. "/cred.sh"
             write(script, "#!/bin/sh\necho run >> '" .. counter .. "'\n"
                 .. (stderr and ("echo '" .. stderr .. "' >&2\n") or "")
                 .. "cat <<'EOF'\n" .. doc .. "\nEOF\nexit " .. (status or 0) .. "\n", "700")
-            write(home .. "/.aws/config", "[default]\nregion = us-east-1\n"
+            write(S.home .. "/.aws/config", "[default]\nregion = us-east-1\n"
                 .. "[profile proc]\ncredential_process = " .. script .. " --flag\n")
         end
 
@@ -496,7 +474,7 @@ describe("acmpca.credentials", function()
             process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s"}')
             local p = credentials.provider(opts{ profile = "proc" })
             assert.is_nil(p().expiration)
-            clock = T0 + 365 * 86400
+            S.clock = T0 + 365 * 86400
             p()
             assert.equals(1, runs())
         end)
@@ -506,12 +484,12 @@ describe("acmpca.credentials", function()
                 .. '"Expiration": "' .. iso(T0 + 3600) .. '"}')
             local p = credentials.provider(opts{ profile = "proc" })
             local c1 = p()
-            clock = T0 + 3600 - 901
+            S.clock = T0 + 3600 - 901
             assert.equals(c1, p())
             assert.equals(1, runs())
             process('{"Version": 1, "AccessKeyId": "AKIDPROC2", "SecretAccessKey": "s", '
                 .. '"Expiration": "' .. iso(T0 + 7200) .. '"}')
-            clock = T0 + 3600 - 899
+            S.clock = T0 + 3600 - 899
             assert.equals("AKIDPROC2", p().access_key_id)
             assert.equals(2, runs())
         end)
@@ -519,7 +497,7 @@ describe("acmpca.credentials", function()
         it("is used after static keys of the credentials file, as botocore orders them",
             function()
                 process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": "s"}')
-                write(home .. "/.aws/credentials", "[proc]\naws_access_key_id = AKIDSTATIC\n"
+                write(S.home .. "/.aws/credentials", "[proc]\naws_access_key_id = AKIDSTATIC\n"
                     .. "aws_secret_access_key = s\n")
                 assert.equals("AKIDSTATIC",
                               credentials.provider(opts{ profile = "proc" })().access_key_id)
@@ -529,7 +507,7 @@ describe("acmpca.credentials", function()
         it("reports a non-zero exit with its status and never the output", function()
             process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": '
                 .. '"leaked-secret"}', 3)
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local http, log = fake_http()
             local c, err = credentials.provider(opts{ profile = "proc", http = http })()
             assert.is_nil(c)
@@ -541,16 +519,16 @@ describe("acmpca.credentials", function()
 
         it("passes the command's stderr through", function()
             process('{"Version": 1}', 4, "note from the credential process")
-            local runner = home .. "/run.lua"
+            local runner = S.home .. "/run.lua"
             write(runner, "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
-                .. "local p = require('acmpca.credentials').provider{ home = '" .. home
+                .. "local p = require('acmpca.credentials').provider{ home = '" .. S.home
                 .. "', profile = 'proc', getenv = function() end }\n"
                 .. "local _, err = p()\nio.stdout:write(err)\n")
             local interp = jit and "luajit" or "lua5.4"
-            local f = assert(io.popen(interp .. " " .. runner .. " 2>" .. home .. "/stderr"))
+            local f = assert(io.popen(interp .. " " .. runner .. " 2>" .. S.home .. "/stderr"))
             local out = f:read("*a")
             f:close()
-            local e = assert(io.open(home .. "/stderr"))
+            local e = assert(io.open(S.home .. "/stderr"))
             local errtext = e:read("*a")
             e:close()
             assert.equals("note from the credential process\n", errtext)
@@ -606,13 +584,13 @@ describe("acmpca.credentials", function()
 
     describe("errors", function()
         it("lists every place it looked in one message", function()
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local http, log = fake_http()
             local c, err = credentials.provider(opts{ http = http })()
             assert.is_nil(c)
             assert.equals("acmpca: no AWS credentials found; looked in: environment "
-                .. "(AWS_ACCESS_KEY_ID not set), shared credentials file " .. home
-                .. "/.aws/credentials (profile default: file not found), config file " .. home
+                .. "(AWS_ACCESS_KEY_ID not set), shared credentials file " .. S.home
+                .. "/.aws/credentials (profile default: file not found), config file " .. S.home
                 .. "/.aws/config (profile default: file not found), container credentials "
                 .. "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
                 .. "not set), EC2 instance metadata (http://169.254.169.254: timed out)", err)
@@ -621,17 +599,17 @@ describe("acmpca.credentials", function()
         end)
 
         it("names the profile and says when it has no credentials", function()
-            write(home .. "/.aws/credentials", "[default]\nregion = x\n")
-            write(home .. "/.aws/config", "[profile other]\nregion = x\n")
+            write(S.home .. "/.aws/credentials", "[default]\nregion = x\n")
+            write(S.home .. "/.aws/config", "[profile other]\nregion = x\n")
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
-            assert.matches("shared credentials file " .. home:gsub("%p", "%%%0")
+            assert.matches("shared credentials file " .. S.home:gsub("%p", "%%%0")
                 .. "/%.aws/credentials %(profile default%), config file .-%(profile default: "
                 .. "no such profile%)", err)
         end)
 
         it("says when HOME is not set", function()
-            env.HOME = nil
+            S.env.HOME = nil
             local o = opts()
             o.home = nil
             local c, err = credentials.provider(o)()
@@ -641,7 +619,7 @@ describe("acmpca.credentials", function()
         end)
 
         it("reports a missing default transport as the IMDS problem", function()
-            env.AWS_EC2_METADATA_DISABLED = nil
+            S.env.AWS_EC2_METADATA_DISABLED = nil
             local loaded = package.loaded["acmpca.core"]
             package.loaded["acmpca.core"] = {}
             local c, err = credentials.provider(opts())()
@@ -653,10 +631,10 @@ describe("acmpca.credentials", function()
 
         it("never contains secret values from any source", function()
             local secrets = { "env-secret-1", "env-token-1", "file-secret-1" }
-            env.AWS_SECRET_ACCESS_KEY = "env-secret-1"
-            env.AWS_SESSION_TOKEN = "env-token-1"
-            env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "container-token-1"
-            write(home .. "/.aws/credentials", "[default]\naws_session_token = file-secret-1\n")
+            S.env.AWS_SECRET_ACCESS_KEY = "env-secret-1"
+            S.env.AWS_SESSION_TOKEN = "env-token-1"
+            S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "container-token-1"
+            write(S.home .. "/.aws/credentials", "[default]\naws_session_token = file-secret-1\n")
             local _, err = credentials.provider(opts())()
             assert.is_string(err)
             no_secret(err, secrets)

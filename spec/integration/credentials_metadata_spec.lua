@@ -6,7 +6,6 @@ local stubmod = require "support.metadata_stub"
 local socket_transport = require "support.socket_transport"
 local F = require "support.creds_fixture"
 local T0 = F.T0
-local tmpdir = F.tmpdir
 local write = F.write
 local iso = F.iso
 local fake_http = F.fake_http
@@ -14,31 +13,10 @@ local no_secret = F.no_secret
 
 
 describe("acmpca.credentials", function()
-    local home, env, clock, sleeps
-
-    local function opts(extra)
-        local o = {
-            home = home,
-            getenv = function(k) return env[k] end,
-            now = function() return clock end,
-            sleep = function(s) sleeps[#sleeps + 1] = s end,
-        }
-        for k, v in pairs(extra or {}) do
-            o[k] = v
-        end
-        return o
-    end
-
-    before_each(function()
-        home = tmpdir()
-        env = { HOME = home, AWS_EC2_METADATA_DISABLED = "true" }
-        clock = T0
-        sleeps = {}
-    end)
-
-    after_each(function()
-        os.execute("rm -rf " .. home)
-    end)
+    local S = F.sandbox()
+    local opts = S.opts
+    before_each(S.reset)
+    after_each(S.cleanup)
 
     describe("with the local metadata stand-in", function()
         local stub
@@ -70,7 +48,7 @@ describe("acmpca.credentials", function()
 
         describe("container", function()
             it("GETs http://169.254.170.2<relative uri>", function()
-                env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/task"
+                S.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/task"
                 local http, log = http_log()
                 local c = assert(credentials.provider(opts{ http = http })())
                 assert.equals("http://169.254.170.2/v2/credentials/task", log[1].url)
@@ -84,8 +62,8 @@ describe("acmpca.credentials", function()
             end)
 
             it("prefers the relative URI to the full URI", function()
-                env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/task"
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:1/other"
+                S.env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI = "/v2/credentials/task"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:1/other"
                 local http, log = http_log()
                 assert(credentials.provider(opts{ http = http })())
                 assert.equals("http://169.254.170.2/v2/credentials/task", log[1].url)
@@ -93,8 +71,8 @@ describe("acmpca.credentials", function()
 
             it("sends AWS_CONTAINER_AUTHORIZATION_TOKEN to the full URI", function()
                 stub:config{ container_auth = "Bearer abc" }
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
-                env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "Bearer abc"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "Bearer abc"
                 local c = assert(credentials.provider(opts{ http = socket_transport.request })())
                 assert.equals("container", c.source)
                 local calls = stub:calls()
@@ -104,10 +82,10 @@ describe("acmpca.credentials", function()
 
             it("prefers AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to the variable", function()
                 stub:config{ container_auth = "from-file" }
-                write(home .. "/token", "from-file\n")
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
-                env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "from-variable"
-                env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = home .. "/token"
+                write(S.home .. "/token", "from-file\n")
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "from-variable"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = S.home .. "/token"
                 assert(credentials.provider(opts{ http = socket_transport.request })())
                 assert.equals("from-file", stub:calls()[1].auth)
             end)
@@ -115,9 +93,9 @@ describe("acmpca.credentials", function()
             it("fails after 3 attempts when the endpoint rejects the token, never showing it",
                 function()
                     stub:config{ container_auth = "right" }
-                    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
-                    env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "wrong-token-value"
-                    env.AWS_EC2_METADATA_DISABLED = nil
+                    S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                    S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "wrong-token-value"
+                    S.env.AWS_EC2_METADATA_DISABLED = nil
                     local c, err = credentials.provider(opts{ http = socket_transport.request })()
                     assert.is_nil(c)
                     assert.equals("acmpca: container credentials from " .. stub.url
@@ -125,12 +103,12 @@ describe("acmpca.credentials", function()
                         .. "bad authorization", err)
                     no_secret(err, { "wrong-token-value" })
                     assert.equals(3, #stub:calls())
-                    assert.same({ 1, 1 }, sleeps)
+                    assert.same({ 1, 1 }, S.sleeps)
                 end)
 
             it("fails on a response that is not JSON", function()
                 stub:config{ container_body = "<html>" }
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("failed after 3 attempts: the response is not a JSON object$", err)
@@ -138,7 +116,7 @@ describe("acmpca.credentials", function()
 
             it("rejects an http full URI on a host that is not allowed, sending nothing",
                 function()
-                    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://example.com/creds"
+                    S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://example.com/creds"
                     local http, log = fake_http()
                     local c, err = credentials.provider(opts{ http = http })()
                     assert.is_nil(c)
@@ -150,7 +128,7 @@ describe("acmpca.credentials", function()
                 end)
 
             it("rejects a full URI that is not http(s), sending nothing", function()
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "file:///etc/passwd"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "file:///etc/passwd"
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
@@ -164,7 +142,7 @@ describe("acmpca.credentials", function()
                 for _, url in ipairs{ "http://127.0.0.2:8080/c", "http://localhost/c",
                         "http://[::1]:9/c", "http://169.254.170.2/c", "http://169.254.170.23/v1/c",
                         "http://[fd00:ec2::23]/c", "https://creds.example.com/c" } do
-                    env.AWS_CONTAINER_CREDENTIALS_FULL_URI = url
+                    S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = url
                     local http, log = fake_http(function()
                         return { status = 200, headers = {}, body = body }
                     end)
@@ -175,8 +153,8 @@ describe("acmpca.credentials", function()
             end)
 
             it("rejects a token with a line break, sending nothing", function()
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
-                env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "abc\r\nX-Evil: 1"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "abc\r\nX-Evil: 1"
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
@@ -186,8 +164,8 @@ describe("acmpca.credentials", function()
             end)
 
             it("fails on an unreadable token file, sending nothing", function()
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
-                env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = home .. "/missing"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = S.home .. "/missing"
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
@@ -200,16 +178,16 @@ describe("acmpca.credentials", function()
                 stub:config{ container_auth = "t1", container_creds = {
                     AccessKeyId = "AKIDC1", SecretAccessKey = "s", Token = "t",
                     Expiration = iso(T0 + 3600) } }
-                write(home .. "/token", "t1")
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
-                env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = home .. "/token"
+                write(S.home .. "/token", "t1")
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = S.home .. "/token"
                 local p = credentials.provider(opts{ http = socket_transport.request })
                 assert.equals("AKIDC1", p().access_key_id)
                 stub:config{ container_auth = "t2", container_creds = {
                     AccessKeyId = "AKIDC2", SecretAccessKey = "s", Token = "t",
                     Expiration = iso(T0 + 7200) } }
-                write(home .. "/token", "t2")
-                clock = T0 + 3600 - 300
+                write(S.home .. "/token", "t2")
+                S.clock = T0 + 3600 - 300
                 assert.equals("AKIDC2", p().access_key_id)
                 assert.equals(2, #stub:calls())
             end)
@@ -217,8 +195,8 @@ describe("acmpca.credentials", function()
 
         describe("IMDS", function()
             before_each(function()
-                env.AWS_EC2_METADATA_DISABLED = nil
-                env.AWS_EC2_METADATA_SERVICE_ENDPOINT = stub.url
+                S.env.AWS_EC2_METADATA_DISABLED = nil
+                S.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = stub.url
             end)
 
             it("uses IMDSv2: token PUT, role listing and role credentials", function()
@@ -270,7 +248,7 @@ describe("acmpca.credentials", function()
 
             it("does not fall back when AWS_EC2_METADATA_V1_DISABLED=true", function()
                 stub:config{ imds_mode = "v1", token_status = 404 }
-                env.AWS_EC2_METADATA_V1_DISABLED = "true"
+                S.env.AWS_EC2_METADATA_V1_DISABLED = "true"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("EC2 instance metadata %(" .. stub.url:gsub("%p", "%%%0")
@@ -287,7 +265,7 @@ describe("acmpca.credentials", function()
             end)
 
             it("is skipped entirely with AWS_EC2_METADATA_DISABLED=true", function()
-                env.AWS_EC2_METADATA_DISABLED = "TRUE"
+                S.env.AWS_EC2_METADATA_DISABLED = "TRUE"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("EC2 instance metadata %(disabled by AWS_EC2_METADATA_DISABLED="
@@ -304,7 +282,7 @@ describe("acmpca.credentials", function()
 
             it("honours AWS_METADATA_SERVICE_NUM_ATTEMPTS", function()
                 stub:config{ role_status = 500 }
-                env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "3"
+                S.env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "3"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("listing IAM roles got HTTP 500", err)
@@ -315,7 +293,7 @@ describe("acmpca.credentials", function()
 
             it("honours AWS_METADATA_SERVICE_TIMEOUT and reports a timeout", function()
                 stub:config{ delay = 1 }
-                env.AWS_METADATA_SERVICE_TIMEOUT = "0.2"
+                S.env.AWS_METADATA_SERVICE_TIMEOUT = "0.2"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("EC2 instance metadata %(" .. stub.url:gsub("%p", "%%%0")
@@ -324,8 +302,8 @@ describe("acmpca.credentials", function()
             end)
 
             it("reads metadata settings from the profile too", function()
-                env.AWS_EC2_METADATA_SERVICE_ENDPOINT = nil
-                write(home .. "/.aws/config", "[default]\nec2_metadata_service_endpoint = "
+                S.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = nil
+                write(S.home .. "/.aws/config", "[default]\nec2_metadata_service_endpoint = "
                     .. stub.url .. "/\nmetadata_service_timeout = 2\n")
                 local reqs = {}
                 local http = function(req)
@@ -338,7 +316,7 @@ describe("acmpca.credentials", function()
             end)
 
             it("rejects a bad AWS_METADATA_SERVICE_TIMEOUT, sending nothing", function()
-                env.AWS_METADATA_SERVICE_TIMEOUT = "soon"
+                S.env.AWS_METADATA_SERVICE_TIMEOUT = "soon"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.equals('acmpca: AWS_METADATA_SERVICE_TIMEOUT must be a positive number '
@@ -347,7 +325,7 @@ describe("acmpca.credentials", function()
             end)
 
             it("rejects a bad AWS_METADATA_SERVICE_NUM_ATTEMPTS, sending nothing", function()
-                env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "0"
+                S.env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "0"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.equals('acmpca: AWS_METADATA_SERVICE_NUM_ATTEMPTS must be a whole number '
@@ -356,7 +334,7 @@ describe("acmpca.credentials", function()
             end)
 
             it("comes after the container source", function()
-                env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
                 local c = assert(credentials.provider(opts{ http = socket_transport.request })())
                 assert.equals("container", c.source)
                 assert.equals(1, #stub:calls())
@@ -381,15 +359,15 @@ describe("acmpca.credentials", function()
             end
 
             before_each(function()
-                env.AWS_EC2_METADATA_DISABLED = nil
-                env.AWS_EC2_METADATA_SERVICE_ENDPOINT = stub.url
+                S.env.AWS_EC2_METADATA_DISABLED = nil
+                S.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = stub.url
                 imds_creds("AKIDIMDS1", T0 + 3600)
             end)
 
             it("keeps cached credentials while more than 15 minutes remain", function()
                 local p = credentials.provider(opts{ http = socket_transport.request })
                 local c1 = p()
-                clock = T0 + 3600 - 901
+                S.clock = T0 + 3600 - 901
                 assert.equals(c1, p())
                 assert.equals(3, #stub:calls())
             end)
@@ -398,7 +376,7 @@ describe("acmpca.credentials", function()
                 local p = credentials.provider(opts{ http = socket_transport.request })
                 p()
                 imds_creds("AKIDIMDS2", T0 + 7200)
-                clock = T0 + 3600 - 899
+                S.clock = T0 + 3600 - 899
                 local c = p()
                 assert.equals("AKIDIMDS2", c.access_key_id)
                 assert.equals(T0 + 7200, c.expiration)
@@ -411,12 +389,12 @@ describe("acmpca.credentials", function()
                 local p = credentials.provider(opts{ http = socket_transport.request })
                 local c1 = p()
                 stub:config{ creds_status = 500 }
-                clock = T0 + 3600 - 800
+                S.clock = T0 + 3600 - 800
                 assert.equals(c1, p())
                 local n = #stub:calls()
                 assert.equals(6, n)
                 -- Not retried on every call.
-                clock = clock + 10
+                S.clock = S.clock + 10
                 assert.equals(c1, p())
                 assert.equals(n, #stub:calls())
             end)
@@ -425,7 +403,7 @@ describe("acmpca.credentials", function()
                 local p = credentials.provider(opts{ http = socket_transport.request })
                 p()
                 stub:config{ creds_status = 500 }
-                clock = T0 + 3600 - 300
+                S.clock = T0 + 3600 - 300
                 local c, err = p()
                 assert.is_nil(c)
                 assert.matches("^acmpca: credentials from imds expire soon and could not be "

@@ -49,7 +49,42 @@ local function no_secret(s, secrets)
 end
 
 
+-- A sandbox per spec: a temporary HOME, an injected environment (IMDS off),
+-- clock and sleep.  S.opts(extra) gives the provider options over them;
+-- S.reset and S.cleanup are the before_each and after_each.
+local function sandbox()
+    local S = {}
+
+    function S.opts(extra)
+        local o = {
+            home = S.home,
+            getenv = function(k) return S.env[k] end,
+            now = function() return S.clock end,
+            sleep = function(s) S.sleeps[#S.sleeps + 1] = s end,
+        }
+        for k, v in pairs(extra or {}) do
+            o[k] = v
+        end
+        return o
+    end
+
+    function S.reset()
+        S.home = tmpdir()
+        S.env = { HOME = S.home, AWS_EC2_METADATA_DISABLED = "true" }
+        S.clock = T0
+        S.sleeps = {}
+    end
+
+    function S.cleanup()
+        os.execute("rm -rf " .. S.home)
+    end
+
+    return S
+end
+
+
 return {
+    sandbox = sandbox,
     T0 = T0,
     tmpdir = tmpdir,
     write = write,
