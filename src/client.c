@@ -27,6 +27,7 @@
 #include "endpoint.h"
 #include "error.h"
 #include "http.h"
+#include "http_lua.h"
 #include "json.h"
 #include "model.h"
 #include "response.h"

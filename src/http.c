@@ -46,50 +46,6 @@ int acmpca_http_global_init(void)
     return global_rc == CURLE_OK ? 0 : -1;
 }
 
-/* -------------------------------------------------------------- buffers */
-
-static int buf_reserve(acmpca_buf *b, size_t extra)
-{
-    if (extra <= b->cap - b->len)
-        return 0;
-    if (extra > SIZE_MAX / 2 - b->len)
-        return -1;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + extra)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int buf_add(acmpca_buf *b, const void *p, size_t n)
-{
-    if (buf_reserve(b, n) != 0)
-        return -1;
-    if (n > 0)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-static void buf_free(acmpca_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-/* Give back memory a rare huge response left behind. */
-static void buf_trim(acmpca_buf *b)
-{
-    if (b->cap > KEEP_BUFFER)
-        buf_free(b);
-    b->len = 0;
-}
-
 /* ------------------------------------------------------ curl callbacks */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -100,7 +56,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         h->overflow = OVER_BODY;
         return 0;
     }
-    return buf_add(&h->body, p, len) == 0 ? len : 0;
+    return acmpca_strbuf_add(&h->body, p, len) == 0 ? len : 0;
 }
 
 /* Every header line of every block (1xx, the final one, trailers) counts. */
@@ -115,8 +71,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     h->header_bytes += len;
     /* A new status line (after 100 Continue, or a retry): start over. */
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
-        h->resh.len = 0;
-    return buf_add(&h->resh, p, len) == 0 ? len : 0;
+        acmpca_strbuf_reset(&h->resh);
+    return acmpca_strbuf_add(&h->resh, p, len) == 0 ? len : 0;
 }
 
 /* ---------------------------------------------------------- the handle */
@@ -159,11 +115,11 @@ int acmpca_http_configure(acmpca_http *h, const char *ca_file, double timeout,
 
 void acmpca_http_done(acmpca_http *h)
 {
-    buf_trim(&h->body);
-    buf_trim(&h->resh);
-    buf_trim(&h->lines);
-    buf_trim(&h->joined);
-    buf_trim(&h->fields);
+    acmpca_strbuf_trim(&h->body, KEEP_BUFFER);
+    acmpca_strbuf_trim(&h->resh, KEEP_BUFFER);
+    acmpca_strbuf_trim(&h->lines, KEEP_BUFFER);
+    acmpca_strbuf_trim(&h->joined, KEEP_BUFFER);
+    acmpca_strbuf_trim(&h->fields, KEEP_BUFFER);
 }
 
 void acmpca_http_free(acmpca_http *h)
@@ -174,12 +130,12 @@ void acmpca_http_free(acmpca_http *h)
     }
     free(h->ca_file);
     h->ca_file = NULL;
-    buf_free(&h->reqh);
-    buf_free(&h->body);
-    buf_free(&h->resh);
-    buf_free(&h->lines);
-    buf_free(&h->joined);
-    buf_free(&h->fields);
+    acmpca_strbuf_free(&h->reqh);
+    acmpca_strbuf_free(&h->body);
+    acmpca_strbuf_free(&h->resh);
+    acmpca_strbuf_free(&h->lines);
+    acmpca_strbuf_free(&h->joined);
+    acmpca_strbuf_free(&h->fields);
 }
 
 /* The settings that never change between requests. */
@@ -357,12 +313,12 @@ static int span_ieq(acmpca_http_span s, const char *want)
 }
 
 /* "Name: value\0"; "Name;\0" sends an empty value ("Name:" would remove it). */
-static int add_header_line(acmpca_buf *b, const acmpca_http_field *f)
+static int add_header_line(acmpca_strbuf *b, const acmpca_http_field *f)
 {
     size_t vn = f->value.n;
-    return buf_add(b, f->name.p, f->name.n) != 0 ||
-                   buf_add(b, vn ? ": " : ";", vn ? 2 : 1) != 0 ||
-                   buf_add(b, f->value.p, vn) != 0 || buf_add(b, "", 1) != 0
+    return acmpca_strbuf_add(b, f->name.p, f->name.n) != 0 ||
+                   acmpca_strbuf_add(b, vn ? ": " : ";", vn ? 2 : 1) != 0 ||
+                   acmpca_strbuf_add(b, f->value.p, vn) != 0 || acmpca_strbuf_add(b, "", 1) != 0
                ? -1
                : 0;
 }
@@ -378,8 +334,8 @@ static int copy_request(acmpca_http *h, const acmpca_http_req *req, int sends_bo
     size_t off[ACMPCA_HTTP_MAX_HEADERS + 2], count = 0;
     int has_ct = 0;
 
-    h->reqh.len = 0;
-    if (buf_add(&h->reqh, req->url.p, req->url.n) != 0 || buf_add(&h->reqh, "", 1) != 0)
+    acmpca_strbuf_reset(&h->reqh);
+    if (acmpca_strbuf_add(&h->reqh, req->url.p, req->url.n) != 0 || acmpca_strbuf_add(&h->reqh, "", 1) != 0)
         return -1;
     for (size_t i = 0; i < req->nheaders; i++) {
         has_ct |= span_ieq(req->headers[i].name, "content-type");
@@ -389,11 +345,11 @@ static int copy_request(acmpca_http *h, const acmpca_http_req *req, int sends_bo
     }
     /* Suppress what curl would add on its own and nobody asked for. */
     off[count++] = h->reqh.len;
-    if (buf_add(&h->reqh, "Expect:", 8) != 0)
+    if (acmpca_strbuf_add(&h->reqh, "Expect:", 8) != 0)
         return -1;
     if (sends_body && !has_ct) {
         off[count++] = h->reqh.len;
-        if (buf_add(&h->reqh, "Content-Type:", 14) != 0)
+        if (acmpca_strbuf_add(&h->reqh, "Content-Type:", 14) != 0)
             return -1;
     }
     for (size_t i = 0; i < count; i++) {
@@ -449,8 +405,8 @@ static CURLcode run(acmpca_http *h)
     h->errbuf[0] = '\0';
     h->overflow = 0;
     h->header_bytes = 0;
-    h->body.len = 0;
-    h->resh.len = 0;
+    acmpca_strbuf_reset(&h->body);
+    acmpca_strbuf_reset(&h->resh);
     CURLcode rc = curl_easy_perform(h->curl);
     /* The slist points into reqh, the body into the caller's memory:
      * never leave curl holding them. */
@@ -520,7 +476,7 @@ static int split_head(acmpca_http *h, size_t *count)
     size_t namelen = 0, n = 0;
     hline l;
 
-    h->lines.len = 0;
+    acmpca_strbuf_reset(&h->lines);
     while (p < end) {
         char *eol = memchr(p, '\n', (size_t)(end - p));
         int kind = split_line(p, eol ? eol : end, name != NULL, &l);
@@ -535,7 +491,7 @@ static int split_head(acmpca_http *h, size_t *count)
         }
         if (kind == LINE_FIELD || kind == LINE_FOLD) {
             l.seq = n++;
-            if (buf_add(&h->lines, &l, sizeof l) != 0)
+            if (acmpca_strbuf_add(&h->lines, &l, sizeof l) != 0)
                 return -1;
         }
         p = eol ? eol + 1 : end;
@@ -571,7 +527,7 @@ static size_t run_length(const hline *l, size_t n)
  * Join one field's k lines into the reserved space at the end of b:
  * repeats with ", ", a continuation with " " (none after an empty value).
  */
-static acmpca_http_span join_run(acmpca_buf *b, const hline *l, size_t k)
+static acmpca_http_span join_run(acmpca_strbuf *b, const hline *l, size_t k)
 {
     char *out = b->p + b->len;
     size_t len = 0;
@@ -600,9 +556,10 @@ static int join_fields(acmpca_http *h, size_t n, acmpca_http_resp *res)
         return 0;
     for (size_t i = 0; i < n; i++)
         need += l[i].valuelen + 2;
-    h->joined.len = h->fields.len = 0;
-    if (buf_reserve(&h->joined, need) != 0 ||
-        buf_reserve(&h->fields, n * sizeof(acmpca_http_field)) != 0)
+    acmpca_strbuf_reset(&h->joined);
+    acmpca_strbuf_reset(&h->fields);
+    if (acmpca_strbuf_reserve(&h->joined, need) != 0 ||
+        acmpca_strbuf_reserve(&h->fields, n * sizeof(acmpca_http_field)) != 0)
         return -1;
     acmpca_http_field *f = (acmpca_http_field *)(void *)h->fields.p;
     for (size_t i = 0; i < n; nf++) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
+#include "strbuf.h"
 #include "visibility.h"
 
 /* ------------------------------------------------------ transport defaults
@@ -87,13 +88,6 @@ typedef struct acmpca_http_error {
     char message[256]; /* never holds a header value or a body */
 } acmpca_http_error;
 
-/* A growable byte buffer, reused across requests. */
-typedef struct acmpca_buf {
-    char *p;
-    size_t len;
-    size_t cap;
-} acmpca_buf;
-
 typedef struct acmpca_http {
     CURL *curl;              /* NULL until the first request */
     char *ca_file;           /* malloc'd copy or NULL */
@@ -103,12 +97,12 @@ typedef struct acmpca_http {
     size_t max_header_bytes; /* so do header blocks */
     size_t header_bytes;     /* received by the current perform */
     int overflow;            /* which limit a callback hit */
-    acmpca_buf reqh;         /* the URL, then "Name: value\0" lines */
-    acmpca_buf body;         /* response body */
-    acmpca_buf resh;         /* raw response header lines */
-    acmpca_buf lines;        /* resh parsed into lines, then sorted */
-    acmpca_buf joined;       /* the joined header values */
-    acmpca_buf fields;       /* the response's acmpca_http_field list */
+    acmpca_strbuf reqh;         /* the URL, then "Name: value\0" lines */
+    acmpca_strbuf body;         /* response body */
+    acmpca_strbuf resh;         /* raw response header lines */
+    acmpca_strbuf lines;        /* resh parsed into lines, then sorted */
+    acmpca_strbuf joined;       /* the joined header values */
+    acmpca_strbuf fields;       /* the response's acmpca_http_field list */
     struct curl_slist slist[ACMPCA_HTTP_MAX_HEADERS + 2];
     char errbuf[CURL_ERROR_SIZE];
 } acmpca_http;
@@ -138,12 +132,5 @@ ACMPCA_HIDDEN void acmpca_http_done(acmpca_http *h);
 
 /* Release everything; idempotent. */
 ACMPCA_HIDDEN void acmpca_http_free(acmpca_http *h);
-
-/*
- * The Lua binding (acmpca_http_request, for client.c) is declared in
- * http_lua.h, which names lua_State without including a Lua header.
- * Included here until every caller includes http_lua.h itself.
- */
-#include "http_lua.h"
 
 #endif

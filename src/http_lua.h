@@ -4,8 +4,7 @@
  * (client.c's _send).  acmpca_http_open is declared in core.h with the
  * other openers.
  *
- * lua_State is named by its struct tag so that this header includes no
- * Lua header and http.h may include it.
+ * lua_State is named by its struct tag: this header includes no Lua header.
  */
 #ifndef ACMPCA_HTTP_LUA_H
 #define ACMPCA_HTTP_LUA_H

@@ -1,8 +1,9 @@
 /*
- * strbuf.c: the growable byte buffer of strbuf.h.  Grows by doubling;
- * an allocation failure marks the buffer failed instead of aborting, and
- * later appends are ignored, so a caller checks once at the end.
+ * strbuf.c: the growable byte buffer of strbuf.h.  Grows by doubling from
+ * 1 KiB; an allocation failure marks the buffer failed instead of
+ * aborting.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +15,13 @@ int acmpca_strbuf_reserve(acmpca_strbuf *b, size_t extra)
     char *p;
     if (b->failed)
         return -1;
-    if (b->cap - b->len > extra)
+    if (extra <= b->cap - b->len)
         return 0;
-    cap = b->cap ? b->cap : 256;
-    while (cap - b->len <= extra) {
-        if (cap > ((size_t)-1) / 2)
-            goto fail;
+    if (extra > SIZE_MAX / 2 - b->len)
+        goto fail;
+    cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + extra)
         cap *= 2;
-    }
     p = realloc(b->p, cap);
     if (p == NULL)
         goto fail;
@@ -33,24 +33,31 @@ fail:
     return -1;
 }
 
-void acmpca_strbuf_add(acmpca_strbuf *b, const void *p, size_t n)
+int acmpca_strbuf_add(acmpca_strbuf *b, const void *p, size_t n)
 {
-    if (n == 0 || acmpca_strbuf_reserve(b, n) != 0)
-        return;
-    memcpy(b->p + b->len, p, n);
+    if (acmpca_strbuf_reserve(b, n) != 0)
+        return -1;
+    if (n > 0)
+        memcpy(b->p + b->len, p, n);
     b->len += n;
+    return 0;
 }
 
-void acmpca_strbuf_addc(acmpca_strbuf *b, char c)
+int acmpca_strbuf_addc(acmpca_strbuf *b, char c)
 {
-    if (acmpca_strbuf_reserve(b, 1) != 0)
-        return;
-    b->p[b->len++] = c;
+    return acmpca_strbuf_add(b, &c, 1);
 }
 
-void acmpca_strbuf_adds(acmpca_strbuf *b, const char *s)
+int acmpca_strbuf_adds(acmpca_strbuf *b, const char *s)
 {
-    acmpca_strbuf_add(b, s, strlen(s));
+    return acmpca_strbuf_add(b, s, strlen(s));
+}
+
+void acmpca_strbuf_trim(acmpca_strbuf *b, size_t keep)
+{
+    if (b->cap > keep)
+        acmpca_strbuf_free(b);
+    acmpca_strbuf_reset(b);
 }
 
 void acmpca_strbuf_free(acmpca_strbuf *b)

@@ -1,7 +1,8 @@
 /*
  * strbuf.h: a growable byte buffer that knows nothing of Lua (lua-cjson's
- * strbuf.c in spirit).  Owned by a longer-lived object (a client userdata)
- * and reused, so a steady stream of requests stops allocating.
+ * strbuf.c in spirit), shared by the HTTP engine and the JSON encoder.
+ * Owned by a longer-lived object (a client, an HTTP handle) and reused, so
+ * a steady stream of requests stops allocating.
  */
 #ifndef ACMPCA_STRBUF_H
 #define ACMPCA_STRBUF_H
@@ -23,11 +24,17 @@ static inline void acmpca_strbuf_reset(acmpca_strbuf *b)
     b->failed = 0;
 }
 
-/* Room for extra more bytes; 0, or -1 (and failed set) on ENOMEM. */
+/*
+ * Room for extra more bytes; 0, or -1 (and failed set) on ENOMEM.  Once
+ * failed, every append fails until a reset, so a caller may append
+ * unchecked and look at failed once at the end.
+ */
 ACMPCA_HIDDEN int acmpca_strbuf_reserve(acmpca_strbuf *b, size_t extra);
-ACMPCA_HIDDEN void acmpca_strbuf_add(acmpca_strbuf *b, const void *p, size_t n);
-ACMPCA_HIDDEN void acmpca_strbuf_addc(acmpca_strbuf *b, char c);
-ACMPCA_HIDDEN void acmpca_strbuf_adds(acmpca_strbuf *b, const char *s);
+ACMPCA_HIDDEN int acmpca_strbuf_add(acmpca_strbuf *b, const void *p, size_t n);
+ACMPCA_HIDDEN int acmpca_strbuf_addc(acmpca_strbuf *b, char c);
+ACMPCA_HIDDEN int acmpca_strbuf_adds(acmpca_strbuf *b, const char *s);
+/* Reset; first give the memory back when it grew past keep bytes. */
+ACMPCA_HIDDEN void acmpca_strbuf_trim(acmpca_strbuf *b, size_t keep);
 /* Release the memory; the buffer is empty and reusable afterwards. */
 ACMPCA_HIDDEN void acmpca_strbuf_free(acmpca_strbuf *b);
 
