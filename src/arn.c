@@ -61,23 +61,23 @@ const char *acmpca_arn_parse(const char *s, size_t n, acmpca_arn *a)
     q = span(p, end, arn_char);
     if (q == p)
         return "bad partition";
-    a->partition = (acmpca_span){p, (size_t)(q - p)};
+    a->partition = (acmpca_str){p, (size_t)(q - p)};
     if ((size_t)(end - q) < sizeof svc - 1 || memcmp(q, svc, sizeof svc - 1) != 0)
         return "not an acm-pca ARN";
     p = q + sizeof svc - 1;
     q = span(p, end, region_char);
     if (q == p || q == end || *q != ':' || q - p > 63)
         return "bad region";
-    a->region = (acmpca_span){p, (size_t)(q - p)};
+    a->region = (acmpca_str){p, (size_t)(q - p)};
     p = q + 1;
     q = span(p, end, digit_char);
     if (q - p != 12 || q == end || *q != ':')
         return "the account must be 12 digits";
-    a->account = (acmpca_span){p, 12};
+    a->account = (acmpca_str){p, 12};
     if ((size_t)(end - q) < sizeof res - 1 || memcmp(q, res, sizeof res - 1) != 0)
         return "not a certificate-authority ARN";
     p = q + sizeof res - 1;
-    a->id = (acmpca_span){p, (size_t)(end - p)};
+    a->id = (acmpca_str){p, (size_t)(end - p)};
     return parse_resource(p, end);
 }
 

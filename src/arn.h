@@ -9,18 +9,14 @@
 
 #include <stddef.h>
 #include "compat.h"
+#include "str.h"
 
 #define ACMPCA_ARN_SHAPE "arn:<partition>:acm-pca:<region>:<12-digit account>:" \
                          "certificate-authority/<id>"
 
-typedef struct acmpca_span {
-    const char *p;
-    size_t n;
-} acmpca_span;
-
 /* The parts of a CA ARN, pointing into the string parsed. */
 typedef struct acmpca_arn {
-    acmpca_span partition, region, account, id;
+    acmpca_str partition, region, account, id;
 } acmpca_arn;
 
 /* NULL and *a filled, or what is wrong with s[0..n). */

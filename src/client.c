@@ -333,7 +333,7 @@ static int resolve_region(lua_State *L, client *c, int args, attempt *a)
     }
     s = acmpca_validate_arn(L, a->op, args, &n); /* validated: parses */
     if (s != NULL && acmpca_arn_parse(s, n, &arn) == NULL) {
-        a->region = (acmpca_str){arn.region.p, arn.region.n};
+        a->region = arn.region;
         return 0;
     }
     lua_pushnil(L);

@@ -263,7 +263,7 @@ static int valid_value(const char *s, size_t n)
 }
 
 /* At most 64 bytes of a caller's header name, printable, for a message. */
-static void printable(acmpca_http_span s, char *out, size_t outlen)
+static void printable(acmpca_str s, char *out, size_t outlen)
 {
     size_t k = 0;
     for (size_t i = 0; i < s.n && i < 64 && k + 1 < outlen; i++) {
@@ -301,13 +301,13 @@ static int check_request(const acmpca_http_req *req, acmpca_http_error *err)
 /* ------------------------------------------------------ request headers */
 
 /* s is exactly want (a method) */
-static int span_is(acmpca_http_span s, const char *want)
+static int span_is(acmpca_str s, const char *want)
 {
     return s.p != NULL && strlen(want) == s.n && memcmp(s.p, want, s.n) == 0;
 }
 
 /* s is want in any case (a header name) */
-static int span_ieq(acmpca_http_span s, const char *want)
+static int span_ieq(acmpca_str s, const char *want)
 {
     return s.p != NULL && strlen(want) == s.n && strncasecmp(s.p, want, s.n) == 0;
 }
@@ -527,7 +527,7 @@ static size_t run_length(const hline *l, size_t n)
  * Join one field's k lines into the reserved space at the end of b:
  * repeats with ", ", a continuation with " " (none after an empty value).
  */
-static acmpca_http_span join_run(acmpca_strbuf *b, const hline *l, size_t k)
+static acmpca_str join_run(acmpca_strbuf *b, const hline *l, size_t k)
 {
     char *out = b->p + b->len;
     size_t len = 0;
@@ -541,7 +541,7 @@ static acmpca_http_span join_run(acmpca_strbuf *b, const hline *l, size_t k)
         len += l[i].valuelen;
     }
     b->len += len;
-    return (acmpca_http_span){out, len};
+    return (acmpca_str){out, len};
 }
 
 /* The sorted lines into h->fields, one per name.  -1 on ENOMEM. */
@@ -564,7 +564,7 @@ static int join_fields(acmpca_http *h, size_t n, acmpca_http_resp *res)
     acmpca_http_field *f = (acmpca_http_field *)(void *)h->fields.p;
     for (size_t i = 0; i < n; nf++) {
         size_t k = run_length(l + i, n - i);
-        f[nf].name = (acmpca_http_span){l[i].name, l[i].namelen};
+        f[nf].name = (acmpca_str){l[i].name, l[i].namelen};
         f[nf].value = join_run(&h->joined, l + i, k);
         i += k;
     }
@@ -587,7 +587,7 @@ static int collect_response(acmpca_http *h, acmpca_http_resp *res, acmpca_http_e
     if (join_fields(h, n, res) != 0)
         return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0, "out of memory");
     res->status = status;
-    res->body = (acmpca_http_span){h->body.p ? h->body.p : "", h->body.len};
+    res->body = (acmpca_str){h->body.p ? h->body.p : "", h->body.len};
     return ACMPCA_HTTP_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
+#include "str.h"
 #include "strbuf.h"
 #include "visibility.h"
 
@@ -37,15 +38,10 @@
 
 /* ------------------------------------------------------------------ types */
 
-/* Bytes that are not necessarily NUL-terminated. */
-typedef struct acmpca_http_span {
-    const char *p;
-    size_t n;
-} acmpca_http_span;
 
 typedef struct acmpca_http_field {
-    acmpca_http_span name;
-    acmpca_http_span value;
+    acmpca_str name;
+    acmpca_str value;
 } acmpca_http_field;
 
 /*
@@ -55,11 +51,11 @@ typedef struct acmpca_http_field {
  * handle's.
  */
 typedef struct acmpca_http_req {
-    acmpca_http_span method;
-    acmpca_http_span url;
+    acmpca_str method;
+    acmpca_str url;
     const acmpca_http_field *headers;
     size_t nheaders;
-    acmpca_http_span body;
+    acmpca_str body;
     double timeout;         /* s, the whole attempt */
     double connect_timeout; /* s */
 } acmpca_http_req;
@@ -74,7 +70,7 @@ typedef struct acmpca_http_resp {
     long status;
     const acmpca_http_field *headers;
     size_t nheaders;
-    acmpca_http_span body;
+    acmpca_str body;
 } acmpca_http_resp;
 
 /* perform's results. */

@@ -23,10 +23,10 @@
 /* ---------------------------------------------------------- request table */
 
 /* The string field k of req, pushed and left on the stack (nil when absent). */
-static acmpca_http_span opt_string(lua_State *L, int req, const char *k, int arg)
+static acmpca_str opt_string(lua_State *L, int req, const char *k, int arg)
 {
     char msg[64];
-    acmpca_http_span s = {NULL, 0};
+    acmpca_str s = {NULL, 0};
     int ty = compat_getfield(L, req, k); /* ..., v */
     if (ty == LUA_TSTRING) {
         s.p = lua_tolstring(L, -1, &s.n);
@@ -48,9 +48,9 @@ static double opt_number(lua_State *L, int req, const char *k)
 
 /* The value on top as a string kept alive: numbers are converted into the
  * anchor table at index *anchors (made on first use, below key and value). */
-static acmpca_http_span header_value(lua_State *L, int *anchors, int n)
+static acmpca_str header_value(lua_State *L, int *anchors, int n)
 {
-    acmpca_http_span v;
+    acmpca_str v;
     if (lua_type(L, -1) == LUA_TSTRING) {
         v.p = lua_tolstring(L, -1, &v.n);
         return v;

@@ -16,13 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "str.h"
 #include "visibility.h"
 
-/* A byte string that need not be NUL-terminated; p == NULL means absent. */
-typedef struct acmpca_str {
-    const char *p;
-    size_t n;
-} acmpca_str;
 
 typedef struct acmpca_header {
     acmpca_str name;  /* any case */
