@@ -98,7 +98,7 @@ static void encode_structure(lua_State *L, const acmpca_shape *sh, int i, acmpca
 {
     int first = 1;
     acmpca_strbuf_addc(b, '{');
-    for (int m = 0; lua_type(L, i) == LUA_TTABLE && m < sh->nmembers; m++) {
+    for (int m = 0; m < sh->nmembers; m++) { /* validated: a table */
         const acmpca_member *mb = &sh->members[m];
         if (compat_getfield(L, i, mb->lua) != LUA_TNIL) {
             if (!first)

@@ -357,26 +357,26 @@ local function emit_shape(out, model, e)
 end
 
 
-local function emit_operation(out, model, pag, op)
+-- The error list and paginator of op into decls, its table row into rows.
+local function emit_operation(decls, rows, model, pag, op)
     local o = model.operations[op]
-    local meta = model.metadata
     local errs = {}
     for _, err in ipairs(o.errors or {}) do
         errs[#errs + 1] = c_string(err.shape)
     end
-    out[#out + 1] = fmt("static const char *const X_%s[] = {%sNULL};", op,
-                        #errs > 0 and concat(errs, ", ") .. ", " or "")
+    decls[#decls + 1] = fmt("static const char *const X_%s[] = {%sNULL};", op,
+                            #errs > 0 and concat(errs, ", ") .. ", " or "")
     local p = pag[op]
     if p then
-        out[#out + 1] = fmt("static const acmpca_paginator P_%s = {%s, %s, %s, %s};", op,
-                            c_string(p.input_token), c_string(p.output_token),
-                            c_string(p.limit_key), c_string(p.result_key))
+        decls[#decls + 1] = fmt("static const acmpca_paginator P_%s = {%s, %s, %s, %s};", op,
+                                c_string(p.input_token), c_string(p.output_token),
+                                c_string(p.limit_key), c_string(p.result_key))
     end
-    out[#out + 1] = fmt("    {%s, %s, %s, %s, %s, X_%s, %s},", c_string(M.snake(op)),
-                        c_string(op), c_string(meta.targetPrefix .. "." .. op),
-                        o.input and "&" .. cname(o.input.shape) or "NULL",
-                        o.output and "&" .. cname(o.output.shape) or "NULL", op,
-                        p and "&P_" .. op or "NULL")
+    rows[#rows + 1] = fmt("    {%s, %s, %s, %s, %s, X_%s, %s},", c_string(M.snake(op)),
+                          c_string(op), c_string(model.metadata.targetPrefix .. "." .. op),
+                          o.input and "&" .. cname(o.input.shape) or "NULL",
+                          o.output and "&" .. cname(o.output.shape) or "NULL", op,
+                          p and "&P_" .. op or "NULL")
 end
 
 
@@ -433,19 +433,11 @@ function M.generate(dir)
     out[#out + 1] = ""
     local rows = {}
     for _, op in ipairs(ops) do
-        emit_operation(rows, model, pag, op)
-    end
-    local table_rows = {}
-    for _, line in ipairs(rows) do
-        if line:sub(1, 4) == "    " then
-            table_rows[#table_rows + 1] = line
-        else
-            out[#out + 1] = line
-        end
+        emit_operation(out, rows, model, pag, op)
     end
     out[#out + 1] = ""
     out[#out + 1] = "const acmpca_operation acmpca_operations[] = {"
-    for _, line in ipairs(table_rows) do
+    for _, line in ipairs(rows) do
         out[#out + 1] = line
     end
     out[#out + 1] = "};"

@@ -391,7 +391,7 @@ end
 
 -- The model pattern checks of src/validate.c, as the service applies them.
 local PATTERN_OK = {
-    arn = function(v) return arn_shape_ok(v) end,
+    arn = arn_shape_ok,
     principal = function(v) return v ~= "" and not v:find("*", 1, true) end,
     digits = function(v) return v:match("^%d+$") ~= nil end,
     policy = policy_text,

@@ -45,10 +45,23 @@ local function guard(t)
 end
 
 
-local public = guard(core.model())
-_M.service = public.service
-_M.operations = public.operations
-_M.shapes = public.shapes
+-- What callers see: built on first use, so requiring the module (the client
+-- does) costs one copy, not two.
+local public
+local function view()
+    if not public then
+        public = guard(core.model())
+    end
+    return public
+end
+
+setmetatable(_M, {
+    __index = function(_, k)
+        if k == "service" or k == "operations" or k == "shapes" then
+            return view()[k]
+        end
+    end,
+})
 
 
 -- The one naming rule: CertificateAuthorityArn -> certificate_authority_arn,
@@ -72,7 +85,7 @@ function _M.operation(name)
     if not op then
         return nil
     end
-    for _, pub in ipairs(public.operations) do
+    for _, pub in ipairs(view().operations) do
         if pub.name == op.name then
             return pub
         end
@@ -82,7 +95,7 @@ end
 
 -- model.shape(name) -> the shape, or nil.
 function _M.shape(name)
-    return public.shapes[name]
+    return view().shapes[name]
 end
 
 

@@ -39,7 +39,8 @@ local CA_STATUSES = {
     EXPIRED = true, FAILED = true,
 }
 
-local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>"
+-- what an ARN must look like, in the model's words (src/validate.c says the same)
+local ARN_HINT = require("acmpca.model")._private().shapes.Arn.hint
 
 
 ------------------------------------------------------------------------
