@@ -17,16 +17,7 @@ local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificat
 local POLICY = '{"Version":"2012-10-17","Statement":[]}'
 
 
-local function buffer()
-    local b = { text = "" }
-    function b.write(self, ...)
-        for i = 1, select("#", ...) do
-            self.text = self.text .. select(i, ...)
-        end
-        return self
-    end
-    return b
-end
+local buffer = require("helpers").buffer
 
 
 -- A transport that records each request (its X-Amz-Target and decoded

@@ -12,16 +12,7 @@ local ACM = "acm.amazonaws.com"
 local ALL = { "IssueCertificate", "GetCertificate", "ListPermissions" }
 
 
-local function buffer()
-    local b = { text = "" }
-    function b.write(self, ...)
-        for i = 1, select("#", ...) do
-            self.text = self.text .. select(i, ...)
-        end
-        return self
-    end
-    return b
-end
+local buffer = require("helpers").buffer
 
 
 -- run argv against svc (nil: --mock makes its own); code, stdout, stderr

@@ -48,4 +48,17 @@ function _M.load_watched(name, also)
 end
 
 
+-- A stand-in for io.stdout/io.stderr that keeps what is written in .text.
+function _M.buffer()
+    local b = { text = "" }
+    function b.write(self, ...)
+        for i = 1, select("#", ...) do
+            self.text = self.text .. select(i, ...)
+        end
+        return self
+    end
+    return b
+end
+
+
 return _M

@@ -14,32 +14,25 @@ LPATH="lua/?.lua;lua/?/init.lua;spec/?.lua"
 passed=0
 failed=0
 
-# $1 label, $2 log file: add the counts of one busted run to the totals.
+# $1 label, $2 log file: add the counts of one run to the totals: busted's
+# "N successes / N failures / N errors" line, or a C test program's
+# "N passed, N failed".
 tally() {
-    line=$(grep -E '^[0-9]+ success' "$2" | tail -n 1)
+    line=$(grep -E '^[0-9]+ success|^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -n 1)
     if [ -z "$line" ]; then
         echo "== $1: no result line (crashed?)"
         failed=$((failed + 1))
         return
     fi
-    s=$(echo "$line" | sed -E 's/^([0-9]+) success.*/\1/')
-    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failure.*/\1/')
-    e=$(echo "$line" | sed -E 's/.* ([0-9]+) error.*/\1/')
-    passed=$((passed + s))
-    failed=$((failed + f + e))
-    echo "== $1: $s passed, $((f + e)) failed"
-}
-
-# $1 label, $2 log file: add the "N passed, M failed" line of a C test program.
-tally_c() {
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -n 1)
-    if [ -z "$line" ]; then
-        echo "== $1: no result line (crashed?)"
-        failed=$((failed + 1))
-        return
-    fi
-    s=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
-    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+    s=$(echo "$line" | sed -E 's/^([0-9]+) .*/\1/')
+    case "$line" in
+    *success*)
+        f=$(echo "$line" | sed -E 's/.* ([0-9]+) failure.*/\1/')
+        e=$(echo "$line" | sed -E 's/.* ([0-9]+) error.*/\1/')
+        f=$((f + e)) ;;
+    *)
+        f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/') ;;
+    esac
     passed=$((passed + s))
     failed=$((failed + f))
     echo "== $1: $s passed, $f failed"
@@ -58,7 +51,7 @@ run_c() {
     rc=$?
     before=$failed
     cat "$log"
-    tally_c "$1" "$log"
+    tally "$1" "$log"
     if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
         echo "== $1: exit status $rc"
         failed=$((failed + 1))
