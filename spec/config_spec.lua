@@ -4,21 +4,8 @@
 
 local config = require "acmpca.config"
 local helpers = require "helpers"
-
-
-local function tmpdir()
-    local p = os.tmpname()
-    os.remove(p)
-    assert(os.execute("mkdir -p " .. p .. "/.aws"))
-    return p
-end
-
-
-local function write(path, text)
-    local f = assert(io.open(path, "wb"))
-    f:write(text)
-    f:close()
-end
+local F = require "support.creds_fixture"
+local tmpdir, write = F.tmpdir, F.write
 
 
 local function env_of(t)

@@ -12,12 +12,7 @@ local gen = require "gen_model"
 local DIR = "spec/fixtures/acm-pca-model"
 
 
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
+local read = gen.read
 
 
 local service = gen.json_decode(read(DIR .. "/service-2.json"))

@@ -387,6 +387,8 @@ local function read(path)
     return s
 end
 
+M.read = read
+
 
 -- The C text of src/model_gen.c for the model in dir.
 function M.generate(dir)
