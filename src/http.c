@@ -4,8 +4,11 @@
  * acmpca_http_perform takes the plain request struct of http.h, runs it on
  * the handle's one reused easy handle (connections stay alive, TLS
  * sessions are not renegotiated per call, peer and host verification are
- * always on) and fills the response or error struct.  Owns
- * curl_global_init (once per process, pthread_once).
+ * always on) and fills the response or error struct.  It is three stages:
+ * begin (check the request, copy it into the handle, set the options),
+ * running the transfer, and end (release the request, map the result,
+ * collect the response); multi.c runs the same two ends around libcurl's
+ * multi interface.  Owns curl_global_init (once per process, pthread_once).
  *
  * Every byte of the answer is hostile: the body and the header block are
  * bounded while they arrive (the write callbacks refuse the byte past the
@@ -115,6 +118,7 @@ int acmpca_http_configure(acmpca_http *h, const char *ca_file, double timeout,
 
 void acmpca_http_done(acmpca_http *h)
 {
+    acmpca_strbuf_trim(&h->reqh, KEEP_BUFFER);
     acmpca_strbuf_trim(&h->body, KEEP_BUFFER);
     acmpca_strbuf_trim(&h->resh, KEEP_BUFFER);
     acmpca_strbuf_trim(&h->lines, KEEP_BUFFER);
@@ -324,14 +328,15 @@ static int add_header_line(acmpca_strbuf *b, const acmpca_http_field *f)
 }
 
 /*
- * Copy the URL and the header lines into h->reqh and chain the lines in
- * h->slist (no allocation once the buffer has grown).  Returns 0 or -1 on
- * ENOMEM; *url and *list then point into the handle.
+ * Copy the URL, the header lines and the body into h->reqh and chain the
+ * lines in h->slist (no allocation once the buffer has grown).  Returns 0
+ * or -1 on ENOMEM; *wire is then req with url and body pointing into the
+ * handle, and *list the chained lines.
  */
-static int copy_request(acmpca_http *h, const acmpca_http_req *req, int sends_body,
-                        const char **url, struct curl_slist **list)
+static int copy_request(acmpca_http *h, const acmpca_http_req *req, int with_body,
+                        acmpca_http_req *wire, struct curl_slist **list)
 {
-    size_t off[ACMPCA_HTTP_MAX_HEADERS + 2], count = 0;
+    size_t off[ACMPCA_HTTP_MAX_HEADERS + 2], count = 0, body_off;
     int has_ct = 0;
 
     acmpca_strbuf_reset(&h->reqh);
@@ -347,16 +352,24 @@ static int copy_request(acmpca_http *h, const acmpca_http_req *req, int sends_bo
     off[count++] = h->reqh.len;
     if (acmpca_strbuf_add(&h->reqh, "Expect:", 8) != 0)
         return -1;
-    if (sends_body && !has_ct) {
+    if (with_body && !has_ct) {
         off[count++] = h->reqh.len;
         if (acmpca_strbuf_add(&h->reqh, "Content-Type:", 14) != 0)
             return -1;
     }
+    body_off = h->reqh.len;
+    if (acmpca_strbuf_add(&h->reqh, req->body.p, req->body.n) != 0)
+        return -1;
     for (size_t i = 0; i < count; i++) {
         h->slist[i].data = h->reqh.p + off[i];
         h->slist[i].next = i + 1 < count ? &h->slist[i + 1] : NULL;
     }
-    *url = h->reqh.p;
+    *wire = *req;
+    wire->url.p = h->reqh.p;
+    if (req->body.p != NULL)
+        wire->body.p = h->reqh.p + body_off;
+    wire->headers = NULL; /* they are *list now */
+    wire->nheaders = 0;
     *list = &h->slist[0];
     return 0;
 }
@@ -375,7 +388,7 @@ static void set_method(CURL *c, const acmpca_http_req *req)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
     } else {
-        /* curl copies CUSTOMREQUEST; POSTFIELDS stays the caller's memory */
+        /* curl copies CUSTOMREQUEST; POSTFIELDS points into the handle */
         memcpy(method, req->method.p, req->method.n);
         method[req->method.n] = '\0';
         curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
@@ -386,33 +399,28 @@ static void set_method(CURL *c, const acmpca_http_req *req)
     }
 }
 
-static void set_request(acmpca_http *h, const acmpca_http_req *req, const char *url,
-                        struct curl_slist *list)
+/* wire: the request as copy_request left it in the handle. */
+static void set_request(acmpca_http *h, const acmpca_http_req *wire, struct curl_slist *list)
 {
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_URL, wire->url.p);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                     req->timeout > 0 ? to_ms(req->timeout) : h->timeout_ms);
+                     wire->timeout > 0 ? to_ms(wire->timeout) : h->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     req->connect_timeout > 0 ? to_ms(req->connect_timeout)
-                                              : h->connect_timeout_ms);
-    set_method(c, req);
+                     wire->connect_timeout > 0 ? to_ms(wire->connect_timeout)
+                                               : h->connect_timeout_ms);
+    set_method(c, wire);
 }
 
-static CURLcode run(acmpca_http *h)
+/* Forget what the previous transfer received. */
+static void reset_receive(acmpca_http *h)
 {
     h->errbuf[0] = '\0';
     h->overflow = 0;
     h->header_bytes = 0;
     acmpca_strbuf_reset(&h->body);
     acmpca_strbuf_reset(&h->resh);
-    CURLcode rc = curl_easy_perform(h->curl);
-    /* The slist points into reqh, the body into the caller's memory:
-     * never leave curl holding them. */
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
-    return rc;
 }
 
 /* ------------------------------------------------------ response headers */
@@ -603,28 +611,50 @@ static int ensure_handle(acmpca_http *h, acmpca_http_error *err)
     return ACMPCA_HTTP_OK;
 }
 
-int acmpca_http_perform(acmpca_http *h, const acmpca_http_req *req,
-                        acmpca_http_resp *res, acmpca_http_error *err)
+/* Anything but GET and HEAD sends a (maybe empty) body. */
+static int sends_body(const acmpca_http_req *req)
 {
-    const char *url;
+    return !(req->method.p == NULL || span_is(req->method, "GET") ||
+             span_is(req->method, "HEAD"));
+}
+
+int acmpca_http_begin(acmpca_http *h, const acmpca_http_req *req, acmpca_http_error *err)
+{
+    acmpca_http_req wire;
     struct curl_slist *list;
-    int rc, sends_body;
+    int rc;
 
     if ((rc = check_request(req, err)) != ACMPCA_HTTP_OK)
         return rc;
     acmpca_http_done(h);
-    sends_body = !(req->method.p == NULL || span_is(req->method, "GET") ||
-                   span_is(req->method, "HEAD"));
-    if (copy_request(h, req, sends_body, &url, &list) != 0)
+    if (copy_request(h, req, sends_body(req), &wire, &list) != 0)
         return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0, "out of memory");
     if ((rc = ensure_handle(h, err)) != ACMPCA_HTTP_OK)
         return rc;
-    set_request(h, req, url, list);
-    CURLcode crc = run(h);
-    if (crc != CURLE_OK) {
-        rc = fail_curl(h, crc, err);
-        acmpca_http_done(h);
+    set_request(h, &wire, list);
+    reset_receive(h);
+    return ACMPCA_HTTP_OK;
+}
+
+int acmpca_http_end(acmpca_http *h, CURLcode rc, acmpca_http_resp *res,
+                    acmpca_http_error *err)
+{
+    int out;
+    /* The header list and the body live in reqh: never leave curl holding them. */
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+    if (rc == CURLE_OK)
+        return collect_response(h, res, err);
+    out = fail_curl(h, rc, err);
+    acmpca_http_done(h);
+    return out;
+}
+
+int acmpca_http_perform(acmpca_http *h, const acmpca_http_req *req,
+                        acmpca_http_resp *res, acmpca_http_error *err)
+{
+    int rc = acmpca_http_begin(h, req, err);
+    if (rc != ACMPCA_HTTP_OK)
         return rc;
-    }
-    return collect_response(h, res, err);
+    return acmpca_http_end(h, curl_easy_perform(h->curl), res, err);
 }

@@ -4,9 +4,11 @@
  * acmpca_http_perform(handle, request, response, error) works on the plain
  * C structs below; http_lua.c binds it to Lua (request tables, response
  * tables, the "acmpca.http" class).  One acmpca_http lives inside each
- * client userdata and each "acmpca.http" userdata.  It owns one reused
- * easy handle (connections and TLS sessions stay alive between calls), a
- * reused header list and growable buffers, so a steady stream of requests
+ * client userdata and each "acmpca.http" userdata; multi.c keeps one per
+ * connection slot and runs perform's two ends (begin, end) around
+ * libcurl's multi interface.  Each owns one reused easy handle
+ * (connections and TLS sessions stay alive between calls), a reused
+ * header list and growable buffers, so a steady stream of requests
  * allocates next to nothing.
  */
 #ifndef ACMPCA_HTTP_H
@@ -46,7 +48,7 @@ typedef struct acmpca_http_field {
 
 /*
  * What to send.  The memory it points to must stay valid until perform
- * returns.  method.p NULL means GET; body.p NULL means no body (methods
+ * (or begin) returns: begin copies all of it into the handle.  method.p NULL means GET; body.p NULL means no body (methods
  * other than GET and HEAD then send an empty one); timeouts <= 0 mean the
  * handle's.
  */
@@ -63,8 +65,8 @@ typedef struct acmpca_http_req {
 /*
  * What came back.  Header names are lower-case and unique: repeated fields
  * are joined with ", ", obs-fold continuations with one space.  Everything
- * points into the handle and stays valid until its next perform, done or
- * free.
+ * points into the handle and stays valid until its next perform, begin,
+ * done or free.
  */
 typedef struct acmpca_http_resp {
     long status;
@@ -93,7 +95,7 @@ typedef struct acmpca_http {
     size_t max_header_bytes; /* so do header blocks */
     size_t header_bytes;     /* received by the current perform */
     int overflow;            /* which limit a callback hit */
-    acmpca_strbuf reqh;         /* the URL, then "Name: value\0" lines */
+    acmpca_strbuf reqh;         /* the URL, "Name: value\0" lines, the body */
     acmpca_strbuf body;         /* response body */
     acmpca_strbuf resh;         /* raw response header lines */
     acmpca_strbuf lines;        /* resh parsed into lines, then sorted */
@@ -122,6 +124,20 @@ ACMPCA_HIDDEN int acmpca_http_configure(acmpca_http *h, const char *ca_file,
  */
 ACMPCA_HIDDEN int acmpca_http_perform(acmpca_http *h, const acmpca_http_req *req,
                                       acmpca_http_resp *res, acmpca_http_error *err);
+
+/*
+ * perform's stages, for multi.c.  begin checks req (ACMPCA_HTTP_BADREQ,
+ * nothing sent), copies it into the handle, makes the easy handle
+ * (h->curl) and sets its options: the transfer is ready to run.  end,
+ * once it ran (curl_easy_perform, or the multi reported it done and it
+ * was removed from the multi) with result rc, clears curl's pointers into
+ * the handle and fills res or err as perform does.  Call end exactly once
+ * after each begin that returned ACMPCA_HTTP_OK, with any rc.
+ */
+ACMPCA_HIDDEN int acmpca_http_begin(acmpca_http *h, const acmpca_http_req *req,
+                                    acmpca_http_error *err);
+ACMPCA_HIDDEN int acmpca_http_end(acmpca_http *h, CURLcode rc, acmpca_http_resp *res,
+                                  acmpca_http_error *err);
 
 /* The response is no longer needed: give back what a huge one left behind. */
 ACMPCA_HIDDEN void acmpca_http_done(acmpca_http *h);
