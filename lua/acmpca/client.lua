@@ -33,11 +33,16 @@ local os_getenv = os.getenv
 local new_error = core.new_error
 local client_new = core.client_new
 local core_sleep = core.sleep
+local current_batch = require("acmpca.batch").current
 
 local QUOTA = 500
 local RETRY_COST = 5
 local TIMEOUT_COST = 10
 local MAX_BACKOFF = 20
+-- In a batch (acmpca.batch), a throttled call waits for the batch's pacing
+-- and tries again, up to this many attempts, without spending the retry
+-- quota: throttling slows a fleet-wide run down instead of failing CAs.
+local BATCH_THROTTLE_ATTEMPTS = 10
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -118,6 +123,10 @@ local function invoke(self, op, args)
     local transport = st.transport
     local max_attempts = st.max_attempts
     local attempt, skew_retried, acquired = 1, false, 0
+    local name = OPERATIONS[op].name
+    local batch = current_batch()
+    local via_batch = batch and batch:sends()
+    local sleep = batch and function(s) return batch:sleep(s) end or st.sleep
 
     while true do
         local c = creds
@@ -125,7 +134,7 @@ local function invoke(self, op, args)
             local cerr
             c, cerr = creds()
             if not c then
-                return nil, credentials_error(OPERATIONS[op].name, cerr)
+                return nil, credentials_error(name, cerr)
             end
         end
 
@@ -134,15 +143,23 @@ local function invoke(self, op, args)
             return nil, err
         end
 
+        if batch then
+            batch:pace(name)
+        end
         local res
         if transport then
             res, err = transport(req)
+        elseif via_batch then
+            res, err = batch:send(req)
         else
             res, err = self:_send(req)
         end
 
         local out
         out, err = self:_finish(op, res, err)
+        if batch then
+            batch:feedback(name, err)
+        end
         if out ~= nil then
             st.quota = min(QUOTA, st.quota + (acquired > 0 and acquired or 1))
             return out
@@ -152,6 +169,11 @@ local function invoke(self, op, args)
         if err.clock_skew and not skew_retried then
             skew_retried = true
 
+        elseif batch and err.throttling and attempt < BATCH_THROTTLE_ATTEMPTS then
+            -- the pacing has slowed down; a short jittered backoff on top
+            sleep(min(random() * 2 ^ (attempt - 1), MAX_BACKOFF) / 4)
+            attempt = attempt + 1
+
         elseif err.retryable and attempt < max_attempts then
             local cost = err.code == "Timeout" and TIMEOUT_COST or RETRY_COST
             if st.quota < cost then
@@ -159,7 +181,7 @@ local function invoke(self, op, args)
             end
             st.quota = st.quota - cost
             acquired = cost
-            st.sleep(min(random() * 2 ^ (attempt - 1), MAX_BACKOFF))
+            sleep(min(random() * 2 ^ (attempt - 1), MAX_BACKOFF))
             attempt = attempt + 1
 
         else
@@ -193,8 +215,9 @@ end
 
 --- client.new(opts) -> client
 -- opts: region, credentials, endpoint, use_fips, transport, timeout,
--- connect_timeout, max_attempts, ca_file, user_agent, sleep, and getenv
--- (a function like os.getenv, for tests; default os.getenv).
+-- connect_timeout, max_attempts, ca_file, user_agent, sleep, now (a clock
+-- in seconds for the batch helpers, with sleep: for tests; default
+-- core.now), and getenv (a function like os.getenv, for tests).
 function _M.new(opts)
     if opts == nil then
         opts = {}
@@ -211,6 +234,9 @@ function _M.new(opts)
     end
     if opts.sleep ~= nil and not callable(opts.sleep) then
         error("acmpca.new: sleep: expected a function(seconds)", 2)
+    end
+    if opts.now ~= nil and not callable(opts.now) then
+        error("acmpca.new: now: expected a function() -> seconds", 2)
     end
     check_credentials(opts.credentials)
 
@@ -257,8 +283,13 @@ function _M.new(opts)
         credentials = opts.credentials,
         transport = opts.transport,
         sleep = opts.sleep or core_sleep,
+        now = opts.now,
         max_attempts = max_attempts,
         quota = QUOTA,
+        -- for the batch's libcurl multi handle (acmpca.batch)
+        timeout = opts.timeout,
+        connect_timeout = opts.connect_timeout,
+        ca_file = opts.ca_file,
     }
     return client_new({
         region = region,

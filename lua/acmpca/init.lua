@@ -158,6 +158,9 @@ end
 for name in pairs(renewal.methods) do
     forward(name)
 end
+for name in pairs(require("acmpca.fleet").methods) do
+    forward(name)
+end
 for _, op in ipairs(_M.model.operations) do
     forward(op.method)
 end

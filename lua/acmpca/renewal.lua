@@ -17,7 +17,11 @@ local core = require "acmpca.core"
 local type, ipairs, tostring, pcall = type, ipairs, tostring, pcall
 local error = error
 local fmt = string.format
+local min = math.min
 
+local paginate = require "acmpca.paginate"
+local current_batch = require("acmpca.batch").current
+local pages = paginate.pages
 local parse_ca_arn = core.parse_ca_arn
 local new_error = core.new_error
 
@@ -82,6 +86,11 @@ local function check_opts(fn, opts)
         error(fmt("acmpca.%s: max_results: expected an integer from 1 to 1000, got %s", fn,
                   tostring(mr)), 3)
     end
+    local w = opts.wait
+    if w ~= nil and (type(w) ~= "number" or w ~= w or w < 0 or w > 86400) then
+        error(fmt("acmpca.%s: wait: expected a number of seconds from 0 to 86400, got %s", fn,
+                  tostring(w)), 3)
+    end
     return opts
 end
 
@@ -131,18 +140,21 @@ local function err_code(err)
 end
 
 
-local function has_all_actions(p)
-    local have = {}
+-- The renewal actions p lacks, in RENEWAL_ACTIONS order.
+local function missing_actions(p)
+    local have, out = {}, {}
     for _, a in ipairs(type(p.actions) == "table" and p.actions or {}) do
         have[a] = true
     end
     for _, a in ipairs(RENEWAL_ACTIONS) do
         if not have[a] then
-            return false
+            out[#out + 1] = a
         end
     end
-    return true
+    return out
 end
+
+_M.missing_actions = missing_actions
 
 
 -- The ACM permission in list (nil when none) and whether it is complete.
@@ -150,7 +162,7 @@ local function find_acm(list)
     local found
     for _, p in ipairs(list) do
         if p.principal == ACM_PRINCIPAL then
-            if has_all_actions(p) then
+            if #missing_actions(p) == 0 then
                 return p, true
             end
             found = found or p
@@ -159,35 +171,14 @@ local function find_acm(list)
     return found, false
 end
 
+_M.acm_permission = find_acm
 
--- The pages of ListPermissions for ca_arn: each call of the returned
--- function gives the next page's list, nil after the last page, or
--- false, err once (a failed call, or a NextToken the service repeats).
+
+-- The pages of ListPermissions for ca_arn (acmpca.paginate): each call
+-- of the returned function gives the next page's list, nil after the last
+-- page, or false, err once.
 local function pager(self, ca_arn, max_results)
-    local token, seen, done = nil, {}, false
-    return function()
-        if done then
-            return nil
-        end
-        local res, err = self:list_permissions{
-            ca_arn = ca_arn, next_token = token, max_results = max_results,
-        }
-        if not res then
-            done = true
-            return false, err
-        end
-        token = res.next_token
-        if type(token) ~= "string" or token == "" then
-            done = true
-        elseif seen[token] then
-            done = true
-            return false, "acmpca.list_permissions: the service returned NextToken "
-                .. fmt("%q", token) .. " twice; stopping"
-        else
-            seen[token] = true
-        end
-        return res.permissions or {}
-    end
+    return pages(self, "list_permissions", { ca_arn = ca_arn, max_results = max_results })
 end
 
 
@@ -214,18 +205,8 @@ end
 
 
 local function list_all(self, ca_arn, opts)
-    local out, next_page = {}, pager(self, ca_arn, opts and opts.max_results)
-    while true do
-        local page, err = next_page()
-        if page == nil then
-            return out
-        elseif not page then
-            return nil, err
-        end
-        for _, p in ipairs(page) do
-            out[#out + 1] = p
-        end
-    end
+    return paginate.all(self, "list_permissions",
+                        { ca_arn = ca_arn, max_results = opts and opts.max_results })
 end
 
 
@@ -239,19 +220,15 @@ end
 function methods.permissions(self, ca_arn, opts)
     check_arn("permissions", ca_arn)
     opts = check_opts("permissions", opts)
-    local next_page, page, i = pager(self, ca_arn, opts.max_results), {}, 0
+    local items = paginate.items(self, "list_permissions",
+                                 { ca_arn = ca_arn, max_results = opts.max_results })
     return function()
-        while i >= #page do
-            local p, err = next_page()
-            if not p then
-                page, i = {}, 0
-                -- nil: the end; false, err: a failure, then the end
-                return p, p == false and explain(err, ca_arn, true) or nil
-            end
-            page, i = p, 0
+        local p, err = items()
+        -- nil: the end; false, err: a failure, then the end
+        if p == false then
+            return false, explain(err, ca_arn, true)
         end
-        i = i + 1
-        return page[i]
+        return p
     end
 end
 
@@ -279,12 +256,8 @@ function methods.has_acm_renewal(self, ca_arn)
 end
 
 
--- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
--- | "repaired", or nil, err.  opts.source_account goes into
--- CreatePermission.  One ListPermissions (per page) when all is in place.
-function methods.ensure_acm_renewal(self, ca_arn, opts)
-    check_arn("ensure_acm_renewal", ca_arn)
-    opts = check_opts("ensure_acm_renewal", opts)
+-- One round of ensure: list, then create (or delete and create).
+local function ensure(self, ca_arn, opts)
     local repaired, last_err = false, nil
 
     -- A concurrent creator can win between our list and our create; each
@@ -324,6 +297,80 @@ function methods.ensure_acm_renewal(self, ca_arn, opts)
         last_err = cerr
     end
     return nil, last_err
+end
+
+
+
+-- Statuses a CA passes through on its way to ACTIVE.
+local ON_THE_WAY = { CREATING = true, PENDING_CERTIFICATE = true }
+local FIRST_POLL, MAX_POLL, POLL_GROWTH = 1, 10, 1.5
+
+
+-- Sleep and clock of the running call: the batch's when in one.
+local function timing(self)
+    local st = self:_state()
+    local b = current_batch()
+    local sleep = b and function(s) return b:sleep(s) end or st.sleep
+    return sleep, st.now or core.now
+end
+
+
+-- Poll DescribeCertificateAuthority until the CA is ACTIVE (true), it is
+-- in a status that never leads there, or `wait` seconds are up (nil, err).
+local function wait_active(self, ca_arn, wait)
+    local sleep, now = timing(self)
+    local deadline, delay = now() + wait, FIRST_POLL
+    while true do
+        local res, err = self:describe_certificate_authority{ ca_arn = ca_arn }
+        if not res then
+            return nil, err
+        end
+        local ca = res.certificate_authority or {}
+        local status = ca.status
+        if status == "ACTIVE" then
+            return true
+        end
+        if not ON_THE_WAY[status] then
+            return nil, new_error{
+                code = "InvalidStateException", retryable = false,
+                operation = "DescribeCertificateAuthority",
+                message = fmt("CA %s is %s: waiting cannot make it ACTIVE", ca_arn,
+                              tostring(status)),
+            }
+        end
+        local left = deadline - now()
+        if left <= 0 then
+            return nil, new_error{
+                code = "WaiterTimeout", retryable = false,
+                operation = "DescribeCertificateAuthority",
+                message = fmt("CA %s is still %s after waiting %g s for it to become ACTIVE",
+                              ca_arn, status, wait),
+            }
+        end
+        sleep(min(delay, left))
+        delay = min(MAX_POLL, delay * POLL_GROWTH)
+    end
+end
+
+
+-- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
+-- | "repaired", or nil, err.  opts.source_account goes into
+-- CreatePermission.  One ListPermissions (per page) when all is in place.
+-- opts.wait = seconds: a CA still CREATING or PENDING_CERTIFICATE (just
+-- created) is polled with DescribeCertificateAuthority, backing off from
+-- 1 s to 10 s, until it is ACTIVE, then granted; WaiterTimeout after that.
+function methods.ensure_acm_renewal(self, ca_arn, opts)
+    check_arn("ensure_acm_renewal", ca_arn)
+    opts = check_opts("ensure_acm_renewal", opts)
+    local ok, how = ensure(self, ca_arn, opts)
+    if ok or not opts.wait or err_code(how) ~= "InvalidStateException" then
+        return ok, how
+    end
+    local ready, err = wait_active(self, ca_arn, opts.wait)
+    if not ready then
+        return nil, err
+    end
+    return ensure(self, ca_arn, opts)
 end
 
 
