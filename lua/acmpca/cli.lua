@@ -54,9 +54,12 @@ Global options:
   --profile <value>        profile from ~/.aws/config and ~/.aws/credentials
   --endpoint-url <value>   send requests to this URL instead of AWS
   --ca-bundle <value>      trust this CA file for TLS
-  --output json|text       output format (default json)
-  --mock                   use an in-process fake ACM PCA in which the given
-                           CA ARN(s) exist and are ACTIVE (for trying it out)
+  --output json|text       output format (default json; audit and
+                           ensure-renewal --all also take table, their
+                           default on a terminal)
+  --mock                   use an in-process fake ACM PCA holding a demo fleet
+                           of CAs in every state, plus the given CA ARN,
+                           ACTIVE (for trying it out)
   --help                   this help, or a command's with `acmpca <command> --help`
 ]]
 
@@ -321,6 +324,33 @@ local function int_arg(name, v, min, max)
 end
 
 
+-- the fleet-wide commands (audit, ensure-renewal --all)
+local fleet = require("acmpca.cli.fleet"){
+    usage = usage, json = json, iso8601 = iso8601, int_arg = int_arg,
+}
+
+
+local MAX_FILE_ARG = 1024 * 1024
+
+-- file://NAME and fileb://NAME: the file's contents, as aws-cli reads them
+local function file_arg(name, v)
+    local path = v:match("^fileb?://(.*)$")
+    if not path then
+        return v
+    end
+    local f, why = io.open(path, "rb")
+    if not f then
+        usage(fmt("argument --%s: cannot read %s: %s", name, path, tostring(why)))
+    end
+    local data = f:read(MAX_FILE_ARG + 1)
+    f:close()
+    if data and #data > MAX_FILE_ARG then
+        usage(fmt("argument --%s: %s is larger than %d bytes", name, path, MAX_FILE_ARG))
+    end
+    return data or ""
+end
+
+
 -- an option's text -> the value its member's shape takes
 local function read_value(opt, v)
     if opt.kind == "list" then
@@ -338,7 +368,7 @@ local function read_value(opt, v)
         v = v[1]
     end
     if opt.kind == "string" then
-        return v
+        return file_arg(opt.name, v)
     elseif opt.kind == "integer" then
         return int_arg(opt.name, v, opt.min, opt.max)
     elseif opt.kind == "boolean" then
@@ -377,8 +407,43 @@ local function read_renewal(_, o)
 end
 
 
-local function ensure_renewal(_, c, o)
-    local ok, status = c:ensure_acm_renewal(o[ARN_OPT], { source_account = o["source-account"] })
+local ALL_ONLY = { "dry-run", "concurrency", "rate-limit" }
+
+-- ensure-renewal: one CA (--certificate-authority-arn) or --all
+local function read_ensure(cmd, o)
+    if o.all then
+        for _, k in ipairs{ ARN_OPT, "source-account", "wait" } do
+            if o[k] ~= nil then
+                usage(fmt("argument --%s: not allowed with --all", k))
+            end
+        end
+        local opts = fleet.read_batch(o)
+        opts.dry_run = o["dry-run"] or nil
+        return { all = opts }
+    end
+    for _, k in ipairs(ALL_ONLY) do
+        if o[k] ~= nil then
+            usage(fmt("argument --%s: only with --all", k))
+        end
+    end
+    if o[ARN_OPT] == nil then
+        usage("one of the arguments --certificate-authority-arn --all is required")
+    end
+    read_renewal(cmd, o)
+    if o.wait ~= nil then
+        o.wait = int_arg("wait", o.wait, 0, 86400)
+    end
+    return o
+end
+
+
+local function ensure_renewal(_, c, o, _, io_env)
+    if o.all then
+        return fleet.run_ensure_all(o.all, c, io_env)
+    end
+    local ok, status = c:ensure_acm_renewal(o[ARN_OPT], {
+        source_account = o["source-account"], wait = o.wait,
+    })
     if not ok then
         return nil, status
     end
@@ -408,14 +473,45 @@ local RENEWAL_COMMANDS = {
     {
         name = "ensure-renewal",
         summary = "Grants ACM what it needs to renew the CA's certificates",
-        options = { ARN_OPTION, SOURCE_ACCOUNT_OPTION },
-        synopsis = "--certificate-authority-arn <value> [--source-account <value>]",
+        options = {
+            { name = ARN_OPT, field = "ca_arn", kind = "string", ca_arn = true },
+            SOURCE_ACCOUNT_OPTION,
+            { name = "wait", kind = "integer" },
+            { name = "all", kind = "flag" },
+            { name = "dry-run", kind = "flag" },
+            fleet.CONCURRENCY, fleet.RATE_LIMIT,
+        },
+        synopsis = "--certificate-authority-arn <value> [--source-account <value>]\n"
+            .. "        [--wait <seconds>]\n"
+            .. "   or: acmpca ensure-renewal --all [--dry-run] [--concurrency <n>]\n"
+            .. "        [--rate-limit quota|off|<n>] [--output table|json|text]",
         about = "Makes sure the ACM service principal (acm.amazonaws.com) holds\n"
             .. "IssueCertificate, GetCertificate and ListPermissions on the CA, so ACM\n"
             .. "can renew the certificates the CA issued. Idempotent. Prints the status:\n"
             .. "created, present (nothing was written) or repaired (an incomplete\n"
-            .. "permission was replaced).",
-        read = read_renewal, run = ensure_renewal,
+            .. "permission was replaced).\n\n"
+            .. "  --wait <seconds>         a CA still CREATING or PENDING_CERTIFICATE is\n"
+            .. "                           polled until ACTIVE (at most that long), then\n"
+            .. "                           granted\n"
+            .. "  --all                    every ACTIVE CA the account owns, concurrently;\n"
+            .. "                           the others are skipped with the reason. One row\n"
+            .. "                           per CA: created, repaired, present, skipped or\n"
+            .. "                           failed; exit status 1 when one failed\n"
+            .. "  --dry-run                with --all: write nothing, say what would be\n"
+            .. "                           done (would_create, would_repair)\n"
+            .. fleet.RATE_HELP,
+        outputs = { json = true, text = true, table = true },
+        tty_output = function(o) return o.all and "table" or nil end,
+        emit = function(io_env, format, res, o)
+            if o.all then
+                return fleet.emit_ensure_all(io_env, format, res)
+            end
+            if format == "table" then
+                format = "json"
+            end
+            return nil, format
+        end,
+        read = read_ensure, run = ensure_renewal,
     },
     {
         name = "has-renewal",
@@ -648,6 +744,8 @@ end
 local COMMANDS, COMMAND_ORDER = {}, {}
 -- options that take several words (--actions A B C), in any command
 local LIST_OPTIONS = {}
+-- options that take no value (--all), in any command
+local FLAG_OPTIONS = {}
 
 
 local function add_command(cmd)
@@ -659,6 +757,8 @@ local function add_command(cmd)
         end
         if opt.kind == "list" then
             LIST_OPTIONS[opt.name] = true
+        elseif opt.kind == "flag" then
+            FLAG_OPTIONS[opt.name] = true
         end
     end
     COMMANDS[cmd.name] = cmd
@@ -669,6 +769,7 @@ end
 for _, cmd in ipairs(RENEWAL_COMMANDS) do
     add_command(cmd)
 end
+add_command(fleet.audit)
 for _, op in ipairs(MODEL.operations) do
     add_command(operation_command(op))
 end
@@ -736,11 +837,15 @@ local function parse(argv)
             local name, val = a:match("^%-%-([^=]+)=(.*)$")
             name = name or a:sub(3)
             local kind = GLOBAL[name]
-            if kind == "flag" then
+            if kind == "flag" or FLAG_OPTIONS[name] then
                 if val then
                     usage("--" .. name .. " takes no value")
                 end
-                g[name] = true
+                if kind then
+                    g[name] = true
+                else
+                    o[name] = true
+                end
             elseif LIST_OPTIONS[name] then
                 local list = {}
                 if val then
@@ -810,6 +915,9 @@ local function find_command(g, words, io_env)
 end
 
 
+local DEFAULT_OUTPUTS = { json = true, text = true }
+
+
 local function check_options(cmd, g, o)
     local unknown = {}
     for _, k in ipairs(sorted_names(o)) do
@@ -829,9 +937,10 @@ local function check_options(cmd, g, o)
     if #missing > 0 then
         usage("the following arguments are required: " .. concat(missing, ", "))
     end
-    if g.output and g.output ~= "json" and g.output ~= "text" then
-        usage(fmt("argument --output: invalid choice: %q (choose from 'json', 'text')",
-                  g.output))
+    local outputs = cmd.outputs or DEFAULT_OUTPUTS
+    if g.output and not outputs[g.output] then
+        usage(fmt("argument --output: invalid choice: %q (choose from %s)", g.output,
+                  outputs.table and "'json', 'text', 'table'" or "'json', 'text'"))
     end
 end
 
@@ -843,12 +952,15 @@ end
 local function make_client(g, io_env, arn)
     local opts = {
         region = g.region, profile = g.profile, endpoint = g["endpoint-url"],
-        ca_file = g["ca-bundle"], sleep = io_env.sleep,
+        ca_file = g["ca-bundle"], sleep = io_env.sleep, now = io_env.now,
     }
     if g.mock then
         local svc = io_env.mock
         if not svc then
-            svc = mock.new{ cas = { [arn or _M.DEMO_CA_ARN] = { status = "ACTIVE" } } }
+            svc = mock.demo()
+            if arn and not svc:status(arn) then
+                svc:add_ca(arn, "ACTIVE")
+            end
         end
         opts.transport = svc:transport()
         opts.credentials = svc.credentials
@@ -889,7 +1001,7 @@ local function call(cmd, g, o, io_env)
         usage((tostring(c):gsub("^[^:\n]*:%d+: ", "")))
     end
     local res, err
-    ok, res, err = pcall(cmd.run, cmd, c, input)
+    ok, res, err = pcall(cmd.run, cmd, c, input, g, io_env)
     pcall(c.close, c)
     if not ok then
         if type(res) == "table" and res[Usage] then
@@ -897,7 +1009,7 @@ local function call(cmd, g, o, io_env)
         end
         usage(option_error(cmd, res))
     end
-    return res, err
+    return res, err, input
 end
 
 
@@ -924,9 +1036,25 @@ local function run(argv, io_env)
         return 0
     end
     check_options(cmd, g, o)
-    local res, err = call(cmd, g, o, io_env)
+    local res, err, input = call(cmd, g, o, io_env)
     if res == nil and err ~= nil then
         return service_error(io_env, err)
+    end
+    if cmd.emit then
+        local format = g.output
+        if not format then
+            local tty = cmd.tty_output
+            if type(tty) == "function" then
+                tty = tty(input)
+            end
+            format = tty and io_env.isatty and io_env.isatty(1) and tty or "json"
+        end
+        local code
+        code, format = cmd.emit(io_env, format, res, input)
+        if code then
+            return code
+        end
+        g.output = format
     end
     emit(io_env, g, res)
     return 0
@@ -935,8 +1063,11 @@ end
 
 -- cli.main(argv[, io_env]) -> exit code.  io_env: stdout, stderr (objects
 -- with :write), mock (an acmpca.mock service for --mock; default: a new one
--- with the command's CA ACTIVE), new (the client constructor; default
--- acmpca.new), sleep (the client's retry sleep).
+-- seeded with mock.demo()'s fleet, plus the command's CA, ACTIVE), new (the
+-- client constructor; default acmpca.new), sleep (the client's retry
+-- sleep), isatty (fd -> boolean: whether stdout (1) or stderr (2) is a
+-- terminal: audit prints a table there, and a progress bar; default: never)
+-- and now (the client's clock, with sleep: for tests).
 function _M.main(argv, io_env)
     if type(argv) ~= "table" then
         error("acmpca.cli.main: argv: expected a table, got " .. type(argv), 2)
@@ -945,6 +1076,7 @@ function _M.main(argv, io_env)
     local env = {
         stdout = io_env.stdout or io.stdout, stderr = io_env.stderr or io.stderr,
         mock = io_env.mock, new = io_env.new, sleep = io_env.sleep,
+        isatty = io_env.isatty, now = io_env.now,
     }
     local ok, code = pcall(run, argv, env)
     if ok then
