@@ -10,6 +10,29 @@
 -- The service is a separate /usr/bin/python3 process that checks every SigV4
 -- signature with botocore.  Its control plane is plain HTTP on a second
 -- loopback port, driven here with luasocket; works under Lua 5.4 and LuaJIT.
+--
+-- Start options (fake.start):
+--   cas        { [arn] = "STATUS" | seed } (seeded in ARN order), or a list
+--              { { arn = A, <seed> }, ... } (seeded in list order)
+--   account    the caller's account: a CA of another account is shared
+--   demo       true: the demo fleet first (caller account 111122223333)
+--   fleet      n: n generated ACTIVE CAs (fleet-00001.example.com ...)
+--   tls, delay_ms, region, access_key_id, secret_access_key, session_token,
+--   extra_credentials = { creds, ... }
+--
+-- A seed (a CA's options; fake_acmpca.py has the details): status (ACTIVE),
+-- type (SUBORDINATE), common_name, organization, not_before, not_after,
+-- created_at, failure_reason, policy (JSON text), permissions
+-- ({ { principal =, actions = { ... }, source_account = }, ... }),
+-- shared (true), active_at (epoch seconds: CREATING/PENDING_CERTIFICATE
+-- becomes ACTIVE at the first request handled from then on).
+--
+-- svc.started_at is the fake's clock when it seeded (the demo fleet's
+-- times count from it), svc.account the caller's account (or nil).
+-- svc:add_ca(arn, seed) seeds (or re-seeds) one CA while running;
+-- svc:set_ca(arn, status) changes only the status (nil removes the CA);
+-- svc:cas(), svc:ca(arn), svc:policy(arn), svc:permissions(arn) read the
+-- state; svc:reset() goes back to the start state.
 
 local cjson = require "cjson.safe"
 local socket = require "socket"
@@ -27,6 +50,7 @@ local type = type
 local error = error
 local setmetatable = setmetatable
 local next = next
+local sort = table.sort
 local debug_getinfo = debug.getinfo
 
 
@@ -116,7 +140,7 @@ end
 
 -- Counts of service requests received (including rejected ones), by
 -- operation: { CreatePermission = n, ListPermissions = n,
--- DeletePermission = n, total = n }.
+-- DeletePermission = n, total = n }, and the other operations' once called.
 function methods.calls(self)
     return must(self, "GET", "/_fake/calls")
 end
@@ -160,9 +184,64 @@ function methods.set_delay(self, ms)
 end
 
 
--- status nil removes the CA.
+-- Changes only the status of a CA (a new ARN gets a default CA); status
+-- nil removes the CA.
 function methods.set_ca(self, arn, status)
     must(self, "POST", "/_fake/ca", { arn = arn, status = status or cjson.null })
+end
+
+
+-- A seed (a table, or a status) as the service reads it: the ARN added, an
+-- empty permission list kept a list.
+local function seed_body(arn, seed)
+    if type(seed) ~= "table" then
+        seed = { status = seed }
+    end
+    local body = { arn = arn }
+    for k, v in pairs(seed) do
+        body[k] = v
+    end
+    if type(body.permissions) == "table" and next(body.permissions) == nil then
+        body.permissions = cjson.empty_array
+    end
+    return body
+end
+
+
+-- Seeds one CA from seed (the options in the header, or a status),
+-- replacing a CA of that ARN, which keeps its place in the list order.  A
+-- seed of a status alone only changes the status of a CA already there
+-- (svc:set_ca).  Raises on a seed the service refuses, with its reason.
+function methods.add_ca(self, arn, seed)
+    must(self, "POST", "/_fake/ca", seed_body(arn, seed))
+end
+
+
+-- The CAs in list order: { arn =, status =, shared =, active_at =,
+-- policy =, description = <the wire CertificateAuthority> }, ...
+function methods.cas(self)
+    return must(self, "GET", "/_fake/state").cas
+end
+
+
+-- One CA's state entry (as in svc:cas()), or nil.
+function methods.ca(self, arn)
+    for _, ca in ipairs(must(self, "GET", "/_fake/state").cas) do
+        if ca.arn == arn then
+            return ca
+        end
+    end
+    return nil
+end
+
+
+-- The policy attached to a CA (its JSON text), or nil.
+function methods.policy(self, arn)
+    local p = must(self, "GET", "/_fake/state").policies[arn]
+    if p == cjson.null then
+        return nil
+    end
+    return p
 end
 
 
@@ -225,9 +304,33 @@ local function cred_entry(c)
 end
 
 
--- fake.start(opts) -> svc.  opts: cas = { [arn] = status }, tls = bool,
--- delay_ms = n, region = "us-east-1", access_key_id =, secret_access_key =,
--- session_token = (the key then requires it), extra_credentials = { creds,... }.
+-- The start option cas as a list of seeds: a list is kept in its order, a
+-- map { [arn] = status | seed } is taken in ARN order.
+local function seed_list(cas)
+    local list = {}
+    if cas == nil then
+        return list
+    end
+    if cas[1] ~= nil then
+        for i, seed in ipairs(cas) do
+            list[i] = seed_body(seed.arn, seed)
+        end
+        return list
+    end
+    local arns = {}
+    for arn in pairs(cas) do
+        arns[#arns + 1] = arn
+    end
+    sort(arns)
+    for i, arn in ipairs(arns) do
+        list[i] = seed_body(arn, cas[arn])
+    end
+    return list
+end
+
+
+-- fake.start(opts) -> svc (the options are in the header).  A key given with
+-- session_token requires that token.
 function _M.start(opts)
     opts = opts or {}
     if type(opts) ~= "table" then
@@ -242,10 +345,7 @@ function _M.start(opts)
     for _, c in ipairs(opts.extra_credentials or {}) do
         known[c.access_key_id] = cred_entry(c)
     end
-    local cas = {}
-    for arn, status in pairs(opts.cas or {}) do
-        cas[arn] = type(status) == "table" and status.status or status
-    end
+    local cas = seed_list(opts.cas)
     local region = opts.region or _M.region
 
     local dir, derr = proc.tmpdir("fake")
@@ -259,7 +359,8 @@ function _M.start(opts)
 
     local config = {
         credentials = known, region = region, delay_ms = opts.delay_ms or 0,
-        cas = next(cas) and cas or cjson.empty_table,
+        cas = next(cas) and cas or cjson.empty_array,
+        account = opts.account, demo = opts.demo and true or nil, fleet = opts.fleet,
     }
     write_file(dir .. "/config.json", assert(cjson.encode(config)))
     local args = {
@@ -313,6 +414,9 @@ function _M.start(opts)
         svc:stop()
         return nil, err
     end
+    -- the fake's clock when it seeded its CAs; the caller account, if any
+    svc.started_at = pong.started_at
+    svc.account = pong.account ~= cjson.null and pong.account or nil
     return svc
 end
 
