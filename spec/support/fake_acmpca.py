@@ -51,8 +51,9 @@ operations).  Without it every CA is the caller's unless seeded shared.
 --demo seeds the demo fleet (caller account 111122223333, see DEMO below);
 --fleet N seeds N ACTIVE SUBORDINATE CAs fleet-00001.example.com ... in
 the caller's account (111122223333 without --account): ACM holds the three
-renewal actions on the 1st, 4th, 7th ..., IssueCertificate and
-GetCertificate on the 2nd, 5th, 8th ..., nothing on the others.
+renewal actions on every third (3rd, 6th, ...), IssueCertificate and
+GetCertificate on every third + 1 (1st, 4th, 7th, ...), nothing on the
+others.
 
 The port file receives "SERVICE_PORT CONTROL_PORT\\n" once both listen.
 The control plane is plain HTTP on 127.0.0.1:CONTROL_PORT (also reachable
@@ -465,9 +466,9 @@ def fleet_seeds(n, region, account):
     seeds = []
     for i in range(1, n + 1):
         seed = {"common_name": "fleet-%05d.example.com" % i}
-        if i % 3 == 1:
+        if i % 3 == 0:
             seed["permissions"] = [{"principal": ACM, "actions": list(ACTIONS)}]
-        elif i % 3 == 2:
+        elif i % 3 == 1:
             seed["permissions"] = [{"principal": ACM, "actions": PARTIAL}]
         seeds.append(("arn:aws:acm-pca:%s:%s:certificate-authority/"
                       "f1ee0000-0000-4000-8000-%012d" % (region, account, i), seed))
