@@ -226,6 +226,11 @@ describe("acmpca.mock operations", function()
             assert.has_error(function() svc:fail_next(0, "ThrottlingException") end,
                              "acmpca.mock.fail_next: n: expected a positive integer, got 0")
             assert.has_error(function() svc:fail_next(1, {}) end)
+            assert.has_error(function()
+                svc:fail_next(1, "ThrottlingException", { operation = "IssueCertificate" })
+            end, "acmpca.mock.fail_next: operation: expected one of CreatePermission, "
+                .. "DeletePermission, DeletePolicy, DescribeCertificateAuthority, GetPolicy, "
+                .. "ListCertificateAuthorities, ListPermissions, PutPolicy, got IssueCertificate")
         end)
     end)
 
@@ -251,9 +256,11 @@ describe("acmpca.mock operations", function()
 
         it("rejects unknown operations", function()
             local svc = new_svc()
-            assert.has_error(function() svc:on_before("GetPolicy", function() end) end,
-                             "acmpca.mock.on_before: op: expected CreatePermission, "
-                             .. "ListPermissions or DeletePermission, got GetPolicy")
+            assert.has_error(function() svc:on_before("IssueCertificate", function() end) end,
+                             "acmpca.mock.on_before: op: expected one of CreatePermission, "
+                             .. "DeletePermission, DeletePolicy, DescribeCertificateAuthority, "
+                             .. "GetPolicy, ListCertificateAuthorities, ListPermissions, "
+                             .. "PutPolicy, got IssueCertificate")
         end)
     end)
 

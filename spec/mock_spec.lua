@@ -42,7 +42,9 @@ describe("acmpca.mock", function()
                              "acmpca.mock.new: credentials: expected { access_key_id =, "
                              .. "secret_access_key = [, session_token =] }")
             assert.has_error(function() mock.new{ cas = { [ARN] = "ASLEEP" } } end,
-                             "acmpca.mock.new: cas: bad entry for " .. ARN)
+                             "acmpca.mock.new: cas: bad entry for " .. ARN .. ": status: "
+                             .. "expected one of ACTIVE, CREATING, DELETED, DISABLED, EXPIRED, "
+                             .. "FAILED, PENDING_CERTIFICATE, got ASLEEP")
             assert.has_error(function() mock.new{ page_size = 0 } end,
                              "acmpca.mock.new: page_size: expected a positive integer")
             assert.has_error(function() mock.new{ now = 5 } end,
@@ -178,8 +180,8 @@ describe("acmpca.mock", function()
         it("needs a known X-Amz-Target", function()
             local svc = new_svc()
             expect_error(svc, "ListPermissions", { CertificateAuthorityArn = ARN }, 400,
-                         "UnknownOperationException", "ACMPrivateCA.GetPolicy",
-                         { target = "ACMPrivateCA.GetPolicy" })
+                         "UnknownOperationException", "ACMPrivateCA.IssueCertificate",
+                         { target = "ACMPrivateCA.IssueCertificate" })
             expect_error(svc, "ListPermissions", { CertificateAuthorityArn = ARN }, 400,
                          "UnknownOperationException", "Other.ListPermissions",
                          { target = "Other.ListPermissions" })

@@ -20,6 +20,20 @@ local function fixed_clock()
 end
 
 
+-- A clock for svc.now that starts at the real time (so the client's own
+-- signatures stay within the fake's five minutes) and moves when told:
+-- clock.now() -> t, clock.advance(seconds), clock.start.
+local function clock()
+    local start = os.time()
+    local t = start
+    return {
+        start = start,
+        now = function() return t end,
+        advance = function(s) t = t + s end,
+    }
+end
+
+
 local function new_svc(opts)
     opts = opts or {}
     opts.now = opts.now or fixed_clock
@@ -83,6 +97,7 @@ return {
     URL = URL,
     ALL = ALL,
     fixed_clock = fixed_clock,
+    clock = clock,
     new_svc = new_svc,
     request = request,
     call = call,
