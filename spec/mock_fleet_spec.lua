@@ -145,6 +145,11 @@ describe("acmpca.mock CA operations", function()
                 .. "OTHER, got BAD")
             bad({ policy = 5 }, "acmpca.mock.add_ca: policy: expected a JSON text, got number")
             bad({ shared = "yes" }, "acmpca.mock.add_ca: shared: expected a boolean, got string")
+            bad({ shared = true }, "acmpca.mock.add_ca: shared: the caller's account is "
+                .. ME .. ": a CA is shared exactly when its ARN names another account")
+            assert.has_error(function() svc:add_ca(SHARED, { shared = false }) end,
+                             "acmpca.mock.add_ca: shared: the caller's account is " .. ME
+                             .. ": a CA is shared exactly when its ARN names another account")
             bad({ permissions = { { principal = ACM } } }, "acmpca.mock.add_ca: permissions[1]: "
                 .. "expected { principal =, actions = [, source_account =] }")
             assert.has_error(function() mock.new{ account = "12" } end,
@@ -230,12 +235,11 @@ describe("acmpca.mock CA operations", function()
             assert.are.equal(ME, svc:ca(B).owner_account)
         end)
 
-        it("with an account, also shares what was seeded shared", function()
-            local _, client = setup{ account = ME, cas = { { arn = A }, { arn = SHARED },
-                                                           { arn = B, shared = true } } }
+        it("with an account, takes a shared option that agrees with the ARN", function()
+            local _, client = setup{ account = ME, cas = { { arn = A, shared = false },
+                                                           { arn = SHARED, shared = true } } }
             assert.are.same({ A }, (list_all(client)))
-            assert.are.same({ SHARED, B },
-                            (list_all(client, { resource_owner = "OTHER_ACCOUNTS" })))
+            assert.are.same({ SHARED }, (list_all(client, { resource_owner = "OTHER_ACCOUNTS" })))
         end)
 
         it("sends the model's member order, NextToken first, '/' unescaped", function()

@@ -39,8 +39,9 @@
 -- OTHER), policy (a JSON text), permissions ({ principal =, actions =,
 -- source_account = } list), shared, active_at (a CREATING or
 -- PENDING_CERTIFICATE CA turns ACTIVE at the first request at or after
--- it).  With mock.new{ account = "111122223333" } a CA whose ARN names
--- another account is shared; without one, only CAs seeded shared are.
+-- it).  With mock.new{ account = "111122223333" } a CA is shared exactly
+-- when its ARN names another account (a shared option must agree);
+-- without an account, only CAs seeded shared are.
 -- Everything, active_at included, runs on svc.now() (mock.new{ now = }).
 
 local cjson = require "cjson.safe"

@@ -194,14 +194,19 @@ end
 
 -- cas.new(arn, opts, now, account) -> record | nil, why.  opts: the
 -- seeding options (the permissions are the caller's to grant); account: the
--- caller's, or nil.  A CA is shared (not the caller's) when seeded shared,
--- or when the caller has an account and the ARN names another.
+-- caller's, or nil.  With an account, a CA is shared (not the caller's)
+-- exactly when its ARN names another (a shared option must agree); without
+-- one, when seeded shared.
 function _M.new(arn, o, now, account)
     local why = check(o)
     if why then
         return nil, why
     end
     local owner, id = arn_parts(arn)
+    if account ~= nil and o.shared ~= nil and o.shared ~= (owner ~= account) then
+        return nil, "shared: the caller's account is " .. account
+            .. ": a CA is shared exactly when its ARN names another account"
+    end
     local created = o.created_at or now
     local ca = {
         arn = arn, owner = owner,
