@@ -9,6 +9,7 @@
 #include "core.h"
 #include "arn.h"
 #include "error.h"
+#include "multi.h"
 
 ACMPCA_API int luaopen_acmpca_core(lua_State *L)
 {
@@ -17,6 +18,7 @@ ACMPCA_API int luaopen_acmpca_core(lua_State *L)
     acmpca_crypto_open(L);
     acmpca_sigv4_open(L);
     acmpca_http_open(L);
+    acmpca_multi_open(L);
     acmpca_client_open(L);
     acmpca_clock_open(L);
     acmpca_model_open(L);

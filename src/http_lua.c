@@ -101,8 +101,8 @@ static size_t read_headers(lua_State *L, int req, int arg, acmpca_http_field *f)
  * stack until the caller returns: req may hand out fresh strings (an
  * __index), and reading the headers can run the GC.
  */
-static void read_request(lua_State *L, int req, int arg, acmpca_http_req *r,
-                         acmpca_http_field *fields)
+void acmpca_http_read_request(lua_State *L, int req, int arg, acmpca_http_req *r,
+                              acmpca_http_field *fields)
 {
     r->url = opt_string(L, req, "url", arg); /* url */
     if (r->url.p == NULL)
@@ -118,7 +118,7 @@ static void read_request(lua_State *L, int req, int arg, acmpca_http_req *r,
 /* ------------------------------------------------------------ results */
 
 /* res { status, headers, body } */
-static void push_response(lua_State *L, const acmpca_http_resp *res)
+void acmpca_http_push_response(lua_State *L, const acmpca_http_resp *res)
 {
     lua_createtable(L, 0, 3); /* res */
     lua_pushinteger(L, (lua_Integer)res->status);
@@ -144,10 +144,10 @@ int acmpca_http_request(lua_State *L, acmpca_http *h, int req, int arg)
 
     req = lua_absindex(L, req);
     luaL_checktype(L, req, LUA_TTABLE);
-    read_request(L, req, arg, &r, fields);
+    acmpca_http_read_request(L, req, arg, &r, fields);
     switch (acmpca_http_perform(h, &r, &res, &err)) {
     case ACMPCA_HTTP_OK:
-        push_response(L, &res);
+        acmpca_http_push_response(L, &res);
         acmpca_http_done(h);
         return 1;
     case ACMPCA_HTTP_BADREQ:

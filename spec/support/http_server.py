@@ -7,16 +7,35 @@ whether the client reuses its connection: every answer carries the
 client's source port.
 
   /echo          JSON {method, path, headers, body, peer_port}
-  /slow?ms=N     waits N ms, then answers like /echo
+  /slow?ms=N     waits N ms, then answers like /echo, plus "peak": the most
+                 /slow requests in flight at once while this one was
   /status/N      answers status N with a small JSON error body
   /big?n=N       N bytes of "x"
   /close         answers, then closes the connection
 """
 import json
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse, parse_qs
+
+# The /slow requests in flight, each as [peak seen during its life].
+SLOW_LOCK = threading.Lock()
+SLOW = []
+
+
+def slow(ms):
+    """Sleep ms milliseconds; return the most /slow requests seen at once."""
+    me = [0]
+    with SLOW_LOCK:
+        SLOW.append(me)
+        for rec in SLOW:
+            rec[0] = max(rec[0], len(SLOW))
+    time.sleep(ms / 1000.0)
+    with SLOW_LOCK:
+        SLOW.remove(me)
+    return me[0]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -32,21 +51,24 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         status = 200
         close = False
+        extra = {}
         if url.path == "/slow":
-            time.sleep(int(query.get("ms", ["1000"])[0]) / 1000.0)
+            extra["peak"] = slow(int(query.get("ms", ["1000"])[0]))
         if url.path.startswith("/status/"):
             status = int(url.path.rsplit("/", 1)[1])
             out = json.dumps({"__type": "Status%d" % status}).encode()
         elif url.path == "/big":
             out = b"x" * int(query.get("n", ["0"])[0])
         else:
-            out = json.dumps({
+            echo = {
                 "method": self.command,
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body": body.decode("latin-1"),
                 "peer_port": self.client_address[1],
-            }).encode()
+            }
+            echo.update(extra)
+            out = json.dumps(echo).encode()
             close = url.path == "/close"
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
