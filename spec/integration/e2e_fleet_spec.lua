@@ -107,18 +107,22 @@ local function list_all(c, args)
 end
 
 
--- An error object for a 400 the client did not retry (one request sent).
-local function assert_service_error(svc, code, res, err)
+-- call() fails with an error object for a 400 the client did not retry:
+-- one request, verified by the fake; returns the error.
+local function expect_error(svc, code, call)
+    local before = #svc:requests()
+    local res, err = call()
     assert.is_nil(res)
     assert.equal(code, err.code)
     assert.is_string(err.message)
     assert.equal(400, err.status)
     assert.is_false(err.retryable)
     local recs = svc:requests()
-    assert.equal(1, #recs)
-    assert.equal(recs[1].request_id, err.request_id)
-    assert.equal(code, recs[1].code)
-    assert.equal(SIGNED, recs[1].signed_headers)
+    assert.equal(before + 1, #recs)
+    assert.equal(recs[#recs].request_id, err.request_id)
+    assert.equal(code, recs[#recs].code)
+    assert.equal(SIGNED, recs[#recs].signed_headers)
+    return err
 end
 
 
@@ -251,33 +255,34 @@ describe("acmpca fleet end to end over " .. scheme, function()
             assert.equal(OTHER, ca.owner_account)
             assert.same({ ResourceOwner = "OTHER_ACCOUNTS" },
                         cjson.decode(assert_signed(svc, "ListCertificateAuthorities", 1)[1].body))
+            assert.same(ca, describe_ca(c, SHARED))     -- described as well
             c:close()
         end)
 
         it("rejects a token never issued, or issued for another owner or operation", function()
             local c = new_client(fleet)
             local page = assert(c:list_certificate_authorities{ max_results = 10 })
-            fleet:reset()
-            assert_service_error(fleet, "InvalidNextTokenException",
-                c:list_certificate_authorities{ next_token = page.next_token })
-            -- reset forgot the token: a fresh one, used for the other owner
+            fleet:reset()                       -- forgets the tokens it issued
+            expect_error(fleet, "InvalidNextTokenException", function()
+                return c:list_certificate_authorities{ next_token = page.next_token }
+            end)
             page = assert(c:list_certificate_authorities{ max_results = 10 })
-            local res, err = c:list_certificate_authorities{
-                resource_owner = "OTHER_ACCOUNTS", next_token = page.next_token }
-            assert.is_nil(res)
-            assert.equal("InvalidNextTokenException", err.code)
+            local err = expect_error(fleet, "InvalidNextTokenException", function()
+                return c:list_certificate_authorities{ resource_owner = "OTHER_ACCOUNTS",
+                                                       next_token = page.next_token }
+            end)
             assert.matches("ListCertificateAuthorities", err.message, 1, true)
             c:close()
 
             c = new_client(svc)
-            for i = 1, 3 do
+            for i = 1, 2 do
                 assert(c:create_permission{ ca_arn = ROOT, principal = "p" .. i .. ".example.com",
                                             actions = { "GetCertificate" } })
             end
             local perms = assert(c:list_permissions{ ca_arn = ROOT, max_results = 1 })
-            res, err = c:list_certificate_authorities{ next_token = perms.next_token }
-            assert.is_nil(res)
-            assert.equal("InvalidNextTokenException", err.code)
+            expect_error(svc, "InvalidNextTokenException", function()
+                return c:list_certificate_authorities{ next_token = perms.next_token }
+            end)
             c:close()
         end)
 
@@ -373,19 +378,11 @@ describe("acmpca fleet end to end over " .. scheme, function()
             c:close()
         end)
 
-        it("describes another account's CA", function()
-            local c = new_client(svc)
-            local ca = describe_ca(c, SHARED)
-            assert.equal(OTHER, ca.owner_account)
-            assert.equal("partner.example.com",
-                         ca.certificate_authority_configuration.subject.common_name)
-            c:close()
-        end)
-
         it("reports an unknown CA as ResourceNotFoundException", function()
             local c = new_client(svc)
-            assert_service_error(svc, "ResourceNotFoundException",
-                                 c:describe_certificate_authority{ ca_arn = UNKNOWN })
+            expect_error(svc, "ResourceNotFoundException", function()
+                return c:describe_certificate_authority{ ca_arn = UNKNOWN }
+            end)
             c:close()
         end)
     end)
@@ -423,15 +420,17 @@ describe("acmpca fleet end to end over " .. scheme, function()
 
         it("reports a CA without a policy as ResourceNotFoundException", function()
             local c = new_client(svc)
-            local res, err = c:get_policy{ resource_arn = SUB }
-            assert_service_error(svc, "ResourceNotFoundException", res, err)
-            assert.matches("has no attached policy", err.message, 1, true)
-            svc:reset()
-            assert_service_error(svc, "ResourceNotFoundException",
-                                 c:delete_policy{ resource_arn = SUB })
-            svc:reset()
-            assert_service_error(svc, "ResourceNotFoundException",
-                                 c:get_policy{ resource_arn = UNKNOWN })
+            for _, case in ipairs{
+                { function() return c:get_policy{ resource_arn = SUB } end,
+                  "has no attached policy" },
+                { function() return c:delete_policy{ resource_arn = SUB } end,
+                  "has no attached policy" },
+                { function() return c:get_policy{ resource_arn = UNKNOWN } end,
+                  "Could not find certificate authority" },
+            } do
+                local err = expect_error(svc, "ResourceNotFoundException", case[1])
+                assert.matches(case[2], err.message, 1, true)
+            end
             c:close()
         end)
 
@@ -445,8 +444,9 @@ describe("acmpca fleet end to end over " .. scheme, function()
         } do
             it("rejects a policy " .. name .. " as InvalidPolicyException", function()
                 local c = new_client(svc)
-                local res, err = c:put_policy{ resource_arn = SUB, policy = text }
-                assert_service_error(svc, "InvalidPolicyException", res, err)
+                local err = expect_error(svc, "InvalidPolicyException", function()
+                    return c:put_policy{ resource_arn = SUB, policy = text }
+                end)
                 assert.matches("^The resource policy is invalid: ", err.message)
                 assert.equal("PutPolicy", err.operation)
                 assert.is_nil(svc:policy(SUB))
@@ -464,40 +464,36 @@ describe("acmpca fleet end to end over " .. scheme, function()
 
         it("needs an ACTIVE CA to put or delete, any but DELETED to get", function()
             local c = new_client(svc)
-            local res, err = c:put_policy{ resource_arn = DISABLED, policy = POLICY }
-            assert_service_error(svc, "InvalidStateException", res, err)
-            assert.matches("DISABLED", err.message, 1, true)
-            svc:reset()
             svc:add_ca(DISABLED, { status = "DISABLED", policy = POLICY })
+            local err = expect_error(svc, "InvalidStateException", function()
+                return c:put_policy{ resource_arn = DISABLED, policy = POLICY }
+            end)
+            assert.matches("is in the DISABLED state", err.message, 1, true)
             assert.equal(POLICY, assert(c:get_policy{ resource_arn = DISABLED }).policy)
-            svc:reset()
-            assert_service_error(svc, "InvalidStateException",
-                                 c:delete_policy{ resource_arn = PENDING })
-            svc:reset()
-            res, err = c:get_policy{ resource_arn = DELETED }
-            assert_service_error(svc, "InvalidStateException", res, err)
-            assert.matches("DELETED", err.message, 1, true)
+            expect_error(svc, "InvalidStateException", function()
+                return c:delete_policy{ resource_arn = PENDING }
+            end)
+            err = expect_error(svc, "InvalidStateException", function()
+                return c:get_policy{ resource_arn = DELETED }
+            end)
+            assert.matches("is in the DELETED state", err.message, 1, true)
             c:close()
         end)
 
         it("denies writes to another account's CA", function()
             local c = new_client(svc)
-            local res, err = c:put_policy{ resource_arn = SHARED, policy = POLICY }
-            assert_service_error(svc, "AccessDeniedException", res, err)
-            assert.matches("is not owned by the caller", err.message, 1, true)
-            svc:reset()
-            assert_service_error(svc, "AccessDeniedException",
-                                 c:delete_policy{ resource_arn = SHARED })
-            assert.equal(SHARED_POLICY, svc:policy(SHARED))
             for _, call in ipairs{
+                function() return c:put_policy{ resource_arn = SHARED, policy = POLICY } end,
+                function() return c:delete_policy{ resource_arn = SHARED } end,
                 function() return c:create_permission{ ca_arn = SHARED, principal = ACM,
                                                        actions = ALL_ACTIONS } end,
                 function() return c:list_permissions{ ca_arn = SHARED } end,
                 function() return c:delete_permission{ ca_arn = SHARED, principal = ACM } end,
             } do
-                svc:reset()
-                assert_service_error(svc, "AccessDeniedException", call())
+                local err = expect_error(svc, "AccessDeniedException", call)
+                assert.matches("is not owned by the caller", err.message, 1, true)
             end
+            assert.equal(SHARED_POLICY, svc:policy(SHARED))
             c:close()
         end)
     end)
