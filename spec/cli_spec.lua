@@ -318,7 +318,7 @@ describe("acmpca.cli", function()
             { { "frobnicate" }, "unknown command 'frobnicate'" },
             { { "help", "frobnicate" }, "unknown command 'frobnicate'" },
             { { "ensure-renewal", "--mock" },
-              "the following arguments are required: --certificate-authority-arn" },
+              "one of the arguments --certificate-authority-arn --all is required" },
             { { "create-permission", "--mock", "--certificate-authority-arn", ARN },
               "the following arguments are required: --principal, --actions" },
             { { "ensure-renewal", "--mock", "--certificate-authority-arn", "x" },

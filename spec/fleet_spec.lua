@@ -126,7 +126,7 @@ describe("acmpca.fleet", function()
             assert.are.equal("ABSENT", r["root-ca"].renewal)
             assert.are.equal("ROOT", r["root-ca"].type)
             assert.are.equal("ABSENT", r["issuing-dev"].renewal)
-            assert.matches("; expires in 1[89] days", r["issuing-dev"].finding)
+            assert.matches("; expires in %d+ days$", r["issuing-dev"].finding)
             assert.is_true(r["issuing-dev"].expires_in_days <= 20)
 
             assert.are.equal("DISABLED", r.legacy.status)
@@ -146,7 +146,7 @@ describe("acmpca.fleet", function()
             assert.matches("restorable until %d%d%d%d%-%d%d%-%d%d", r.deleted.fix)
 
             for _, row in ipairs(rows) do
-                assert.matches("^" .. PREFIX, row.arn)
+                assert.are.equal(1, row.arn:find(PREFIX, 1, true))
                 assert.is_false(row.shared)
                 assert.are.equal(ACCOUNT, row.owner_account)
             end

@@ -964,6 +964,7 @@ local function make_client(g, io_env, arn)
         end
         opts.transport = svc:transport()
         opts.credentials = svc.credentials
+        opts.region = opts.region or svc.region
         opts.profile, opts.endpoint, opts.ca_file = nil, nil, nil
     end
     return (io_env.new or acmpca.new)(opts)

@@ -201,9 +201,13 @@ for _, op in ipairs(model.operations) do
     end
 end
 
--- The renewal helpers (ensure_acm_renewal, ...), built on those methods:
--- every client has them, however it was made.
+-- The renewal helpers (ensure_acm_renewal, ...) and the fleet helpers
+-- (audit, ensure_acm_renewal_all, certificate_authorities, ...), built on
+-- those methods: every client has them, however it was made.
 for name, fn in pairs(require("acmpca.renewal").methods) do
+    methods[name] = fn
+end
+for name, fn in pairs(require("acmpca.fleet").methods) do
     methods[name] = fn
 end
 
