@@ -21,12 +21,13 @@ local STATUS_ORDER = { "ACTIVE", "CREATING", "PENDING_CERTIFICATE", "DISABLED", 
 local RESULT_ORDER = { "created", "repaired", "present", "would_create", "would_repair",
                        "skipped", "failed" }
 local BAR_WIDTH = 30
-local MAX_CELL = 60
+local MAX_CELL = 40
 
 
 return function(ctx)
     local usage, json, iso8601, int_arg = ctx.usage, ctx.json, ctx.iso8601, ctx.int_arg
     local object, array = json.object, json.array
+    local cell
     local null = require("cjson.safe").null
 
     local M = {}
@@ -103,21 +104,23 @@ return function(ctx)
     -- tables for people
     --------------------------------------------------------------------
 
-    -- the last part of an ARN, enough to tell CAs apart: <account>/<id 8>
+    -- enough of an ARN to tell CAs apart: <account>/<id's first 8>..<last 4>
     local function short_arn(arn)
         if type(arn) ~= "string" then
             return "?"
         end
         local account, id = arn:match(":(%d+):certificate%-authority/([%w%-]+)$")
         if not account then
-            return arn
+            return cell(arn)
         end
-        return account .. "/" .. id:sub(1, 8)
+        return account .. "/" .. (#id > 14 and id:sub(1, 8) .. ".." .. id:sub(-4) or id)
     end
 
-    local function cell(v)
+    -- a value as a table cell: on one line, and (but for the last column,
+    -- a finding or a reason) not too wide
+    function cell(v, last)
         local s = tostring(v == nil and "-" or v):gsub("[%c]", " ")
-        if #s > MAX_CELL then
+        if not last and #s > MAX_CELL then
             s = s:sub(1, MAX_CELL - 3) .. "..."
         end
         return s
@@ -216,7 +219,7 @@ return function(ctx)
         local cells = {}
         for i, r in ipairs(rows) do
             cells[i] = { cell(r.common_name), short_arn(r.arn), cell(r.status),
-                         cell(r.renewal), cell(r.finding) }
+                         cell(r.renewal), cell(r.finding, true) }
         end
         return render({ "COMMON NAME", "CA", "STATUS", "RENEWAL", "FINDING" }, cells)
             .. "\n\n" .. audit_summary_line(s)
@@ -325,7 +328,7 @@ return function(ctx)
         local cells = {}
         for i, r in ipairs(results) do
             cells[i] = { cell(r.common_name), short_arn(r.arn), cell(r.status),
-                         cell(r.result), cell(r.reason) }
+                         cell(r.result), cell(r.reason, true) }
         end
         local tail = fmt("%d CAs: %s.%s", s.total, counts(s.by_result, RESULT_ORDER),
                          s.dry_run and " Dry run: nothing was written." or "")
