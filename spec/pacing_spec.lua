@@ -109,4 +109,21 @@ describe("acmpca.pacing", function()
         p:feedback("ListPermissions", { code = "AccessDeniedException" }, 0)
         assert.are.equal(5, (p:rate("ListPermissions")))
     end)
+
+    it("does not pile up waits across repeated throttles of one caller", function()
+        -- one caller: reserve, wait, get throttled, back off, try again
+        local p = assert(pacing.new(false))
+        local now, waits = 0, {}
+        for i = 1, 6 do
+            local w = p:delay("ListCertificateAuthorities", now)
+            waits[i] = w
+            now = now + w + 0.15
+            p:feedback("ListCertificateAuthorities", { throttling = true }, now)
+            now = now + 0.5
+        end
+        -- never more than one slot at the floor rate
+        for _, w in ipairs(waits) do
+            assert.is_true(w <= 1 / 0.2 + 1e-9, "waited " .. w)
+        end
+    end)
 end)

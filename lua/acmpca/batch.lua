@@ -34,7 +34,8 @@
 local core = require "acmpca.core"
 local pacing = require "acmpca.pacing"
 
-local type, pcall, setmetatable, tostring, error = type, pcall, setmetatable, tostring, error
+local type, pcall, pairs, setmetatable, tostring, error =
+    type, pcall, pairs, setmetatable, tostring, error
 local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
 local co_running, co_status = coroutine.running, coroutine.status
 local traceback = debug.traceback
@@ -293,6 +294,14 @@ end
 local function collect(self, timeout)
     local m = self.multi
     local id, res, err = m:wait(timeout)
+    if not id and res then
+        -- the multi handle itself failed: every transfer in flight did
+        for tid, co in pairs(self.transfers) do
+            self.transfers[tid] = nil
+            push(self.ready, { co, nil, res })
+        end
+        return
+    end
     while id do
         local co = self.transfers[id]
         self.transfers[id] = nil
@@ -438,7 +447,8 @@ function _M.run(client, opts)
         run_ngx(self, workers)
     else
         if st.transport == nil then
-            self.multi = multi_for(client, workers + 1)
+            -- one connection per worker, and the listing's
+            self.multi = multi_for(client, min(MAX_CONCURRENCY, workers + 1))
             backend = "multi"
         else
             backend = "coroutines"

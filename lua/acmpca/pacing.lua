@@ -167,10 +167,16 @@ function methods.feedback(self, op, err, now)
         end
         b.cut = now
         local base = b.rate or measured(b) or 1
+        if b.rate then
+            -- what the old rate earned until now (a slot reserved ahead
+            -- of time is paid back, not carried over as debt)
+            b.tokens = min(max(1, b.cap or b.rate), b.tokens + (now - b.last) * b.rate)
+        end
+        b.last = now
         b.ceiling = b.ceiling or b.cap or base
         b.rate = max(MIN_RATE, base * BACKOFF)
+        -- no burst right after a throttle
         b.tokens = min(b.tokens, 0)
-        b.last = now
     elseif err == nil and b.ceiling and b.rate then
         b.rate = min(b.ceiling, b.rate + b.ceiling / 20)
     end

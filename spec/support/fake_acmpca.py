@@ -70,8 +70,10 @@ under /_fake/ on the service port):
                                       the wire CertificateAuthority}, ...],
                                       "policies": {ARN: text}, "permissions":
                                       {ARN: [...]}, "account", "started_at",
-                                      "delay_ms", "clock_offset", "faults",
-                                      "region"}
+                                      "delay_ms", "clock_offset",
+                                      "max_in_flight" (the most service
+                                      requests answered at once since the
+                                      reset), "faults", "region"}
   POST /_fake/reset                -> back to the seeded start state: CAs,
                                       policies, permissions and delay; no
                                       records, counts, tokens, faults or
@@ -514,6 +516,10 @@ class State:
         self.faults = []            # list of [kind, remaining, status, body]
         self.delay_ms = self.initial_delay
         self.clock_offset = 0.0
+        # service requests being answered now, and the most at once since
+        # the reset (what the concurrency specs look at)
+        self.in_flight = getattr(self, "in_flight", 0)
+        self.max_in_flight = 0
 
     def now(self):
         return time.time() + self.clock_offset
@@ -591,6 +597,7 @@ class State:
             "started_at": self.started_at,
             "delay_ms": self.delay_ms,
             "clock_offset": self.clock_offset,
+            "max_in_flight": self.max_in_flight,
             "faults": self.faults,
             "region": REGION[0],
         }
@@ -1126,12 +1133,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             STATE.records.append(record)
             del STATE.records[:-MAX_RECORDS]
             delay = STATE.delay_ms
-        if delay > 0:
-            time.sleep(delay / 1000.0)     # not holding the lock
+            STATE.in_flight += 1
+            STATE.max_in_flight = max(STATE.max_in_flight, STATE.in_flight)
         try:
-            status, out = self.serve_api(headers, body, op, record)
-        except ApiError as e:
-            status, out = e.status, {"__type": e.code, "message": e.message}
+            if delay > 0:
+                time.sleep(delay / 1000.0)     # not holding the lock
+            try:
+                status, out = self.serve_api(headers, body, op, record)
+            except ApiError as e:
+                status, out = e.status, {"__type": e.code, "message": e.message}
+        finally:
+            with STATE.lock:
+                STATE.in_flight -= 1
         if status is None:
             return  # the fault closed the connection
         ctype = "application/x-amz-json-1.1"
