@@ -87,8 +87,8 @@ describe("acmpca.cli fleet commands", function()
                 lines[#lines + 1] = l
             end
             assert.matches("^COMMON NAME%s+CA%s+STATUS%s+RENEWAL%s+FINDING$", lines[1])
-            assert.matches("issuing%-prod%.example%.com%s+111122223333/%x+%.%.0002%s+ACTIVE%s+COMPLETE"
-                           .. "%s+ACM can renew", out)
+            assert.matches("issuing%-prod%.example%.com%s+111122223333/%x+%.%.0002%s+ACTIVE"
+                           .. "%s+COMPLETE%s+ACM can renew", out)
             assert.matches("issuing%-staging%.example%.com.-PARTIAL%s+acm%.amazonaws%.com lacks "
                            .. "ListPermissions", out)
             assert.matches("legacy%.example%.com.-DISABLED%s+COMPLETE%s+not ACTIVE %(DISABLED%)",
