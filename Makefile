@@ -88,6 +88,7 @@ bench: all build/sign_c
 	luajit bench/sign.lua
 	lua5.4 bench/client.lua
 	luajit bench/client.lua
+	lua5.4 bench/fleet.lua
 
 # The specs under memcheck (spec/run.sh does this too, as one of its runs).
 valgrind: all

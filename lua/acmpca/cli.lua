@@ -16,7 +16,6 @@
 -- are written by hand over the client's renewal helpers.
 
 local acmpca = require "acmpca"
-local mock = require "acmpca.mock"
 local json = require "acmpca.json"
 local model = require "acmpca.model"
 
@@ -957,7 +956,7 @@ local function make_client(g, io_env, arn)
     if g.mock then
         local svc = io_env.mock
         if not svc then
-            svc = mock.demo()
+            svc = require("acmpca.mock").demo() -- loaded only for --mock
             if arn and not svc:status(arn) then
                 svc:add_ca(arn, "ACTIVE")
             end

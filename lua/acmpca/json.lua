@@ -144,10 +144,35 @@ function encode_value(v, indent, depth)
 end
 
 
--- json.encode(value[, indent]): compact, or pretty with `indent` spaces
--- like Python's json.dumps(indent=N) (what aws-cli prints).
-function json.encode(value, indent)
-    return encode_value(value, indent, 0)
+-- json.encode(value[, indent[, depth]]): compact, or pretty with `indent`
+-- spaces like Python's json.dumps(indent=N) (what aws-cli prints); depth:
+-- the nesting level the value sits at (0), for writing a long document a
+-- piece at a time (json.write_list).
+function json.encode(value, indent, depth)
+    return encode_value(value, indent, depth or 0)
+end
+
+
+-- json.write_list(out, key, n, item, rest) writes, pretty with 4 spaces,
+-- the object { key: [item(1), ..., item(n)], rest... } to out (:write),
+-- one item at a time: what json.encode(json.object(key, list, ...), 4)
+-- prints, without holding the list's objects or the whole text at once.
+-- rest is an object of the other members (or nil).
+function json.write_list(out, key, n, item, rest)
+    out:write("{\n    ", encode_string(key), ": [")
+    for i = 1, n do
+        out:write(i > 1 and ",\n        " or "\n        ", encode_value(item(i), 4, 2))
+    end
+    out:write(n > 0 and "\n    ]" or "]")
+    if rest then
+        for i = 1, rest.n, 2 do
+            local v = rest[i + 1]
+            if v ~= nil then
+                out:write(",\n    ", encode_string(rest[i]), ": ", encode_value(v, 4, 1))
+            end
+        end
+    end
+    out:write("\n}\n")
 end
 
 

@@ -186,33 +186,34 @@ return function(ctx)
         return concat(lines, "\n")
     end
 
-    local function audit_json(rows, s)
-        local cas = {}
-        for i, r in ipairs(rows) do
-            cas[i] = object(
+    local function map(t, order)
+        local kv = {}
+        for _, k in ipairs(order) do
+            if t[k] then
+                kv[#kv + 1], kv[#kv + 2] = k, t[k]
+            end
+        end
+        kv.n = #kv
+        return object(kv)
+    end
+
+    -- one row at a time (json.write_list): 1,000 CAs never sit in memory
+    -- twice over as JSON objects and text
+    local function audit_json(out, rows, s)
+        json.write_list(out, "CertificateAuthorities", #rows, function(i)
+            local r = rows[i]
+            return object(
                 "Arn", r.arn, "Type", r.type, "Status", r.status,
                 "CommonName", r.common_name, "NotAfter", iso8601(r.not_after),
                 "Renewal", r.renewal, "MissingActions", array(r.missing_actions),
                 "Finding", r.finding, "Fix", r.fix)
-        end
-        local function map(t, order)
-            local kv = {}
-            for _, k in ipairs(order) do
-                if t[k] then
-                    kv[#kv + 1], kv[#kv + 2] = k, t[k]
-                end
-            end
-            kv.n = #kv
-            return object(kv)
-        end
-        return object(
-            "CertificateAuthorities", array(cas),
+        end, object(
             "Summary", object(
                 "Total", s.total, "Active", s.active, "ActiveComplete", s.active_complete,
                 "ByStatus", map(s.by_status, STATUS_ORDER),
                 "ByRenewal", map(s.by_renewal, RENEWAL_ORDER),
                 "Compliant", s.compliant, "CompleteListing", s.complete_listing,
-                "Requests", s.requests, "Throttled", s.throttled))
+                "Requests", s.requests, "Throttled", s.throttled)))
     end
 
     local function audit_table(rows, s)
@@ -264,7 +265,7 @@ return function(ctx)
         elseif format == "text" then
             io_env.stdout:write(audit_text(rows, s), "\n")
         else
-            io_env.stdout:write(json.encode(audit_json(rows, s), 4), "\n")
+            audit_json(io_env.stdout, rows, s)
         end
         return s.compliant and 0 or 1
     end
@@ -299,29 +300,21 @@ return function(ctx)
     -- ensure-renewal --all
     --------------------------------------------------------------------
 
-    local function ensure_json(results, s)
-        local list = {}
-        for i, r in ipairs(results) do
+    local function ensure_json(out, results, s)
+        json.write_list(out, "Results", #results, function(i)
+            local r = results[i]
             local e = r.error
-            list[i] = object(
+            return object(
                 "Arn", r.arn, "CommonName", r.common_name, "Status", r.status,
                 "Result", r.result, "Reason", r.reason,
                 "Error", e and (type(e) == "table"
                     and object("Code", e.code, "Message", e.message) or tostring(e))
                     or null)
-        end
-        local kv = {}
-        for _, k in ipairs(RESULT_ORDER) do
-            if s.by_result[k] then
-                kv[#kv + 1], kv[#kv + 2] = k, s.by_result[k]
-            end
-        end
-        kv.n = #kv
-        return object("Results", array(list),
-                      "Summary", object("Total", s.total, "ByResult", object(kv),
-                                        "Failed", s.failed, "DryRun", s.dry_run,
-                                        "CompleteListing", s.complete_listing,
-                                        "Requests", s.requests, "Throttled", s.throttled))
+        end, object(
+            "Summary", object("Total", s.total, "ByResult", map(s.by_result, RESULT_ORDER),
+                              "Failed", s.failed, "DryRun", s.dry_run,
+                              "CompleteListing", s.complete_listing,
+                              "Requests", s.requests, "Throttled", s.throttled)))
     end
 
     local function ensure_table(results, s)
@@ -366,7 +359,7 @@ return function(ctx)
         elseif format == "text" then
             io_env.stdout:write(ensure_text(results, s), "\n")
         else
-            io_env.stdout:write(json.encode(ensure_json(results, s), 4), "\n")
+            ensure_json(io_env.stdout, results, s)
         end
         return s.ok and 0 or 1
     end
