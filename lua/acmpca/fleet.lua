@@ -34,7 +34,7 @@ _M.methods = methods
 
 local ACM_PRINCIPAL = renewal.ACM_PRINCIPAL
 local RENEWAL_ACTIONS = renewal.RENEWAL_ACTIONS
-local acm_permission = renewal.acm_permission
+local find_renewal = renewal.find_renewal -- p, complete | false, false | nil, err
 local missing_actions = renewal.missing_actions
 
 local EXPIRY_WARNING_DAYS = 90
@@ -293,26 +293,6 @@ local function assess(ca, owner, shared, p, complete, err, now)
 end
 
 
--- The ACM permission on arn: p, complete | false, false | nil, err.
--- Reads pages until a complete one is found.
-local function read_acm(self, arn)
-    local found, next_page = false, paginate.pages(self, "list_permissions", { ca_arn = arn })
-    while true do
-        local page, err = next_page()
-        if page == nil then
-            return found, false
-        elseif not page then
-            return nil, err
-        end
-        local p, complete = acm_permission(page)
-        if complete then
-            return p, true
-        end
-        found = found or p or false
-    end
-end
-
-
 local function count(t, k)
     if k ~= nil then
         t[k] = (t[k] or 0) + 1
@@ -356,7 +336,7 @@ function methods.audit(self, opts)
             if shared then
                 return assess(ca, owner, true, nil, nil, nil, now)
             end
-            local p, complete = read_acm(self, ca.arn)
+            local p, complete = find_renewal(self, ca.arn)
             return assess(ca, owner, false, p, complete, p == nil and complete or nil, now)
         end,
         failed = function(ca, message)
@@ -405,7 +385,7 @@ local function ensure_one(self, ca, opts)
         return r
     end
     if opts.dry_run then
-        local p, complete = read_acm(self, ca.arn)
+        local p, complete = find_renewal(self, ca.arn)
         if p == nil then
             r.result, r.error = "failed", complete
             r.reason = (unreadable(ca, complete))

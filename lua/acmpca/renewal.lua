@@ -171,7 +171,6 @@ local function find_acm(list)
     return found, false
 end
 
-_M.acm_permission = find_acm
 
 
 -- The pages of ListPermissions for ca_arn (acmpca.paginate): each call
@@ -202,6 +201,8 @@ local function find_renewal(self, ca_arn)
         found = found or p or false
     end
 end
+
+_M.find_renewal = find_renewal
 
 
 local function list_all(self, ca_arn, opts)

@@ -250,24 +250,37 @@ return function(ctx)
         return opts
     end
 
-    local function run_audit(_, c, opts, _, io_env)
-        local update, finish = progress(io_env, "auditing")
-        opts.on_progress = update and function(done, total) update(done, total) end or nil
-        local rows, s = c:audit(opts)
+    -- runs a fleet helper with the progress bar; { rows, summary } | nil, err
+    local function with_progress(io_env, what, fn)
+        local update, finish = progress(io_env, what)
+        local rows, s = fn(update and function(done, total) update(done, total) end or nil)
         finish()
         return rows and { rows = rows, summary = s } or nil, s
     end
 
-    local function emit_audit(io_env, format, res)
-        local rows, s = res.rows, res.summary
+    -- prints { rows, summary } in format with the three writers
+    local function print_as(io_env, format, res, writers)
+        local out = io_env.stdout
         if format == "table" then
-            io_env.stdout:write(audit_table(rows, s), "\n")
+            out:write(writers.table(res.rows, res.summary), "\n")
         elseif format == "text" then
-            io_env.stdout:write(audit_text(rows, s), "\n")
+            out:write(writers.text(res.rows, res.summary), "\n")
         else
-            audit_json(io_env.stdout, rows, s)
+            writers.json(out, res.rows, res.summary)
         end
-        return s.compliant and 0 or 1
+    end
+
+    local function run_audit(_, c, opts, _, io_env)
+        return with_progress(io_env, "auditing", function(on_progress)
+            opts.on_progress = on_progress
+            return c:audit(opts)
+        end)
+    end
+
+    local function emit_audit(io_env, format, res)
+        print_as(io_env, format, res, { table = audit_table, text = audit_text,
+                                        json = audit_json })
+        return res.summary.compliant and 0 or 1
     end
 
     M.audit = {
@@ -345,23 +358,17 @@ return function(ctx)
     end
 
     function M.run_ensure_all(opts, c, io_env)
-        local update, finish = progress(io_env, opts.dry_run and "checking" or "ensuring")
-        opts.on_progress = update and function(done, total) update(done, total) end or nil
-        local results, s = c:ensure_acm_renewal_all(opts)
-        finish()
-        return results and { results = results, summary = s } or nil, s
+        return with_progress(io_env, opts.dry_run and "checking" or "ensuring",
+                             function(on_progress)
+            opts.on_progress = on_progress
+            return c:ensure_acm_renewal_all(opts)
+        end)
     end
 
     function M.emit_ensure_all(io_env, format, res)
-        local results, s = res.results, res.summary
-        if format == "table" then
-            io_env.stdout:write(ensure_table(results, s), "\n")
-        elseif format == "text" then
-            io_env.stdout:write(ensure_text(results, s), "\n")
-        else
-            ensure_json(io_env.stdout, results, s)
-        end
-        return s.ok and 0 or 1
+        print_as(io_env, format, res, { table = ensure_table, text = ensure_text,
+                                        json = ensure_json })
+        return res.summary.ok and 0 or 1
     end
 
     M.RATE_HELP = RATE_HELP
