@@ -134,19 +134,14 @@ end
 -- A producer for acmpca.batch: emits every CA, page by page.
 local function lister(self, resource_owner)
     return function(emit)
-        local next_page = paginate.pages(self, "list_certificate_authorities",
-                                         { resource_owner = resource_owner })
-        while true do
-            local page, err = next_page()
-            if page == nil then
-                return true
-            elseif not page then
+        for ca, err in paginate.items(self, "list_certificate_authorities",
+                                      { resource_owner = resource_owner }) do
+            if ca == false then
                 return nil, err
             end
-            for _, ca in ipairs(page) do
-                emit(ca)
-            end
+            emit(ca)
         end
+        return true
     end
 end
 
