@@ -58,8 +58,15 @@ local B = mt.__index
 local SEND, SLEEP, PARK = {}, {}, {} -- what a task yields to the scheduler
 
 
+-- how many batches are running in this Lua state: while none is, a call
+-- need not look its coroutine up (the common case costs one field read)
+_M.running = 0
+
 --- batch.current() -> the batch of the running task, or nil
 function _M.current()
+    if _M.running == 0 then
+        return nil
+    end
     return of[co_running()]
 end
 
@@ -441,20 +448,19 @@ function _M.run(client, opts)
         requests = 0, throttled = 0, paced = 0,
     }, mt)
     local workers = opts.concurrency or DEFAULT_CONCURRENCY
-    local backend
-    if in_ngx_threads() then
-        backend = "ngx"
+    local backend = in_ngx_threads() and "ngx" or st.transport == nil and "multi"
+        or "coroutines"
+    if backend == "multi" then
+        -- one connection per worker, and the listing's
+        self.multi = multi_for(client, min(MAX_CONCURRENCY, workers + 1))
+    end
+    _M.running = _M.running + 1
+    if backend == "ngx" then
         run_ngx(self, workers)
     else
-        if st.transport == nil then
-            -- one connection per worker, and the listing's
-            self.multi = multi_for(client, min(MAX_CONCURRENCY, workers + 1))
-            backend = "multi"
-        else
-            backend = "coroutines"
-        end
         run_coroutines(self, workers)
     end
+    _M.running = _M.running - 1
     if self.crash then
         error("acmpca.batch: internal error: " .. self.crash, 0)
     end
