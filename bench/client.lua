@@ -11,8 +11,11 @@
 -- RSS (VmHWM) and RSS after warm-up vs at the end.
 
 local variant = (jit and "jit") or "5.4"
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.path = "bench/?.lua;lua/?.lua;lua/?/init.lua;" .. package.path
 package.cpath = "build/" .. variant .. "/?.so;" .. package.cpath
+
+local common = require "common"
+local status_kib, median = common.status_kib, common.median
 
 local core = require "acmpca.core"
 local client = require "acmpca.client"
@@ -23,23 +26,6 @@ local ROUNDS = tonumber(os.getenv("ACMPCA_BENCH_ROUNDS")) or 10
 local WARMUP = math.min(2000, math.max(10, math.floor(CALLS / 50)))
 local ARN = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/"
     .. "11111111-2222-3333-4444-555555555555"
-
-
-local function status_kib(field)
-    local f = io.open("/proc/self/status")
-    if not f then return 0 end
-    local s = f:read("*a")
-    f:close()
-    return tonumber(s:match(field .. ":%s*(%d+) kB")) or 0
-end
-
-
-local function median(t)
-    table.sort(t)
-    local n = #t
-    if n % 2 == 1 then return t[(n + 1) / 2] end
-    return (t[n / 2] + t[n / 2 + 1]) / 2
-end
 
 
 local function sh(cmd)

@@ -15,22 +15,16 @@
 -- speed-up over the sequential run, side by side.
 
 local variant = (jit and "jit") or "5.4"
-package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
+package.path = "bench/?.lua;lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/" .. variant .. "/?.so;" .. package.cpath
+
+local common = require "common"
+local status_kib, median = common.status_kib, common.median
 
 local CAS = tonumber(os.getenv("ACMPCA_BENCH_CAS")) or 1000
 local DELAY_MS = tonumber(os.getenv("ACMPCA_BENCH_DELAY_MS")) or 50
 local SEQUENTIAL = os.getenv("ACMPCA_BENCH_SEQUENTIAL") ~= "0"
 local INTERPRETER = (jit and "luajit") or "lua5.4"
-
-
-local function status_kib(field)
-    local f = io.open("/proc/self/status")
-    if not f then return 0 end
-    local s = f:read("*a")
-    f:close()
-    return tonumber(s:match(field .. ":%s*(%d+) kB")) or 0
-end
 
 
 ------------------------------------------------------------------------
@@ -65,14 +59,6 @@ end
 local cjson = require "cjson"
 local fake = require "support.fake_service"
 local proc = require "support.proc"
-
-
-local function median(t)
-    table.sort(t)
-    local n = #t
-    if n % 2 == 1 then return t[(n + 1) / 2] end
-    return (t[n / 2] + t[n / 2 + 1]) / 2
-end
 
 
 local function read_all(cmd)

@@ -156,10 +156,12 @@ describe("acmpca.cli fleet commands", function()
                 { { "audit", "--mock", "--all" }, "Unknown options: --all" },
             }
             for _, case in ipairs(cases) do
-                local code, out, err = run(case[1])
+                local svc = mock.demo()
+                local code, out, err = run(case[1], svc)
                 assert.are.equal(2, code, table.concat(case[1], " "))
                 assert.are.equal("", out)
                 assert.matches(case[2], err, 1, true)
+                assert.are.equal(0, #svc.log)
             end
         end)
 
@@ -234,9 +236,11 @@ describe("acmpca.cli fleet commands", function()
                     "--wait", "soon" }, "argument --wait: expected an integer from 0 to 86400" },
             }
             for _, case in ipairs(cases) do
-                local code, _, err = run(case[1])
+                local svc = mock.demo()
+                local code, _, err = run(case[1], svc)
                 assert.are.equal(2, code, table.concat(case[1], " "))
                 assert.matches(case[2], err, 1, true)
+                assert.are.equal(0, #svc.log)
             end
         end)
     end)
@@ -289,12 +293,30 @@ describe("acmpca.cli fleet commands", function()
             assert.matches("ResourceNotFoundException", err, 1, true)
         end)
 
-        it("says which file:// it could not read", function()
-            local code, _, err = run{ "put-policy", "--mock", "--resource-arn",
+        it("says which file:// it could not read, and sends nothing", function()
+            local svc = mock.demo()
+            local code, _, err = run({ "put-policy", "--mock", "--resource-arn",
                 "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
-                "--policy", "file:///nonexistent/policy.json" }
+                "--policy", "file:///nonexistent/policy.json" }, svc)
             assert.are.equal(2, code)
             assert.matches("argument --policy: cannot read /nonexistent/policy.json", err, 1, true)
+            assert.are.equal(0, #svc.log)
+        end)
+
+        it("refuses a file:// over 1 MiB", function()
+            local svc = mock.demo()
+            local path = os.tmpname()
+            local f = assert(io.open(path, "wb"))
+            f:write(("x"):rep(1024 * 1024 + 1))
+            f:close()
+            local code, _, err = run({ "put-policy", "--mock", "--resource-arn",
+                "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
+                "--policy", "file://" .. path }, svc)
+            os.remove(path)
+            assert.are.equal(2, code)
+            assert.matches("argument --policy: " .. path .. " is larger than 1048576 bytes",
+                           err, 1, true)
+            assert.are.equal(0, #svc.log)
         end)
     end)
 end)

@@ -355,14 +355,21 @@ describe("acmpca.fleet", function()
             assert.matches("no roots here", r["root-ca"].reason, 1, true)
         end)
 
-        it("refuses bad options", function()
-            local _, client = demo()
+        it("refuses bad options before sending anything", function()
+            local svc, client = demo{ reset = true }
             assert.has_error(function() client:ensure_acm_renewal_all{ dry_run = "yes" } end,
                              "acmpca.ensure_acm_renewal_all: dry_run: expected a boolean, "
                              .. "got string")
             assert.has_error(function() client:ensure_acm_renewal_all{ filter = true } end,
                              "acmpca.ensure_acm_renewal_all: filter: expected a function, "
                              .. "got boolean")
+            assert.has_error(function() client:ensure_acm_renewal_all{ rate_limit = 0 } end,
+                             "acmpca.ensure_acm_renewal_all: rate_limit: expected a positive "
+                             .. "number of requests per second, got 0")
+            assert.has_error(function() client:ensure_acm_renewal_all{ all = true } end,
+                             "acmpca.ensure_acm_renewal_all: unknown option all (expected "
+                             .. "concurrency, dry_run, filter, on_progress, rate_limit)")
+            assert.are.equal(0, #svc.log)
         end)
     end)
 
@@ -419,11 +426,14 @@ describe("acmpca.fleet", function()
             assert.are.equal(0, svc.calls.DescribeCertificateAuthority)
         end)
 
-        it("refuses a bad wait", function()
-            local _, client, a = pending(0)
-            assert.has_error(function() client:ensure_acm_renewal(a, { wait = -1 }) end,
-                             "acmpca.ensure_acm_renewal: wait: expected a number of seconds "
-                             .. "from 0 to 86400, got -1")
+        it("refuses a bad wait before sending anything", function()
+            local svc, client, a = pending(0)
+            for _, w in ipairs{ -1, 0 / 0, 86401, "30" } do
+                assert.has_error(function() client:ensure_acm_renewal(a, { wait = w }) end,
+                                 "acmpca.ensure_acm_renewal: wait: expected a number of seconds "
+                                 .. "from 0 to 86400, got " .. tostring(w))
+            end
+            assert.are.equal(0, #svc.log)
         end)
     end)
 end)

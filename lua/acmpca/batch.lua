@@ -86,6 +86,17 @@ end
 -- what a running task asks of its batch (acmpca.client's call loop)
 ------------------------------------------------------------------------
 
+--- batch.sleeper(fallback) -> the sleep a call should use: the running
+-- batch's (the task waits, the others go on) or, outside one, fallback
+function _M.sleeper(fallback)
+    local b = _M.current()
+    if not b then
+        return fallback
+    end
+    return function(seconds) return b:sleep(seconds) end
+end
+
+
 --- batch:sends() -> true when requests go through batch:send
 function B.sends(self)
     return self.multi ~= nil

@@ -33,7 +33,8 @@ local os_getenv = os.getenv
 local new_error = core.new_error
 local client_new = core.client_new
 local core_sleep = core.sleep
-local current_batch = require("acmpca.batch").current
+local batch_mod = require "acmpca.batch"
+local current_batch, batch_sleeper = batch_mod.current, batch_mod.sleeper
 
 local QUOTA = 500
 local RETRY_COST = 5
@@ -126,7 +127,7 @@ local function invoke(self, op, args)
     local name = OPERATIONS[op].name
     local batch = current_batch()
     local via_batch = batch and batch:sends()
-    local sleep = batch and function(s) return batch:sleep(s) end or st.sleep
+    local sleep = batch and batch_sleeper(st.sleep) or st.sleep
 
     while true do
         local c = creds

@@ -20,7 +20,7 @@ local fmt = string.format
 local min = math.min
 
 local paginate = require "acmpca.paginate"
-local current_batch = require("acmpca.batch").current
+local batch_sleeper = require("acmpca.batch").sleeper
 local pages = paginate.pages
 local parse_ca_arn = core.parse_ca_arn
 local new_error = core.new_error
@@ -172,7 +172,6 @@ local function find_acm(list)
 end
 
 
-
 -- The pages of ListPermissions for ca_arn (acmpca.paginate): each call
 -- of the returned function gives the next page's list, nil after the last
 -- page, or false, err once.
@@ -301,25 +300,16 @@ local function ensure(self, ca_arn, opts)
 end
 
 
-
 -- Statuses a CA passes through on its way to ACTIVE.
 local ON_THE_WAY = { CREATING = true, PENDING_CERTIFICATE = true }
 local FIRST_POLL, MAX_POLL, POLL_GROWTH = 1, 10, 1.5
 
 
--- Sleep and clock of the running call: the batch's when in one.
-local function timing(self)
-    local st = self:_state()
-    local b = current_batch()
-    local sleep = b and function(s) return b:sleep(s) end or st.sleep
-    return sleep, st.now or core.now
-end
-
-
 -- Poll DescribeCertificateAuthority until the CA is ACTIVE (true), it is
 -- in a status that never leads there, or `wait` seconds are up (nil, err).
 local function wait_active(self, ca_arn, wait)
-    local sleep, now = timing(self)
+    local st = self:_state()
+    local sleep, now = batch_sleeper(st.sleep), st.now or core.now
     local deadline, delay = now() + wait, FIRST_POLL
     while true do
         local res, err = self:describe_certificate_authority{ ca_arn = ca_arn }

@@ -15,11 +15,13 @@ local concat = table.concat
 local fmt = string.format
 local floor, max = math.floor, math.max
 
-local RENEWAL_ORDER = { "COMPLETE", "PARTIAL", "ABSENT", "UNKNOWN" }
+-- the verdicts and results in the order the library lists them
+local fleet = require "acmpca.fleet"
+local RENEWAL_ORDER = fleet.VERDICTS
+local RESULT_ORDER = fleet.RESULTS
+-- CA statuses, ACTIVE first, then the way to it, then the ends
 local STATUS_ORDER = { "ACTIVE", "CREATING", "PENDING_CERTIFICATE", "DISABLED", "EXPIRED",
                        "FAILED", "DELETED" }
-local RESULT_ORDER = { "created", "repaired", "present", "would_create", "would_repair",
-                       "skipped", "failed" }
 local BAR_WIDTH = 30
 local MAX_CELL = 40
 
