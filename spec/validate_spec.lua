@@ -200,4 +200,198 @@ describe("acmpca.client validation", function()
             assert.equals(0, #rec.calls)
         end)
     end)
+
+
+    describe("UTF-8", function()
+        local model = require("acmpca.model")._private()
+        local SHAPES = model.shapes
+
+        -- a valid value for a shape: the fewest members and items the model allows
+        local function valid(name)
+            local sh = SHAPES[name]
+            if sh.type == "string" then
+                if sh.enum then
+                    return sh.enum[1]
+                end
+                local by_check = { arn = ARN, digits = "123456789012", principal = ACM,
+                                   policy = "{}" }
+                return by_check[sh.check] or ("a"):rep(math.max(1, math.floor(sh.min or 1)))
+            elseif sh.type == "integer" or sh.type == "long" then
+                return math.floor(sh.min or 1)
+            elseif sh.type == "boolean" then
+                return true
+            elseif sh.type == "list" then
+                return { valid(sh.member) }
+            elseif sh.type == "structure" then
+                local t = {}
+                for _, m in ipairs(sh.members) do
+                    if m.required then
+                        t[m.lua] = valid(m.shape)
+                    end
+                end
+                return t
+            end
+            return 0
+        end
+
+        -- every string member reachable from a shape: { set = function(args, v), path = "a.b[1]" }
+        local function string_members(name, path, get, out, depth)
+            local sh = SHAPES[name]
+            if depth > 6 then
+                return out
+            end
+            if sh.type == "string" then
+                out[#out + 1] = { path = path, get = get }
+            elseif sh.type == "list" then
+                string_members(sh.member, path .. "[1]", function(args)
+                    local list = get(args, true)
+                    list[1] = list[1] or valid(sh.member)
+                    return list, 1
+                end, out, depth + 1)
+            elseif sh.type == "structure" then
+                for _, m in ipairs(sh.members) do
+                    local mpath = path == "" and m.lua or path .. "." .. m.lua
+                    string_members(m.shape, mpath, function(args)
+                        local parent = get(args, true)
+                        if parent[m.lua] == nil then
+                            parent[m.lua] = valid(m.shape)
+                        end
+                        return parent, m.lua
+                    end, out, depth + 1)
+                end
+            end
+            return out
+        end
+
+        local function members_of(op)
+            local list = string_members(op.input, "", function(args) return args end, {}, 0)
+            for _, m in ipairs(list) do
+                local get = m.get
+                m.set = function(args, v)
+                    local parent, key = get(args)
+                    parent[key] = v
+                end
+            end
+            return list
+        end
+
+        local BAD = {
+            { "\128", "stray continuation byte" },
+            { "a\191b", "stray continuation byte" },
+            { "\192\175", "overlong encoding" },
+            { "\193\191", "overlong encoding" },
+            { "\224\128\175", "overlong encoding" },
+            { "\224\159\191", "overlong encoding" },
+            { "\240\128\128\175", "overlong encoding" },
+            { "\240\143\191\191", "overlong encoding" },
+            { "\237\160\128", "surrogate" },
+            { "\237\191\191", "surrogate" },
+            { "\237\173\191\237\176\128", "surrogate" },
+            { "\244\144\128\128", "past U+10FFFF" },
+            { "\245\128\128\128", "past U+10FFFF" },
+            { "\248\136\128\128\128", "past U+10FFFF" },
+            { "\255", "past U+10FFFF" },
+            { "\195", "truncated sequence" },
+            { "ab\226\130", "truncated sequence" },
+            { "\240\159\152", "truncated sequence" },
+            { "\226\130A", "truncated sequence" },
+            { "\195\195\169", "truncated sequence" },
+        }
+
+        local count = 0
+        for _, op in ipairs(model.operations) do
+            for _, m in ipairs(members_of(op)) do
+                count = count + 1
+                it(("%s: %s: refuses every class of ill-formed sequence"):format(op.method, m.path),
+                   function()
+                    for _, bad in ipairs(BAD) do
+                        local c, rec = new(nil, ok())
+                        local args = valid(op.input)
+                        m.set(args, bad[1])
+                        local okc, err = pcall(c[op.method], c, args)
+                        assert.is_false(okc, op.method .. " " .. m.path .. " " .. bad[2])
+                        assert.matches("acmpca." .. op.method .. ": " .. m.path
+                                       .. ": must be valid UTF-8 (" .. bad[2] .. " at byte ",
+                                       err, 1, true)
+                        assert.equals(0, #rec.calls)
+                    end
+                end)
+            end
+        end
+
+        it("walks every operation's string members", function()
+            -- ca_arn, principal, actions[1], source_account; ca_arn, principal,
+            -- source_account; resource_arn; ca_arn; resource_arn; next_token,
+            -- resource_owner; ca_arn, next_token; resource_arn, policy
+            assert.equals(16, count)
+            local c, rec = new(nil, ok())
+            for _, op in ipairs(model.operations) do
+                assert(c[op.method](c, valid(op.input)))
+            end
+            assert.equals(#model.operations, #rec.calls)
+        end)
+
+        it("accepts the edges of each encoding length", function()
+            local c, rec = new(nil, ok())
+            local edges = { "\0\127", "\194\128", "\223\191", "\224\160\128", "\237\159\191",
+                            "\238\128\128", "\239\191\191", "\240\144\128\128",
+                            "\244\143\191\191", "caf\195\169 \240\159\152\128" }
+            for _, s in ipairs(edges) do
+                assert(c:list_permissions{ ca_arn = ARN, next_token = s })
+            end
+            assert.equals(#edges, #rec.calls)
+            assert.equals("\244\143\191\191",
+                          cjson.decode(rec.calls[9].body).NextToken)
+        end)
+
+        it("counts characters, not bytes: 128 four-byte characters, not 129", function()
+            local c, rec = new(nil, ok())
+            local emoji = "\240\159\152\128"
+            assert.is_true(c:delete_permission{ ca_arn = ARN, principal = emoji:rep(128) })
+            assert.equals(emoji:rep(128), cjson.decode(rec.calls[1].body).Principal)
+            local okc, err = pcall(c.delete_permission, c,
+                                   { ca_arn = ARN, principal = emoji:rep(129) })
+            assert.is_false(okc)
+            assert.matches("principal: must be at most 128 characters", err, 1, true)
+            assert.is_table(c:list_permissions{ ca_arn = ARN, next_token = emoji:rep(43739) })
+            okc, err = pcall(c.list_permissions, c, { ca_arn = ARN, next_token = emoji:rep(43740) })
+            assert.is_false(okc)
+            assert.matches("next_token: expected a non-empty string of at most 43739 characters",
+                           err, 1, true)
+            assert.equals(2, #rec.calls)
+        end)
+
+        it("counts characters for the minimum too", function()
+            -- AccountId: exactly 12 (digits, so one byte each); NextToken: at least 1
+            local c, rec = new(nil, ok())
+            assert(c:list_permissions{ ca_arn = ARN, next_token = "\226\130\172" })
+            local okc, err = pcall(c.list_permissions, c, { ca_arn = ARN, next_token = "" })
+            assert.is_false(okc)
+            assert.matches("next_token: expected a non-empty string", err, 1, true)
+            assert.equals(1, #rec.calls)
+        end)
+
+        it("refuses 10 MB of \\x80 without a request, and quotes a bounded excerpt", function()
+            for _, method in ipairs{ "delete_permission", "create_permission" } do
+                local c, rec = new(nil, ok())
+                local okc, err = pcall(c[method], c, { ca_arn = ARN,
+                                                       principal = ("\128"):rep(10 * 1024 * 1024),
+                                                       actions = method == "create_permission"
+                                                           and ALL or nil })
+                assert.is_false(okc)
+                assert.matches("acmpca." .. method .. ": principal: must be valid UTF-8 "
+                               .. "(stray continuation byte at byte 1)", err, 1, true)
+                assert.is_true(#err < 400, #err)
+                assert.equals(0, #rec.calls)
+            end
+        end)
+
+        it("names the byte where the sequence goes wrong", function()
+            local c = new(nil, ok())
+            local okc, err = pcall(c.list_permissions, c,
+                                   { ca_arn = ARN, next_token = ("a"):rep(1000) .. "\237\160\128" })
+            assert.is_false(okc)
+            assert.matches("next_token: must be valid UTF-8 (surrogate at byte 1001)", err, 1, true)
+        end)
+    end)
 end)
