@@ -98,3 +98,56 @@ valgrind: all
 
 clean:
 	rm -rf build
+
+# ------------------------------------------------------------------ fuzzing
+#
+#   make fuzz         each libFuzzer target for FUZZ_TIME seconds (default 60)
+#                     on a scratch copy of its seeds (build/fuzz/corpus/)
+#   make fuzz-smoke   each target for FUZZ_SMOKE_TIME seconds (default 20);
+#                     fails on any finding (spec/run.sh runs it too)
+#   make fuzz-build   the targets only: build/fuzz/<target>
+#
+# FUZZ_TARGETS="sigv4 headers" narrows either run.  fuzz/README.md says
+# what each target covers and how to replay a crash.
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 60
+FUZZ_SMOKE_TIME ?= 20
+FUZZ_TARGETS    ?= response headers endpoint sigv4 validate
+LUA54_LIB       ?= -llua5.4
+FUZZ_FLAGS       = -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
+                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                   -Isrc -I$(LUA54_INC)
+FUZZ_BINS        = $(FUZZ_TARGETS:%=build/fuzz/%)
+
+.PHONY: fuzz fuzz-smoke fuzz-build
+
+fuzz-build: $(FUZZ_BINS)
+
+# The two Lua-facing targets link the whole module and Lua 5.4 (lua-cjson
+# is loaded from the system, as in production).
+build/fuzz/response: fuzz/response.c fuzz/lua_harness.h $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/response.c $(SRC) $(LUA54_LIB) $(LIBS) -lm
+
+build/fuzz/validate: fuzz/validate.c fuzz/lua_harness.h $(SRC) $(HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/validate.c $(SRC) $(LUA54_LIB) $(LIBS) -lm
+
+# fuzz/headers.c includes src/http.c to reach its static callbacks.
+build/fuzz/headers: fuzz/headers.c src/http.c src/strbuf.c src/http.h src/strbuf.h src/str.h Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/headers.c src/strbuf.c -lcurl
+
+build/fuzz/endpoint: fuzz/endpoint.c src/endpoint.c src/arn.c $(SIGNER) src/endpoint.h src/arn.h $(SIGNER_HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/endpoint.c src/endpoint.c src/arn.c $(SIGNER) $(LUA54_LIB) $(CLIBS)
+
+build/fuzz/sigv4: fuzz/sigv4.c $(SIGNER) $(SIGNER_HDR) Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/sigv4.c $(SIGNER) $(CLIBS)
+
+fuzz: $(FUZZ_BINS)
+	FUZZ_MODE=fuzz sh fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	sh fuzz/run.sh $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
