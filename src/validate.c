@@ -3,13 +3,15 @@
  *
  * One walk over the shape: structures (unknown and missing members),
  * lists (sequences, counts, no repeated enum value), maps, strings
- * (length in characters, enum, and the hand-written check behind each
- * model pattern), integers, booleans, timestamps.  Messages name the
+ * (well-formed UTF-8 first, then length in characters, enum, and the
+ * hand-written check behind each model pattern), integers, booleans,
+ * timestamps.  Messages name the
  * member by its Lua path ("actions[2]", "subject.common_name") and say
  * what was expected in the shape's hint, generated with the model.
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,13 +67,85 @@ static size_t path_member(vctx *v, size_t plen, const char *name)
 
 /* ------------------------------------------------------------ strings */
 
-/* Characters (not bytes) of UTF-8 text: the model's lengths count them. */
-static size_t chars(const char *s, size_t n)
+/*
+ * Well-formed UTF-8 (RFC 3629; Unicode 15, table 3-7), walked once: the
+ * number of characters (code points) the model's lengths count, or
+ * UTF8_BAD with *why and *at (0-based byte offset of the sequence) set.
+ * ASCII, the usual case, goes eight bytes at a time.
+ */
+#define UTF8_BAD ((size_t)-1)
+#define HIGH_BITS 0x8080808080808080ULL
+
+/* The lead byte c's sequence length and its second byte's range; 0 when c leads none. */
+static size_t utf8_lead(unsigned c, unsigned *lo, unsigned *hi, const char **why)
 {
-    size_t count = 0;
-    for (size_t k = 0; k < n; k++)
-        if (((unsigned char)s[k] & 0xC0) != 0x80)
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 2;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (c == 0xE0)
+            *lo = 0xA0; /* below: overlong */
+        else if (c == 0xED)
+            *hi = 0x9F; /* above: U+D800..U+DFFF */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (c == 0xF0)
+            *lo = 0x90; /* below: overlong */
+        else if (c == 0xF4)
+            *hi = 0x8F; /* above: past U+10FFFF */
+        return 4;
+    }
+    *why = c < 0xC0   ? "stray continuation byte"
+           : c < 0xC2 ? "overlong encoding"
+                      : "code point past U+10FFFF";
+    return 0;
+}
+
+/* One multi-byte sequence at k: its length, or 0 with *why set. */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t k, const char **why)
+{
+    unsigned lo, hi;
+    size_t len = utf8_lead(s[k], &lo, &hi, why);
+    if (len == 0)
+        return 0;
+    for (size_t j = 1; j < len; j++)
+        if (k + j >= n || (s[k + j] & 0xC0) != 0x80) {
+            *why = "truncated sequence";
+            return 0;
+        }
+    if (s[k + 1] < lo || s[k + 1] > hi) {
+        *why = s[k + 1] < lo  ? "overlong encoding"
+               : s[k] == 0xED ? "surrogate"
+                              : "code point past U+10FFFF";
+        return 0;
+    }
+    return len;
+}
+
+static size_t utf8_chars(const char *str, size_t n, const char **why, size_t *at)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t k = 0, count = 0;
+    while (k < n) {
+        uint64_t w;
+        /* a run of ASCII: eight bytes at a time, then one */
+        while (n - k >= 8 && (memcpy(&w, s + k, 8), (w & HIGH_BITS) == 0))
+            k += 8, count += 8;
+        while (k < n && s[k] < 0x80)
+            k++, count++;
+        /* a run of multi-byte sequences */
+        while (k < n && s[k] >= 0x80) {
+            size_t len = utf8_seq(s, n, k, why);
+            if (len == 0) {
+                *at = k;
+                return UTF8_BAD;
+            }
+            k += len;
             count++;
+        }
+    }
     return count;
 }
 
@@ -80,7 +154,8 @@ static int same_str(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
-static void check_principal(vctx *v, const acmpca_shape *sh, int vi, const char *s, size_t n)
+static void check_principal(vctx *v, const acmpca_shape *sh, int vi, const char *s, size_t n,
+                            size_t nchars)
 {
     if (n == 0)
         FAIL(v, 0, "must not be empty");
@@ -90,7 +165,7 @@ static void check_principal(vctx *v, const acmpca_shape *sh, int vi, const char 
         if (s[k] == '\r' || s[k] == '\n' || s[k] == '\0')
             FAIL(v, vi, "must not contain CR, LF or NUL");
     }
-    if (sh->has_max && chars(s, n) > (size_t)sh->max)
+    if (sh->has_max && nchars > (size_t)sh->max)
         FAIL(v, vi, "must be at most %lld characters", sh->max);
 }
 
@@ -129,15 +204,19 @@ static int in_enum(const acmpca_shape *sh, const char *s, size_t n)
 
 static void check_string(vctx *v, const acmpca_shape *sh, int vi)
 {
-    size_t n;
-    const char *s;
+    size_t n, nchars, at = 0;
+    const char *s, *why = "";
     acmpca_arn arn;
     if (lua_type(v->L, vi) != LUA_TSTRING)
         expected(v, sh, vi);
     s = lua_tolstring(v->L, vi, &n);
+    /* before any other rule: every string member is text */
+    nchars = utf8_chars(s, n, &why, &at);
+    if (nchars == UTF8_BAD)
+        FAIL(v, vi, "must be valid UTF-8 (%s at byte %zu)", why, at + 1);
     switch (sh->check) {
     case ACMPCA_CHECK_PRINCIPAL:
-        check_principal(v, sh, vi, s, n);
+        check_principal(v, sh, vi, s, n, nchars);
         return;
     case ACMPCA_CHECK_ARN:
         if (acmpca_arn_parse(s, n, &arn) != NULL)
@@ -156,8 +235,7 @@ static void check_string(vctx *v, const acmpca_shape *sh, int vi)
     }
     if (sh->enums != NULL && !in_enum(sh, s, n))
         expected(v, sh, vi);
-    if ((sh->has_min && chars(s, n) < (size_t)sh->min) ||
-        (sh->has_max && chars(s, n) > (size_t)sh->max))
+    if ((sh->has_min && nchars < (size_t)sh->min) || (sh->has_max && nchars > (size_t)sh->max))
         expected(v, sh, vi);
 }
 
@@ -254,6 +332,20 @@ static void check_list(vctx *v, const acmpca_shape *sh, int vi, size_t plen)
     v->path[plen] = '\0';
 }
 
+/* Extend the path by ["key"]: at most 40 bytes of it, '?' for what is not printable ASCII. */
+static void path_key(vctx *v, size_t plen, int k)
+{
+    size_t n, j;
+    const char *key = lua_tolstring(v->L, k, &n);
+    char tmp[48];
+    for (j = 0; j < n && j < 40; j++) {
+        unsigned char c = (unsigned char)key[j];
+        tmp[j] = (c >= 0x20 && c < 0x7F && c != '"') ? (char)c : '?';
+    }
+    tmp[j] = '\0';
+    snprintf(v->path + plen, sizeof v->path - plen, "[\"%s\"]", tmp);
+}
+
 static void check_map(vctx *v, const acmpca_shape *sh, int vi, size_t plen)
 {
     if (lua_type(v->L, vi) != LUA_TTABLE)
@@ -263,7 +355,7 @@ static void check_map(vctx *v, const acmpca_shape *sh, int vi, size_t plen)
         int k = lua_gettop(v->L) - 1;
         if (lua_type(v->L, k) != LUA_TSTRING)
             FAIL(v, k, "expected string keys");
-        snprintf(v->path + plen, sizeof v->path - plen, "[\"%.40s\"]", lua_tostring(v->L, k));
+        path_key(v, plen, k);
         check_value(v, sh->key, k, strlen(v->path));
         check_value(v, sh->item, k + 1, strlen(v->path));
         v->path[plen] = '\0';
