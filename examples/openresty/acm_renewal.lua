@@ -10,7 +10,9 @@
 --
 -- Every request needs `Authorization: Bearer <token>` matching the
 -- ACMPCA_ADMIN_TOKEN environment variable (declared with `env` in
--- nginx.conf); without it the answer is 401 and nothing else happens.
+-- nginx.conf), or the console's session cookie (acm_auth.lua) plus, for
+-- POST and DELETE, its CSRF token in X-CSRF-Token; without them the answer
+-- is 401 (403 for a missing or wrong CSRF token) and nothing else happens.
 -- A bad ARN or body is 400 before any call to AWS; an AWS error is 502 with
 -- its code (504 for a timeout); any other method is 405.
 --
@@ -26,14 +28,9 @@ local pairs = pairs
 local tostring = tostring
 local pcall = pcall
 local require = require
-local os_getenv = os.getenv
-local byte = string.byte
 local find = string.find
-local match = string.match
-local bit = require "bit"
-local bor = bit.bor
-local bxor = bit.bxor
 local cjson = require "cjson.safe"
+local auth = require "acm_auth"
 
 local ngx = ngx
 
@@ -41,12 +38,9 @@ local ngx = ngx
 local _M = { _VERSION = "0.1.0" }
 
 
-local MIN_TOKEN_LENGTH = 16
 local MAX_BODY = 8192
 
 local client            -- per worker, made on first use
-local expected_digest   -- sha1 of ACMPCA_ADMIN_TOKEN, per worker
-local token_problem     -- why the endpoint is refused, when it is
 
 
 local function reply(status, body, headers)
@@ -62,51 +56,8 @@ local function reply(status, body, headers)
     return ngx.exit(ngx.HTTP_OK)
 end
 
+_M.reply = reply
 
--- Constant time for equal-length inputs (both are 20-byte digests).
-local function same_bytes(a, b)
-    if #a ~= #b then
-        return false
-    end
-    local diff = 0
-    for i = 1, #a do
-        diff = bor(diff, bxor(byte(a, i), byte(b, i)))
-    end
-    return diff == 0
-end
-
-
-local function load_token()
-    if expected_digest or token_problem then
-        return
-    end
-    local token = os_getenv("ACMPCA_ADMIN_TOKEN")
-    if not token or token == "" then
-        token_problem = "ACMPCA_ADMIN_TOKEN is not set (or not passed with `env"
-            .. " ACMPCA_ADMIN_TOKEN;` in nginx.conf): refusing every request"
-    elseif #token < MIN_TOKEN_LENGTH then
-        token_problem = "ACMPCA_ADMIN_TOKEN is shorter than " .. MIN_TOKEN_LENGTH
-            .. " characters: refusing every request"
-    else
-        expected_digest = ngx.sha1_bin(token)
-    end
-    if token_problem then
-        ngx.log(ngx.ERR, "acm_renewal: ", token_problem)
-    end
-end
-
-
-local function authorised()
-    local header = ngx.req.get_headers()["authorization"]
-    if type(header) ~= "string" then
-        return false
-    end
-    local scheme, token = match(header, "^(%a+)%s+(%S+)%s*$")
-    if not scheme or scheme:lower() ~= "bearer" then
-        return false
-    end
-    return same_bytes(ngx.sha1_bin(token), expected_digest)
-end
 
 
 local function bad_request(message)
@@ -164,6 +115,8 @@ local function get_client()
     return client
 end
 
+_M.client = get_client
+
 
 local function service_error(err)
     local code, message, request_id
@@ -180,6 +133,8 @@ local function service_error(err)
     return reply(status, { error = code, message = message, request_id = request_id })
 end
 
+_M.service_error = service_error
+
 
 local OPERATIONS = {
     GET = "has_acm_renewal",
@@ -190,17 +145,13 @@ local OPERATIONS = {
 
 --- The content handler.
 function _M.handle()
-    load_token()
-    if token_problem then
-        return reply(503, { error = "AdminTokenNotConfigured",
-                            message = "the admin endpoint is not configured" })
-    end
-    if not authorised() then
-        return reply(401, { error = "Unauthorized", message = "bearer token required" },
-                     { ["WWW-Authenticate"] = 'Bearer realm="acm-renewal"' })
+    local method = ngx.req.get_method()
+    local who, status, code, message = auth.authenticate(method ~= "GET" and method ~= "HEAD")
+    if not who then
+        return reply(status, { error = code, message = message }, status == 401
+                     and { ["WWW-Authenticate"] = 'Bearer realm="acm-renewal"' } or nil)
     end
 
-    local method = ngx.req.get_method()
     local operation = OPERATIONS[method]
     if not operation then
         return reply(405, { error = "MethodNotAllowed", message = method .. " not allowed" },

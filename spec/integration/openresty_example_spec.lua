@@ -34,6 +34,7 @@ describe("examples/openresty #nginx", function()
             lua = root .. "/lua",
             lib = root .. "/build/jit",
             ["acm_renewal.lua"] = root .. "/examples/openresty/acm_renewal.lua",
+            ["acm_auth.lua"] = root .. "/examples/openresty/acm_auth.lua",
         } }
     end
 
