@@ -138,14 +138,14 @@ describe("acmpca.client responses", function()
             assert.equals("InvalidResponse", err.code)
         end)
 
-        it("a status that is not an integer from 100 to 599 is an error", function()
+        it("a status that is not an integer from 100 to 999 is an error", function()
             -- 2^32 + 200 must not pass for 200 once cut to a C int
-            for _, status in ipairs{ 2 ^ 32 + 200, 4294967496, 99, 600, 200.5, 1 / 0, 0 / 0 } do
+            for _, status in ipairs{ 2 ^ 32 + 200, 4294967496, 99, 1000, 200.5, 1 / 0, 0 / 0 } do
                 local c, rec = new(nil, { status = status, headers = {}, body = "" })
                 local res, err = c:delete_permission{ ca_arn = ARN, principal = ACM }
                 assert.is_nil(res, tostring(status))
                 assert.equals("InvalidResponse", err.code)
-                assert.matches("without a numeric HTTP status", err.message, 1, true)
+                assert.matches("without a numeric HTTP status (100 to 999)", err.message, 1, true)
                 assert.equals(1, #rec.calls)
             end
         end)
@@ -179,6 +179,60 @@ describe("acmpca.client responses", function()
             assert.equals(sealed, err)
             assert.is_nil(rawget(sealed, "code"))
             assert.equals(1, #rec.calls)   -- no code: not retried
+        end)
+
+        it("an unusual status such as 999 is a service error with its status", function()
+            -- documented in src/response.c: 100..999 is a response; no code: UnknownError
+            local c, rec = new(nil, { status = 999, headers = { ["x-amzn-requestid"] = "r9" },
+                                      body = "" })
+            local res, err = c:list_permissions{ ca_arn = ARN }
+            assert.is_nil(res)
+            assert.equals("UnknownError", err.code)
+            assert.equals("HTTP 999", err.message)
+            assert.equals(999, err.status)
+            assert.equals("r9", err.request_id)
+            assert.is_false(err.retryable)
+            assert.equals(1, #rec.calls)
+        end)
+
+        it("every failure has a code, a message, retryable, status and request id", function()
+            local bodies = { "", "   ", "not json", "<html><h1>Forbidden</h1></html>", "[1,2]",
+                             '"str"', "null", '{"__type":""}', '{"__type":"#"}',
+                             '{"__type":":x"}', '{"__type":5,"message":7}',
+                             '{"code":{"x":1}}', ("{"):rep(5000) }
+            for _, status in ipairs{ 100, 204, 302, 400, 404, 500, 999 } do
+                for _, body in ipairs(bodies) do
+                    local what = status .. " " .. body:sub(1, 20)
+                    local c = new({ max_attempts = 1 },
+                                  { status = status, body = body,
+                                    headers = { ["x-amzn-requestid"] = "rid-x",
+                                                date = "Fri, 31 Dec 9999 23:59:59 GMT" } })
+                    local res, err = c:list_permissions{ ca_arn = ARN }
+                    if res == nil then
+                        assert.is_string(err.code, what)
+                        assert.is_true(#err.code > 0, what)
+                        assert.is_string(err.message, what)
+                        assert.is_true(#err.message > 0, what)
+                        assert.is_boolean(err.retryable, what)
+                        assert.equals(status, err.status, what)
+                        assert.equals("rid-x", err.request_id, what)
+                    else
+                        -- only a 2xx JSON object of the output shape passes
+                        assert.is_true(status >= 200 and status < 300, what)
+                    end
+                end
+            end
+        end)
+
+        it("an HTML error page is InvalidResponse with an excerpt", function()
+            local c = new(nil, { status = 403, headers = { ["x-amzn-requestid"] = "rid-h" },
+                                 body = "<html><body>Access denied</body></html>" })
+            local _, err = c:list_permissions{ ca_arn = ARN }
+            assert.equals("InvalidResponse", err.code)
+            assert.equals("HTTP 403 with a body that is not JSON: "
+                          .. "<html><body>Access denied</body></html>", err.message)
+            assert.equals(403, err.status)
+            assert.equals("rid-h", err.request_id)
         end)
 
         it("a JSON error without a code is UnknownError", function()
@@ -309,6 +363,59 @@ describe("acmpca.client responses", function()
             assert.equals(2, #rec.calls)
         end)
 
+        it("ignores a Date of the year 9999 and keeps working", function()
+            local absurd = service_error(400, "RequestTimeTooSkewed", "skewed",
+                                         { date = "Fri, 31 Dec 9999 23:59:59 GMT" })
+            local c, rec = new(nil, absurd, ok())
+            local _, err = c:delete_permission{ ca_arn = ARN, principal = ACM }
+            assert.equals("RequestTimeTooSkewed", err.code)
+            assert.is_nil(err.clock_skew)
+            assert.equals(0, c:_clock_offset())
+            assert.equals(1, #rec.calls)
+            -- the next call is signed with the real clock and sent
+            assert.is_true(c:delete_permission{ ca_arn = ARN, principal = ACM })
+            assert.equals(2, #rec.calls)
+            assert.equals(os.date("!%Y%m%d"), rec.calls[2].headers["X-Amz-Date"]:sub(1, 8))
+        end)
+
+        it("corrects at most 24 hours, either way", function()
+            for _, d in ipairs{ 86400 - 60, -(86400 - 60) } do
+                local date = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + d)
+                local c = new(nil, service_error(400, "RequestTimeTooSkewed", "x",
+                                                 { date = date }), ok())
+                assert.is_true(c:delete_permission{ ca_arn = ARN, principal = ACM })
+                assert.is_true(math.abs(c:_clock_offset() - d) <= 2)
+            end
+            for _, d in ipairs{ 86400 + 120, -(86400 + 120), -40 * 365 * 86400 } do
+                local date = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + d)
+                local c, rec = new(nil, service_error(400, "RequestTimeTooSkewed", "x",
+                                                      { date = date }), ok())
+                local _, err = c:delete_permission{ ca_arn = ARN, principal = ACM }
+                assert.equals("RequestTimeTooSkewed", err.code)
+                assert.equals(0, c:_clock_offset())
+                assert.equals(1, #rec.calls)
+            end
+        end)
+
+        it("never raises on an unparseable Date", function()
+            local dates = { "", "garbage", "Fri, 31 Dec 9999 23:59:59",
+                            "Fri, 99 Dec 2024 00:00:00 GMT",
+                            "Fri, 31 Feb 2024 00:00:00 GMT", "Fri, 31 Foo 2024 00:00:00 GMT",
+                            "Fri, 01 Jan 2024 24:00:00 GMT", "Fri, 01 Jan 99999999999 00:00:00 GMT",
+                            "Fri, 99999999999999999999 Jan 2024 00:00:00 GMT",
+                            "Fri, 01 Jan 2024 00:00:00 GMT trailing", ("x"):rep(100000),
+                            "Fri, 01 Jan -2024 00:00:00 GMT", "1700000000" }
+            for _, date in ipairs(dates) do
+                local c, rec = new(nil, service_error(400, "RequestTimeTooSkewed", "x",
+                                                      { date = date }), ok())
+                local ok_, _, err = pcall(c.delete_permission, c, { ca_arn = ARN, principal = ACM })
+                assert.is_true(ok_, date:sub(1, 40))
+                assert.equals("RequestTimeTooSkewed", err.code)
+                assert.equals(0, c:_clock_offset())
+                assert.equals(1, #rec.calls)
+            end
+        end)
+
         it("treats an expired signature as skew, a plain bad signature not", function()
             local date = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() - 7200)
             local c, rec = new(nil, service_error(400, "InvalidSignatureException",
@@ -341,8 +448,8 @@ describe("acmpca.client responses", function()
                     KeyAlgorithm = "EC_prime256v1", SigningAlgorithm = "SHA256WITHECDSA",
                     Subject = { CommonName = "Example Root", Country = "DE",
                                 CustomAttributes = { { ObjectIdentifier = "2.5.4.3",
-                                                       Value = "x" }, "not a table" } },
-                    CsrExtensions = { KeyUsage = { CRLSign = true, KeyCertSign = "yes" } },
+                                                       Value = "x" } } },
+                    CsrExtensions = { KeyUsage = { CRLSign = true } },
                 },
                 RevocationConfiguration = { CrlConfiguration = {
                     Enabled = false, ExpirationInDays = 7, S3BucketName = "b" } },

@@ -10,6 +10,7 @@
 #ifndef ACMPCA_RESPONSE_H
 #define ACMPCA_RESPONSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "compat.h"
 #include "model.h"
@@ -22,5 +23,12 @@
  */
 ACMPCA_HIDDEN int acmpca_response_finish(lua_State *L, const acmpca_operation *op, int r, int e,
                                          int64_t *clock_offset);
+
+/*
+ * An RFC 1123 date ("Sun, 06 Nov 1994 08:49:37 GMT", years 1970 to 9999)
+ * in s[0..n) as epoch seconds: returns 1, or 0 for anything else.
+ * Lua-free (a fuzz target).
+ */
+ACMPCA_HIDDEN int acmpca_parse_http_date(const char *s, size_t n, int64_t *out);
 
 #endif
