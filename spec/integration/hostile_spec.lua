@@ -63,6 +63,18 @@ local function status_is(err, want, optional)
 end
 
 
+-- ACMPCA_HOSTILE_REPORT=1: one line per call on stderr (the table in the
+-- issue: behaviour, transport, error, time, memory).
+local function report(name, kind, out)
+    if os.getenv("ACMPCA_HOSTILE_REPORT") then
+        io.stderr:write(format("HOSTILE %-5s %-16s %-60s %5.2f s  VmHWM %6d KiB  VmRSS %6d KiB\n",
+            name, kind, out.ok and "ok" or out.raised and ("raised " .. out.raised)
+                or out.err and out.err.str:sub(1, 60) or "?", out.elapsed or -1,
+            out.hwm_kib or -1, out.rss_kib or -1))
+    end
+end
+
+
 -- behaviour -> what the error must say beyond failed() (codes: one string
 -- or a list of acceptable ones; status: the one read, `optional` when a
 -- reset may beat it; retryable when it matters; huge: memory checked).
@@ -122,6 +134,7 @@ local function suite(name, call, mem_limit_kib)
         it(kind .. " -> " .. (type(case.code) == "table" and table.concat(case.code, "|")
                               or case.code), function()
             local out = call(srv:endpoint(kind, name .. "-" .. kind .. "-" .. stamp), LIST)
+            report(name, kind, out)
             local err = failed(out)
             local codes = type(case.code) == "table" and case.code or { case.code }
             assert.is_true(one_of(codes, err.code),
@@ -150,6 +163,7 @@ local function suite(name, call, mem_limit_kib)
         local out = call(srv:endpoint("repeat_token", key),
             format("return require('acmpca.paginate').all(c, 'list_permissions',"
                    .. " { ca_arn = %q })", ARN))
+        report(name, "repeat_token", out)
         local err = failed(out)
         assert.equal("PaginationLoop", err.code)
         assert.is_false(err.retryable)
@@ -167,6 +181,7 @@ local function suite(name, call, mem_limit_kib)
 
         it("a later normal request is still sent and succeeds", function()
             out = call(srv:endpoint("skew", key), two_calls)
+            report(name, "skew", out)
             assert.is_nil(out.raised, out.raised)
             assert.is_true(out.ok, out.err and out.err.str)
             assert.is_true(out.elapsed < MAX_ELAPSED, format("took %.1f s", out.elapsed))
@@ -187,6 +202,20 @@ local function suite(name, call, mem_limit_kib)
                     format("request %d of %d signed at %s", i, #log, rec.amz_date))
             end
         end)
+    end)
+
+    it("leaves no connection the server still writes to", function()
+        -- every client has gone away: the server's connection threads end
+        -- (main thread and parent watcher left) within a few seconds
+        local threads
+        for _ = 1, 100 do
+            threads = H.status_field(srv.pid, "Threads")
+            if threads and threads <= 2 then
+                break
+            end
+            require("socket").sleep(0.1)
+        end
+        assert.is_true(threads <= 2, tostring(threads) .. " threads left")
     end)
 end
 

@@ -9,7 +9,7 @@
 --   srv:stop()
 --   local ngx_srv = H.start_nginx()        -- one worker, /eval runs a Lua chunk
 --   local out = H.eval(ngx_srv, code)      -- { result = ... } or { raised = "..." }
---   H.status_kib("self", "VmHWM")          -- from /proc/<pid>/status, in KiB
+--   H.status_field(pid, "Threads")         -- a number from /proc/<pid>/status
 --
 -- H.call(opts, fn_src) is the one call both transports make: the same Lua
 -- source runs in this process (libcurl) and inside nginx (cosockets), and
@@ -45,10 +45,11 @@ end
 _M.script = here() .. "/hostile_server.py"
 
 
---- A field of /proc/<pid>/status in KiB ("self" for this process).
-function _M.status_kib(pid, field)
+--- The number of a field of /proc/<pid>/status ("self" for this process;
+-- KiB for the Vm* fields), or nil.
+function _M.status_field(pid, field)
     local text = read_file("/proc/" .. pid .. "/status") or ""
-    return tonumber(text:match(field .. ":%s*(%d+) kB"))
+    return tonumber(text:match(field .. ":%s*(%d+)"))
 end
 
 
