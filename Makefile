@@ -43,7 +43,7 @@ build/asan/acmpca/core.so: $(SRC) $(HDR) Makefile
 deps:
 	@sh .ci/deps
 
-check: deps all asan build/sigv4_test build/asan/sigv4_test
+check: deps all asan build/sigv4_test build/asan/sigv4_test fuzz-build
 	@sh spec/run.sh
 
 # The signer without Lua: spec/c/sigv4_test.c links only the signer, the

@@ -27,7 +27,12 @@ static void fuzz_lua_die(lua_State *L, const char *what)
     abort();
 }
 
-/* The process's state (made once); its stack is empty on return. */
+/*
+ * The process's state (made once); its stack is empty on return.  Each
+ * input ends with fuzz_lua_done, a full collection, so an input frees what
+ * it allocated: libFuzzer then has no reason to run LeakSanitizer after
+ * every input (which made these targets 100 times slower).
+ */
 static lua_State *fuzz_lua_state(void)
 {
     static lua_State *L;
@@ -51,6 +56,13 @@ static lua_State *fuzz_lua_state(void)
         fuzz_lua_die(L, "require \"cjson\"");
     lua_settop(L, 0);
     return L;
+}
+
+/* The end of an input: an empty stack and no garbage left. */
+static void fuzz_lua_done(lua_State *L)
+{
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);
 }
 
 #endif

@@ -103,7 +103,11 @@ static void check_error(lua_State *L, int e, const call *c, int status, int mode
     if (!lua_rawequal(L, -1, -2))
         die(L, "the error's metatable is not acmpca.error");
     lua_pop(L, 2);
-    /* a transport's own code is kept as it is (mode 3 may give ""), the service's is not */
+    /*
+     * A transport's own code is kept as it is (mode 3 may give ""), the
+     * service's must not be empty (it was for an empty X-Amzn-ErrorType:
+     * fuzz/crashes-found/response/empty-error-code-header).
+     */
     if (compat_getfield(L, e, "code") != LUA_TSTRING || (mode != 3 && lua_rawlen(L, -1) == 0))
         die(L, "the error has no code");
     if (compat_getfield(L, e, "message") != LUA_TSTRING)
@@ -194,6 +198,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         die(L, "neither 1 nor 2 results");
     }
-    lua_settop(L, 0);
+    fuzz_lua_done(L);
     return 0;
 }

@@ -257,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lua_pop(L, 1);
     if (!validate(L, op, 1)) {
         check_rejection(L, op);
-        lua_settop(L, 0);
+        fuzz_lua_done(L);
         return 0;
     }
     check_accepted(L, l->shape, v, vn);
@@ -266,6 +266,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *got = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &gn) : NULL;
     if (got == NULL || gn != vn || memcmp(got, v, vn) != 0)
         die(L, "the JSON body does not hold the value");
-    lua_settop(L, 0);
+    fuzz_lua_done(L);
     return 0;
 }

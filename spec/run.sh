@@ -3,7 +3,8 @@
 # LuaJIT (with the nginx specs), under Lua 5.4 against the
 # AddressSanitizer/UBSan build, and under valgrind's memcheck (Lua 5.4; a
 # memcheck error fails that run); and the pure-C signer's test program
-# (spec/c/sigv4_test.c, built by `make check`) plain and under ASan/UBSan.
+# (spec/c/sigv4_test.c, built by `make check`) plain and under ASan/UBSan;
+# and a short run of each libFuzzer target (fuzz/run.sh).
 # Prints each runner's output, then one line "N passed, N failed" summed
 # over all runs (also left in build/test-summary for .ci/run).
 # Exit status is non-zero when anything failed.
@@ -116,6 +117,11 @@ run_c sigv4_test build/sigv4_test
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_c sigv4_test-asan build/asan/sigv4_test
+
+# The libFuzzer targets (fuzz/, built by `make check`): the committed
+# reproducers replayed, then each target for FUZZ_SMOKE_TIME seconds (20)
+# from its seeds; one pass per target with no finding.
+run_c fuzz-smoke fuzz/run.sh
 
 echo "$passed passed, $failed failed" >build/test-summary
 cat build/test-summary
