@@ -10,10 +10,15 @@
  * collect the response); multi.c runs the same two ends around libcurl's
  * multi interface.  Owns curl_global_init (once per process, pthread_once).
  *
- * Every byte of the answer is hostile: the body and the header block are
- * bounded while they arrive (the write callbacks refuse the byte past the
- * limit), and response header fields are grouped by one sort and joined
- * in one pass, never by repeated concatenation.  The Lua binding is
+ * Every byte of the answer is hostile: the body, the header block's bytes
+ * and its line count are bounded while they arrive (the write callbacks
+ * refuse the line or byte past the limit; libcurl itself never buffers
+ * more than CURL_MAX_HTTP_HEADER of one line), and response header fields
+ * are grouped by one sort (n log n) and joined in one pass, never by
+ * repeated concatenation.  Past a limit the error is ResponseTooLarge,
+ * retryable false: "response body larger than 8388608 bytes", "response
+ * headers larger than 65536 bytes", "response has more than 2000 header
+ * lines" (a single line past libcurl's own bound counts as too large too).  The Lua binding is
  * http_lua.c.
  */
 #include <pthread.h>
@@ -32,6 +37,7 @@
 /* which limit a write callback hit */
 #define OVER_BODY 1
 #define OVER_HEAD 2
+#define OVER_LINES 3
 
 /* ------------------------------------------------------------ global init */
 
@@ -71,7 +77,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         h->overflow = OVER_HEAD;
         return 0;
     }
+    if (h->header_lines >= h->max_header_lines) {
+        h->overflow = OVER_LINES;
+        return 0;
+    }
     h->header_bytes += len;
+    h->header_lines++;
+    h->in_head = !(len <= 2 && (p[0] == '\r' || p[0] == '\n')); /* the blank line ends it */
     /* A new status line (after 100 Continue, or a retry): start over. */
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
         acmpca_strbuf_reset(&h->resh);
@@ -97,6 +109,7 @@ void acmpca_http_init(acmpca_http *h)
     h->connect_timeout_ms = to_ms(ACMPCA_HTTP_CONNECT_TIMEOUT);
     h->max_body = ACMPCA_HTTP_MAX_BODY;
     h->max_header_bytes = ACMPCA_HTTP_MAX_HEADER_BYTES;
+    h->max_header_lines = ACMPCA_HTTP_MAX_HEADER_LINES;
 }
 
 int acmpca_http_configure(acmpca_http *h, const char *ca_file, double timeout,
@@ -227,17 +240,29 @@ static const char *classify(CURLcode rc, int *retryable)
     }
 }
 
+/*
+ * libcurl refused one header line longer than its CURL_MAX_HTTP_HEADER
+ * (100 KiB): it reports CURLE_OUT_OF_MEMORY in the middle of a header block.
+ */
+static int overlong_line(const acmpca_http *h, CURLcode rc)
+{
+    return rc == CURLE_OUT_OF_MEMORY && h->in_head;
+}
+
 /* A failed curl_easy_perform: a limit we enforced, or curl's own reason. */
 static int fail_curl(acmpca_http *h, CURLcode rc, acmpca_http_error *err)
 {
     int retryable;
     const char *code = classify(rc, &retryable);
     if (h->overflow == OVER_BODY)
-        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0,
+        return fail(err, ACMPCA_HTTP_FAILED, "ResponseTooLarge", 0,
                     "response body larger than %zu bytes", h->max_body);
-    if (h->overflow == OVER_HEAD)
-        return fail(err, ACMPCA_HTTP_FAILED, "NetworkError", 0,
+    if (h->overflow == OVER_HEAD || overlong_line(h, rc))
+        return fail(err, ACMPCA_HTTP_FAILED, "ResponseTooLarge", 0,
                     "response headers larger than %zu bytes", h->max_header_bytes);
+    if (h->overflow == OVER_LINES)
+        return fail(err, ACMPCA_HTTP_FAILED, "ResponseTooLarge", 0,
+                    "response has more than %zu header lines", h->max_header_lines);
     return fail(err, ACMPCA_HTTP_FAILED, code, retryable, "%s",
                 h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 }
@@ -419,6 +444,8 @@ static void reset_receive(acmpca_http *h)
     h->errbuf[0] = '\0';
     h->overflow = 0;
     h->header_bytes = 0;
+    h->header_lines = 0;
+    h->in_head = 1;
     acmpca_strbuf_reset(&h->body);
     acmpca_strbuf_reset(&h->resh);
 }

@@ -32,6 +32,7 @@
 #define ACMPCA_HTTP_CONNECT_TIMEOUT 10.0  /* s, TCP connect and TLS handshake */
 #define ACMPCA_HTTP_MAX_BODY (8u * 1024u * 1024u) /* bytes of response body */
 #define ACMPCA_HTTP_MAX_HEADER_BYTES (64u * 1024u) /* bytes of status and header lines */
+#define ACMPCA_HTTP_MAX_HEADER_LINES 2000u /* status and header lines (Node's maxHeadersCount) */
 #define ACMPCA_HTTP_KEEPALIVE_TIMEOUT 60.0 /* s an idle pooled cosocket is kept */
 #define ACMPCA_HTTP_POOL_SIZE 32           /* idle cosockets per host:port per worker */
 
@@ -81,7 +82,8 @@ typedef struct acmpca_http_resp {
 #define ACMPCA_HTTP_FAILED 2 /* runtime failure: Timeout, TLSError, NetworkError */
 
 typedef struct acmpca_http_error {
-    const char *code; /* "Timeout", "TLSError", "NetworkError", "InvalidRequest" */
+    const char *code; /* "Timeout", "TLSError", "NetworkError", "InvalidRequest",
+                         "ResponseTooLarge" (past a limit above; retryable false) */
     int retryable;
     char message[256]; /* never holds a header value or a body */
 } acmpca_http_error;
@@ -93,7 +95,10 @@ typedef struct acmpca_http {
     long connect_timeout_ms;
     size_t max_body;         /* response bodies larger than this fail */
     size_t max_header_bytes; /* so do header blocks */
+    size_t max_header_lines; /* and blocks of more lines */
     size_t header_bytes;     /* received by the current perform */
+    size_t header_lines;     /* likewise */
+    int in_head;             /* a header block is being received */
     int overflow;            /* which limit a callback hit */
     acmpca_strbuf reqh;         /* the URL, "Name: value\0" lines, the body */
     acmpca_strbuf body;         /* response body */
