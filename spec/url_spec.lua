@@ -185,4 +185,49 @@ describe("acmpca.url", function()
             assert.equals("not an absolute URL", select(2, url.parse(("a"):rep(100000))))
         end)
     end)
+
+
+    describe("userinfo in endpoints (both parsers)", function()
+        local USERINFO = {
+            "http://user:s3cr3tPW@h/", "https://user:s3cr3tPW@[::1]:99/",
+            "https://s3cr3tPW@acm-pca.us-east-1.amazonaws.com",
+            "http://user:s3cr3tPW@127.0.0.1:8443/path", "http://user:s3cr3tPW@",
+            "https://user:s3cr3tPW@h:bad/", "http://a@b@s3cr3tPW/",
+        }
+
+        it("acmpca.url refuses them without echoing them", function()
+            for _, u in ipairs(USERINFO) do
+                local t, err = url.parse(u)
+                assert.is_nil(t, u)
+                assert.equals("credentials in the URL are not supported", err)
+            end
+        end)
+
+        it("the client's endpoint refuses them without echoing them", function()
+            local client = require "acmpca.client"
+            for _, u in ipairs(USERINFO) do
+                local sent = 0
+                local ok, msg = pcall(client.new, {
+                    endpoint = u, region = "us-east-1",
+                    credentials = { access_key_id = "AKID", secret_access_key = "SECRET" },
+                    transport = function() sent = sent + 1 end,
+                })
+                assert.is_false(ok, u)
+                msg = tostring(msg)
+                assert.matches("acmpca.new: endpoint: userinfo (user:password@) is not allowed",
+                               msg, 1, true)
+                assert.is_nil(msg:find("s3cr3tPW", 1, true), msg)
+                assert.is_nil(msg:find("user:s3", 1, true), msg)
+                assert.equals(0, sent)
+            end
+        end)
+
+        it("allows an '@' in the path", function()
+            local client = require "acmpca.client"
+            local c = client.new{ endpoint = "http://127.0.0.1:1/p@x", region = "us-east-1",
+                                  credentials = { access_key_id = "A", secret_access_key = "B" } }
+            assert.matches("endpoint http://127.0.0.1:1/p@x", tostring(c), 1, true)
+            assert.equals("/p@x", url.parse("http://127.0.0.1:1/p@x").path)
+        end)
+    end)
 end)

@@ -151,8 +151,8 @@ static void set_endpoint(lua_State *L, client *c)
         size_t n;
         const char *s = lua_tolstring(L, -1, &n);
         const char *why = acmpca_endpoint_parse(s, n, &c->ep);
-        if (why != NULL)
-            acmpca_raise(L, lua_gettop(L), "acmpca.new: endpoint: %s "
+        if (why != NULL) /* never echo a URL that may hold user:password@ */
+            acmpca_raise(L, strchr(s, '@') ? 0 : lua_gettop(L), "acmpca.new: endpoint: %s "
                          "(http[s]://host[:port][/path])", why);
     }
     lua_pop(L, 1);

@@ -1,5 +1,8 @@
 /*
  * endpoint.c: region names, partition rules and custom endpoint URLs.
+ *
+ * Custom endpoints are refused with userinfo ("user:password@host"): the
+ * message says so and never repeats the URL (callers must not either).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -86,6 +89,13 @@ static const char *skip_host(const char *p, const char **why)
     return p;
 }
 
+/* An '@' in the authority (from p up to the path, query or fragment). */
+static int has_userinfo(const char *p)
+{
+    size_t n = strcspn(p, "/?#");
+    return memchr(p, '@', n) != NULL;
+}
+
 /* ":port" at p (if any); returns the end, or NULL with *why. */
 static const char *skip_port(const char *p, const char **why)
 {
@@ -153,6 +163,8 @@ const char *acmpca_endpoint_parse(const char *s, size_t n, acmpca_endpoint *ep)
     else
         return "expected an http:// or https:// URL";
     host = p;
+    if (has_userinfo(p))
+        return "userinfo (user:password@) is not allowed";
     if ((hend = skip_host(p, &why)) == NULL)
         return why;
     if (hend == host)
