@@ -14,10 +14,10 @@ local PRELUDE = F.PRELUDE
 describe("acmpca.transport.ngx #nginx", function()
     local bench
 
-    local function run(code)
+    local function run(code, timeout)
         local p = bench.ports
         local out = nginx.eval(bench, format(PRELUDE, p.plain, p.tls, p.untrusted, p.main)
-            .. code)
+            .. code, timeout)
         assert.is_nil(out.raised)
         return out.result
     end
@@ -319,6 +319,36 @@ describe("acmpca.transport.ngx #nginx", function()
             assert.equal(0, res.opened)
         end)
 
+        it("raises for CR, LF or NUL anywhere in the URL, opening no socket", function()
+            for _, url in ipairs{
+                [["http://127.0.0.1:" .. P.plain .. "/a\r\nX-Injected: 1"]],
+                [["http://127.0.0.1:" .. P.plain .. "/a HTTP/1.1\r\nHost: evil\r\n\r\nGET /"]],
+                [["http://127.0.0.1:" .. P.plain .. "/a?q=1\nX-Injected: 1"]],
+                [["http://127.0.0.1:" .. P.plain .. "/a?q=\0"]],
+                [["http://127.0.0.1\r\nX-Injected: 1:" .. P.plain .. "/"]],
+                [["http://127.0.0.1:" .. P.plain .. "\r\n/"]],
+            } do
+                local res = refused("{ url = " .. url .. " }")
+                assert.is_false(res.ok, url)
+                assert.matches("url: contains a space or a control character", res.err, 1, true)
+                assert.equal(0, res.opened, url)
+            end
+        end)
+
+        it("raises for CR or LF in a header name, opening no socket", function()
+            local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/",
+                                    headers = { ["X-A\r\nX-Injected"] = "1" } }]])
+            assert.matches("bad header name X-A", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
+        it("raises for a NUL in a header value, opening no socket", function()
+            local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/",
+                                    headers = { ["X-A"] = "1\0002" } }]])
+            assert.matches("header X-A: value contains CR, LF or NUL", res.err, 1, true)
+            assert.equal(0, res.opened)
+        end)
+
         it("raises for a bad header name, opening no socket", function()
             local res = refused([[{ url = "http://127.0.0.1:" .. P.plain .. "/",
                                     headers = { ["X A"] = "1" } }]])
@@ -386,7 +416,7 @@ describe("acmpca.transport.ngx #nginx", function()
         it("refuses a header block larger than max_header_bytes", function()
             local res = raw("kind=many&n=12000")     -- 72,000 bytes of "a: b" lines
             assert.is_nil(res.res)
-            assert.equal("NetworkError", res.err.code)
+            assert.equal("ResponseTooLarge", res.err.code)
             assert.equal("response headers larger than 65536 bytes", res.err.message)
             assert.is_false(res.err.retryable)
         end)
@@ -400,7 +430,9 @@ describe("acmpca.transport.ngx #nginx", function()
         it("refuses one header line longer than the header block may be", function()
             local res = raw("kind=longline&n=100000")
             assert.is_nil(res.res)
+            assert.equal("ResponseTooLarge", res.err.code)
             assert.equal("response headers larger than 65536 bytes", res.err.message)
+            assert.is_false(res.err.retryable)
         end)
 
         it("returns nil, err for a chunk size that is not hex", function()
@@ -410,9 +442,19 @@ describe("acmpca.transport.ngx #nginx", function()
             assert.equal("malformed chunk size from server", res.err.message)
         end)
 
+        it("returns nil, err for every malformed chunk size line", function()
+            for _, kind in ipairs{ "negchunk", "emptychunk", "hexprefix", "nulchunk" } do
+                local res = raw("kind=" .. kind)
+                assert.is_nil(res.res, kind)
+                assert.equal("NetworkError", res.err.code, kind)
+                assert.equal("malformed chunk size from server", res.err.message, kind)
+            end
+        end)
+
         it("refuses a chunk larger than max_body before reading it", function()
             local res = raw("kind=hugechunk")
             assert.is_nil(res.res)
+            assert.equal("ResponseTooLarge", res.err.code)
             assert.equal("response body larger than 8388608 bytes", res.err.message)
             assert.is_false(res.err.retryable)
         end)
@@ -434,8 +476,122 @@ describe("acmpca.transport.ngx #nginx", function()
             -- a limit checked only after the close would end in Timeout
             local res = raw("kind=endless", "{ max_body = 4096, timeout = 3 }")
             assert.is_nil(res.res)
-            assert.equal("NetworkError", res.err.code)
+            assert.equal("ResponseTooLarge", res.err.code)
+            assert.is_false(res.err.retryable)
             assert.equal("response body larger than 4096 bytes", res.err.message)
+        end)
+    end)
+
+    describe("limits and deadlines against a stand-in outside nginx", function()
+        local stub
+        local MIB_KIB = 1024
+
+        lazy_setup(function()
+            stub = assert(require("support.ngx_stub").start())
+        end)
+
+        lazy_teardown(function()
+            if stub then
+                stub:stop()
+            end
+        end)
+
+        -- One GET of path on the stub with T.new(opts); the worker's peak
+        -- RSS during the call (VmHWM after clear_refs reset it to the
+        -- current RSS) and the elapsed seconds come back with the result.
+        local function call(path, opts)
+            local out = run(format([[
+                local function field(name)
+                    local f = assert(io.open("/proc/self/status"))
+                    local text = f:read("*a")
+                    f:close()
+                    return tonumber(text:match(name .. ":%%s*(%%d+)"))
+                end
+                collectgarbage()
+                collectgarbage()
+                local cr = io.open("/proc/self/clear_refs", "w")
+                local reset = cr and cr:write("5") and cr:close() and true or false
+                local before = field("VmRSS")
+                ngx.update_time()
+                local t0 = ngx.now()
+                local res, err = T.new(%s){ url = "http://127.0.0.1:%d%s" }
+                ngx.update_time()
+                return { ok = res ~= nil, err = E(err), elapsed = ngx.now() - t0,
+                         reset = reset, before = before, peak = field("VmHWM") }
+            ]], opts or "", stub.port, path), 70)
+            assert.is_true(out.reset, "cannot reset VmHWM through /proc/self/clear_refs")
+            if os.getenv("ACMPCA_NGX_REPORT") then
+                io.stderr:write(format("\nNGX %-22s %-60s %6.2f s  RSS %6d KiB  peak %6d KiB\n",
+                    path, out.err and out.err.str:sub(1, 60) or "ok", out.elapsed, out.before,
+                    out.peak))
+            end
+            return out
+        end
+
+        local function too_large(out, message)
+            assert.is_false(out.ok)
+            assert.equal("ResponseTooLarge", out.err.code)
+            assert.equal(message, out.err.message)
+            assert.is_false(out.err.retryable)
+        end
+
+        local BODY_MSG = "response body larger than 8388608 bytes"
+        local HEAD_MSG = "response headers larger than 65536 bytes"
+
+        it("stops a 200 MiB close-delimited body at 8 MiB, the worker under 100 MiB", function()
+            local out = call("/close?n=200")
+            too_large(out, BODY_MSG)
+            assert.is_true(out.peak < 100 * MIB_KIB, format("peak RSS %d KiB", out.peak))
+        end)
+
+        it("refuses a 200 MiB Content-Length before reading it", function()
+            local out = call("/length?n=200")
+            too_large(out, BODY_MSG)
+            assert.is_true(out.peak < 100 * MIB_KIB, format("peak RSS %d KiB", out.peak))
+        end)
+
+        it("stops a 200 MiB chunked body at 8 MiB, the worker under 100 MiB", function()
+            local out = call("/chunks?n=200")
+            too_large(out, BODY_MSG)
+            assert.is_true(out.peak < 100 * MIB_KIB, format("peak RSS %d KiB", out.peak))
+        end)
+
+        it("stops a header line that never ends at 64 KiB", function()
+            local out = call("/line?n=200")
+            too_large(out, HEAD_MSG)
+            assert.is_true(out.peak < 100 * MIB_KIB, format("peak RSS %d KiB", out.peak))
+        end)
+
+        it("stops header lines that never end at 64 KiB", function()
+            local out = call("/headers?n=200")
+            too_large(out, HEAD_MSG)
+            assert.is_true(out.peak < 100 * MIB_KIB, format("peak RSS %d KiB", out.peak))
+        end)
+
+        -- one byte a second: every read succeeds, only the attempt's
+        -- deadline can end it
+        for _, what in ipairs{ "status", "headers", "body", "chunked", "close" } do
+            it("ends a one-byte-a-second " .. what .. " with Timeout at the deadline", function()
+                local out = call("/drip/" .. what, "{ timeout = 2 }")
+                assert.is_false(out.ok)
+                assert.equal("Timeout", out.err.code, out.err.str)
+                assert.is_true(out.err.retryable)
+                assert.is_true(out.elapsed < 4, format("took %.1f s", out.elapsed))
+            end)
+        end
+
+        it("ends a drip with the request's own timeout", function()
+            local out = run(format([[
+                ngx.update_time()
+                local t0 = ngx.now()
+                local res, err = T.new{ timeout = 30 }{
+                    url = "http://127.0.0.1:%d/drip/body?interval=0.2", timeout = 1 }
+                ngx.update_time()
+                return { ok = res ~= nil, err = E(err), elapsed = ngx.now() - t0 }
+            ]], stub.port))
+            assert.is_false(out.ok)
+            assert.equal("Timeout", out.err.code)
+            assert.is_true(out.elapsed < 3, format("took %.1f s", out.elapsed))
         end)
     end)
 
@@ -494,7 +650,9 @@ describe("acmpca.transport.ngx #nginx", function()
             ]])
             assert.is_nil(res.oerr)
             assert.equal(8388608, res.len)
+            assert.equal("ResponseTooLarge", res.err.code)
             assert.equal("response body larger than 8388608 bytes", res.err.message)
+            assert.is_false(res.err.retryable)
         end)
 
         it("refuses a bad max_body", function()

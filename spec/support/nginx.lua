@@ -296,6 +296,10 @@ http {
                 local chunked = {
                     badchunk = "zz\r\nab\r\n0\r\n\r\n",
                     hugechunk = "fffffffffffffffffffff\r\n",
+                    negchunk = "-5\r\nabcde\r\n0\r\n\r\n",
+                    emptychunk = "\r\nab\r\n0\r\n\r\n",
+                    hexprefix = "0x3\r\nabc\r\n0\r\n\r\n",
+                    nulchunk = "\0003\r\nabc\r\n0\r\n\r\n",
                     nocrlf = "3\r\nabcXY0\r\n\r\n",
                     chunkext = "3;name=value\r\nabc\r\n0\r\nX-Trailer: t\r\n\r\n",
                 }
@@ -352,9 +356,10 @@ end
 
 
 --- Runs a Lua chunk in the bench's content phase; returns the decoded
--- { result = ... } or { raised = "..." }.
-function _M.eval(srv, code)
-    local res, err = _M.request(srv.ports.main, { method = "POST", path = "/eval", body = code })
+-- { result = ... } or { raised = "..." }; timeout: seconds to wait (10).
+function _M.eval(srv, code, timeout)
+    local res, err = _M.request(srv.ports.main, { method = "POST", path = "/eval", body = code,
+                                                  timeout = timeout })
     assert(res, err)
     assert(res.status == 200 and res.json, "eval failed: " .. tostring(res.status) .. " "
         .. tostring(res.body))
