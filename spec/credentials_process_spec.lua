@@ -93,7 +93,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "proc", http = http })()
             assert.is_nil(c)
             assert.equals("acmpca: credential_process for profile proc exited with status 3 "
-                .. "(its stderr, if any, is shown above)", err)
+                .. "(its stderr, if any, is shown above)", err.message)
             no_secret(err, { "leaked-secret" })
             assert.equals(0, #log)
         end)
@@ -104,7 +104,7 @@ describe("acmpca.credentials", function()
             write(runner, "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
                 .. "local p = require('acmpca.credentials').provider{ home = '" .. S.home
                 .. "', profile = 'proc', getenv = function() end }\n"
-                .. "local _, err = p()\nio.stdout:write(err)\n")
+                .. "local _, err = p()\nio.stdout:write(err.message)\n")
             local interp = jit and "luajit" or "lua5.4"
             local f = assert(io.popen(interp .. " " .. runner .. " 2>" .. S.home .. "/stderr"))
             local out = f:read("*a")
@@ -122,7 +122,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "proc" })()
             assert.is_nil(c)
             assert.equals("acmpca: credential_process for profile proc did not print a JSON "
-                .. "object", err)
+                .. "object", err.message)
             no_secret(err, { "oops-secret" })
         end)
 
@@ -131,7 +131,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "proc" })()
             assert.is_nil(c)
             assert.equals("acmpca: credential_process for profile proc printed Version 2; only "
-                .. "Version 1 is supported", err)
+                .. "Version 1 is supported", err.message)
         end)
 
         it("reports a huge or fractional Version without raising", function()
@@ -142,7 +142,7 @@ describe("acmpca.credentials", function()
                 assert.is_true(ok, c)
                 assert.is_nil(c)
                 assert.equals("acmpca: credential_process for profile proc printed Version "
-                    .. shown .. "; only Version 1 is supported", err)
+                    .. shown .. "; only Version 1 is supported", err.message)
             end
         end)
 
@@ -151,7 +151,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "proc" })()
             assert.is_nil(c)
             assert.equals("acmpca: credential_process for profile proc printed no "
-                .. "SecretAccessKey", err)
+                .. "SecretAccessKey", err.message)
         end)
 
         it("reports a bad Expiration", function()
@@ -159,7 +159,7 @@ describe("acmpca.credentials", function()
                 .. '"Expiration": "later"}')
             local c, err = credentials.provider(opts{ profile = "proc" })()
             assert.is_nil(c)
-            assert.matches("printed an Expiration that is not an ISO%-8601 time", err)
+            assert.matches("printed an Expiration that is not an ISO%-8601 time", err.message)
         end)
     end)
 

@@ -10,7 +10,9 @@ local T0 = F.T0
 local write = F.write
 local iso = F.iso
 local fake_http = F.fake_http
+local strict_http = F.strict_http
 local no_secret = F.no_secret
+local creds_error = F.creds_error
 
 
 describe("acmpca.credentials", function()
@@ -100,7 +102,7 @@ describe("acmpca.credentials", function()
             local ok, err = pcall(credentials.static, { access_key_id = "AKID",
                 secret_access_key = "very-secret-value", session_token = true })
             assert.is_false(ok)
-            assert.matches("session_token: expected string or nil, got boolean", err)
+            assert.matches("session_token: expected string or nil, got boolean", err.message)
             no_secret(err, { "very-secret-value" })
         end)
 
@@ -240,7 +242,7 @@ describe("acmpca.credentials", function()
             S.clock = T0 + 3600 - 60
             local c, err = p()
             assert.is_nil(c)
-            assert.matches("expire soon and could not be refreshed: .*transport exploded", err)
+            assert.matches("expire soon and could not be refreshed: .*transport exploded", err.message)
         end)
     end)
 
@@ -264,7 +266,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
                 assert.equals("acmpca: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is "
-                    .. "not; set both (and AWS_SESSION_TOKEN for temporary credentials)", err)
+                    .. "not; set both (and AWS_SESSION_TOKEN for temporary credentials)", err.message)
                 assert.equals(0, #log)
                 no_secret(err, { "envtoken" })
             end)
@@ -273,8 +275,7 @@ describe("acmpca.credentials", function()
             S.env.AWS_SECRET_ACCESS_KEY = "lonely-secret"
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
-            assert.matches("environment %(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID%)",
-                           err)
+            assert.matches("environment %(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID%)", err.message)
             no_secret(err, { "lonely-secret" })
         end)
 
@@ -372,7 +373,7 @@ describe("acmpca.credentials", function()
             -- A credentials file read as a config file: [dev] is not a profile there.
             local c, err = credentials.provider(opts{ profile = "dev" })()
             assert.is_nil(c)
-            assert.matches("could not be found", err)
+            assert.matches("could not be found", err.message)
         end)
 
         it("fails on a profile that exists nowhere, naming both files, sending nothing",
@@ -383,7 +384,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
                 assert.equals("acmpca: the config profile (nope) could not be found in "
-                    .. S.home .. "/.aws/credentials or " .. S.home .. "/.aws/config", err)
+                    .. S.home .. "/.aws/credentials or " .. S.home .. "/.aws/config", err.message)
                 assert.equals(0, #log)
             end)
 
@@ -393,7 +394,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "partial", http = http })()
             assert.is_nil(c)
             assert.equals("acmpca: profile partial in " .. S.home .. "/.aws/config has "
-                .. "aws_access_key_id but no aws_secret_access_key", err)
+                .. "aws_access_key_id but no aws_secret_access_key", err.message)
             assert.equals(0, #log)
         end)
 
@@ -401,7 +402,7 @@ describe("acmpca.credentials", function()
             write(S.home .. "/.aws/credentials", "[default]\naws_secret_access_key = hidden-one\n")
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
-            assert.matches("has aws_secret_access_key but no aws_access_key_id", err)
+            assert.matches("has aws_secret_access_key but no aws_access_key_id", err.message)
             no_secret(err, { "hidden-one" })
         end)
 
@@ -411,7 +412,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "role", http = http })()
             assert.is_nil(c)
             assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca does "
-                .. "not support; use static keys, credential_process, or the environment", err)
+                .. "not support; use static keys, credential_process, or the environment", err.message)
             assert.equals(0, #log)
         end)
 
@@ -424,7 +425,7 @@ describe("acmpca.credentials", function()
                 assert.is_nil(c)
                 assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca "
                     .. "does not support; use static keys, credential_process, or the "
-                    .. "environment", err)
+                    .. "environment", err.message)
             end)
 
         it("fails on a file that cannot be parsed", function()
@@ -432,7 +433,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
             assert.equals("acmpca: cannot parse " .. S.home .. "/.aws/credentials line 2: "
-                .. "expected \"key = value\"", err)
+                .. "expected \"key = value\"", err.message)
         end)
     end)
 
@@ -447,7 +448,7 @@ describe("acmpca.credentials", function()
                 .. "/.aws/credentials (profile default: file not found), config file " .. S.home
                 .. "/.aws/config (profile default: file not found), container credentials "
                 .. "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
-                .. "not set), EC2 instance metadata (http://169.254.169.254: timed out)", err)
+                .. "not set), EC2 instance metadata (http://169.254.169.254: timed out)", err.message)
             assert.equals(1, #log)
             assert.equals("http://169.254.169.254/latest/api/token", log[1].url)
         end)
@@ -459,7 +460,7 @@ describe("acmpca.credentials", function()
             assert.is_nil(c)
             assert.matches("shared credentials file " .. S.home:gsub("%p", "%%%0")
                 .. "/%.aws/credentials %(profile default%), config file .-%(profile default: "
-                .. "no such profile%)", err)
+                .. "no such profile%)", err.message)
         end)
 
         it("says when HOME is not set", function()
@@ -469,7 +470,7 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(o)()
             assert.is_nil(c)
             assert.matches("shared credentials file ~/.aws/credentials %(profile default: HOME "
-                .. "not set%)", err)
+                .. "not set%)", err.message)
         end)
 
         it("reports a missing default transport as the IMDS problem", function()
@@ -480,7 +481,7 @@ describe("acmpca.credentials", function()
             package.loaded["acmpca.core"] = loaded
             assert.is_nil(c)
             assert.matches("EC2 instance metadata %(http://169%.254%.169%.254: no HTTP transport "
-                .. "%(acmpca%.core%.http_new is not available%)%)$", err)
+                .. "%(acmpca%.core%.http_new is not available%)%)$", err.message)
         end)
 
         it("never contains secret values from any source", function()
@@ -490,9 +491,171 @@ describe("acmpca.credentials", function()
             S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = "container-token-1"
             write(S.home .. "/.aws/credentials", "[default]\naws_session_token = file-secret-1\n")
             local _, err = credentials.provider(opts())()
-            assert.is_string(err)
+            assert.is_table(err)
             no_secret(err, secrets)
             no_secret(err, { "container-token-1" })
+        end)
+    end)
+
+    describe("hostile answers", function()
+        -- Distinctive values: none may appear in an error.
+        local SECRET, TOKEN, IMDS_TOKEN = "hostile-secret-XQ1", "hostile-token-XQ2",
+            "hostile-imds-XQ3"
+
+        local function doc(t)
+            return require("cjson").encode(t)
+        end
+
+        -- An IMDS answering token, role listing and credentials body.
+        local function imds(token, role, body)
+            return function(req)
+                if req.method == "PUT" then
+                    return { status = 200, headers = {}, body = token }
+                end
+                if req.url:match("/security%-credentials/$") then
+                    return { status = 200, headers = {}, body = role }
+                end
+                return { status = 200, headers = {}, body = body }
+            end
+        end
+
+        local GOOD = doc{ Code = "Success", AccessKeyId = "AKIDIMDS", SecretAccessKey = SECRET,
+                          Token = TOKEN, Expiration = iso(T0 + 3600) }
+
+        -- Runs the provider over strict_http(answer): never raises, fails
+        -- with a CredentialsError matching the patterns, leaks nothing.
+        local function refused(answer, ...)
+            S.env.AWS_EC2_METADATA_DISABLED = nil
+            local http, log = strict_http(answer)
+            local ok, c, err = pcall(credentials.provider(opts{ http = http }))
+            assert.is_true(ok, c)
+            assert.is_nil(c)
+            creds_error(err, ...)
+            no_secret(err, { SECRET, TOKEN, IMDS_TOKEN })
+            return err, log
+        end
+
+        it("refuses an IMDSv2 token with CR, LF or NUL before sending it", function()
+            for _, bad in ipairs{ IMDS_TOKEN .. "\r\nX-Evil: 1", IMDS_TOKEN .. "\n",
+                                  IMDS_TOKEN .. "\0", "\r" .. IMDS_TOKEN } do
+                local _, log = refused(imds(bad, "role", GOOD),
+                    "EC2 instance metadata", "IMDSv2 token")
+                assert.equals(1, #log)
+            end
+        end)
+
+        it("refuses a role name with NUL or characters no IAM role name has", function()
+            for _, bad in ipairs{ "role\0x", "ro le", "../../x", "role?x", "role#x",
+                                  string.rep("r", 200) } do
+                local _, log = refused(imds(IMDS_TOKEN, bad, GOOD), "EC2 instance metadata",
+                                       "role name")
+                assert.equals(2, #log)
+            end
+        end)
+
+        it("reads a role listing with long runs of blanks in linear time", function()
+            S.env.AWS_EC2_METADATA_DISABLED = nil
+            local blanks = string.rep(" ", 200000)
+            for _, body in ipairs{ blanks .. "role" .. blanks .. "\n", blanks .. "x" .. blanks
+                                   .. "y", "role" .. blanks .. "x" } do
+                local t = os.clock()
+                local ok = pcall(credentials.provider(opts{ http = strict_http(
+                    imds(IMDS_TOKEN, body, GOOD)) }))
+                assert.is_true(ok)
+                assert.is_true(os.clock() - t < 5, "took " .. (os.clock() - t) .. " s")
+            end
+        end)
+
+        it("turns a transport that raises into a CredentialsError", function()
+            S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:9/creds"
+            S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN = TOKEN
+            refused(function(req) error("exploded with " .. req.headers.Authorization) end,
+                    "container credentials", "transport raised", "exploded with")
+            S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = nil
+            refused(function() error({ "not even a string" }) end, "EC2 instance metadata",
+                    "transport raised")
+        end)
+
+        it("refuses IMDS credentials of the wrong types or with fields missing", function()
+            local bodies = {
+                doc{ AccessKeyId = 5, SecretAccessKey = SECRET, Token = TOKEN,
+                     Expiration = iso(T0 + 3600) },
+                doc{ AccessKeyId = "AKID", SecretAccessKey = { SECRET }, Token = TOKEN,
+                     Expiration = iso(T0 + 3600) },
+                doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = true,
+                     Expiration = iso(T0 + 3600) },
+                doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = TOKEN,
+                     Expiration = 1e300 },
+                doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = TOKEN },
+                doc{ AccessKeyId = "AKID\r\nX-Evil: 1", SecretAccessKey = SECRET,
+                     Token = TOKEN, Expiration = iso(T0 + 3600) },
+                doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = TOKEN .. "\n",
+                     Expiration = iso(T0 + 3600) },
+                "[1, 2]", "null", '"' .. SECRET .. '"',
+            }
+            for _, body in ipairs(bodies) do
+                refused(imds(IMDS_TOKEN, "role", body), "EC2 instance metadata")
+            end
+        end)
+
+        it("refuses container credentials of the wrong types or with control characters",
+            function()
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:9/creds"
+                local bodies = {
+                    doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = 5 },
+                    doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = { TOKEN } },
+                    doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET, Token = TOKEN,
+                         Expiration = 12 },
+                    doc{ AccessKeyId = "AK\0ID", SecretAccessKey = SECRET, Token = TOKEN },
+                    doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET .. "\r",
+                         Token = TOKEN },
+                    doc{ AccessKeyId = "AKID", SecretAccessKey = SECRET,
+                         Token = TOKEN .. "\r\nX-Evil: 1" },
+                }
+                for _, body in ipairs(bodies) do
+                    refused(function() return { status = 200, headers = {}, body = body } end,
+                            "container credentials")
+                end
+            end)
+
+        it("refuses credentials that are already expired when fetched, from any source",
+            function()
+                local past = iso(T0 - 60)
+                refused(imds(IMDS_TOKEN, "role", doc{ AccessKeyId = "AKID",
+                    SecretAccessKey = SECRET, Token = TOKEN, Expiration = past }),
+                    "EC2 instance metadata", "expired")
+                refused(imds(IMDS_TOKEN, "role", doc{ AccessKeyId = "AKID",
+                    SecretAccessKey = SECRET, Token = TOKEN, Expiration = "0001-01-01T00:00:00Z" }),
+                    "EC2 instance metadata", "expired")
+
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:9/creds"
+                refused(function()
+                    return { status = 200, headers = {}, body = doc{ AccessKeyId = "AKID",
+                        SecretAccessKey = SECRET, Token = TOKEN, Expiration = past } }
+                end, "container credentials", "expired")
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = nil
+
+                S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", SECRET
+                S.env.AWS_SESSION_TOKEN = TOKEN
+                S.env.AWS_CREDENTIAL_EXPIRATION = past
+                refused(fake_http(), "environment", "expired")
+            end)
+
+        it("refuses static keys with control characters from the environment and files",
+            function()
+                S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV1", SECRET
+                S.env.AWS_SESSION_TOKEN = TOKEN .. "\r\nX-Evil: 1"
+                refused(fake_http(), "environment", "AWS_SESSION_TOKEN")
+                S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = nil, nil
+                S.env.AWS_SESSION_TOKEN = nil
+                write(S.home .. "/.aws/credentials", "[default]\naws_access_key_id = AK\0ID\n"
+                    .. "aws_secret_access_key = " .. SECRET .. "\n")
+                refused(fake_http(), "credentials", "aws_access_key_id")
+            end)
+
+        it("reports a credentials file that cannot be parsed as a CredentialsError", function()
+            write(S.home .. "/.aws/credentials", "aws_secret_access_key = " .. SECRET .. "\n")
+            refused(fake_http(), "cannot parse", "section")
         end)
     end)
 end)

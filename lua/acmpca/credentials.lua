@@ -5,12 +5,27 @@
 -- first called. Static credentials are cached for good; temporary ones are
 -- refreshed before they expire (botocore's 15 minute advisory and 10
 -- minute mandatory windows). Secrets never reach error messages.
+--
+-- Every failure is nil, err with err a CredentialsError error object
+-- (core.new_error) naming the source; the provider never raises on what a
+-- source answers (a transport that raises is caught too).  Limits:
+--   * every answer is checked: strings where strings belong, no control
+--     characters in keys, tokens or the IMDS role name and token;
+--     credentials already expired when fetched are refused;
+--   * credential_process runs under timeout(1) from coreutils
+--     (opts.process_timeout seconds, default 60; killed 1 s after TERM) and
+--     at most 1 MiB of its stdout is read (read in chunks; past that its
+--     process group is killed).  Its stderr is inherited, never read, so
+--     it cannot block it.  io.popen blocks: inside nginx the process
+--     blocks the worker for at most the timeout;
+--   * text from the network is scanned without backtracking patterns.
 
 local config = require "acmpca.config"
 local url_parse = require("acmpca.url").parse
 
 local type = type
 local ipairs = ipairs
+local pairs = pairs
 local pcall = pcall
 local require = require
 local tostring = tostring
@@ -26,6 +41,7 @@ local str_sub = string.sub
 local str_find = string.find
 local str_match = string.match
 local str_lower = string.lower
+local str_gsub = string.gsub
 local str_format = string.format
 local tbl_concat = table.concat
 local math_floor = math.floor
@@ -48,6 +64,53 @@ local IMDS_ENDPOINT_V6 = "http://[fd00:ec2::254]"
 local IMDS_TOKEN_TTL = "21600"
 local IMDS_ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
 local PROCESS_EXIT_MARK = "\nacmpca-credential-process-exit:"
+local PROCESS_TIMEOUT = 60
+local PROCESS_MAX_OUTPUT = 1024 * 1024
+local PROCESS_CHUNK = 64 * 1024
+
+
+-- Error objects: core.new_error, or a plain table where the C module is
+-- not loaded.
+local function new_error(message)
+    local fields = { code = "CredentialsError", message = message, retryable = false }
+    local ok, core = pcall(require, "acmpca.core")
+    if ok and type(core) == "table" and type(core.new_error) == "function" then
+        return core.new_error(fields)
+    end
+    return setmetatable(fields, { __tostring = function(e)
+        return e.code .. ": " .. e.message
+    end })
+end
+
+
+-- err as a CredentialsError (strings and other error objects wrapped).
+local function as_error(err)
+    if type(err) == "table" and err.code == "CredentialsError" then
+        return err
+    end
+    if type(err) == "table" then
+        err = err.message or err.code
+    end
+    return new_error(tostring(err or "acmpca: no credentials"))
+end
+
+
+local function is_space(b)
+    return b == 32 or (b >= 9 and b <= 13)
+end
+
+
+-- s without leading and trailing white space: byte loops, linear.
+local function trim(s)
+    local i, j = 1, #s
+    while i <= j and is_space(s:byte(i)) do
+        i = i + 1
+    end
+    while j >= i and is_space(s:byte(j)) do
+        j = j - 1
+    end
+    return str_sub(s, i, j)
+end
 
 
 -- Credentials objects -------------------------------------------------
@@ -165,8 +228,11 @@ local function parse_time(s)
     if type(s) ~= "string" then
         return nil
     end
-    local y, mo, d, h, mi, sec, rest = str_match(s,
-        "^%s*(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.-)%s*$")
+    if #s > 64 then
+        return nil
+    end
+    local y, mo, d, h, mi, sec, rest = str_match(trim(s),
+        "^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
     if not y then
         return nil
     end
@@ -190,6 +256,26 @@ _M.parse_time = parse_time
 
 
 local cjson_safe
+-- The one excerpt of untrusted text (core.excerpt), loaded when first
+-- needed: this module also loads where the C module is not on the path.
+local function excerpt(s)
+    local ok, core = pcall(require, "acmpca.core")
+    if ok and type(core) == "table" and type(core.excerpt) == "function" then
+        return core.excerpt(s)
+    end
+    s = str_gsub(str_sub(s, 1, 200), "[^\32-\126]", "?")
+    return s
+end
+
+
+local function cjson_null()
+    if not cjson_safe then
+        cjson_safe = require "cjson.safe"
+    end
+    return cjson_safe.null
+end
+
+
 local function json_decode(s)
     if not cjson_safe then
         cjson_safe = require "cjson.safe"
@@ -211,6 +297,61 @@ local function str_field(t, k)
         return v
     end
     return nil
+end
+
+
+local CONTROL = "[%z\1-\31\127]"
+
+
+-- Checks fetched credentials: key and secret non-empty strings, token a
+-- string or nil, none holding a control character (they go into request
+-- headers), expiration (epoch seconds or nil) not already past.
+-- names = { key, secret, token } as the source calls them.  Returns a
+-- credentials object, or nil, problem (names a field, never a value).
+local function checked(ctx, c, names)
+    local vals = { c.access_key_id, c.secret_access_key, c.session_token }
+    for i = 1, 3 do
+        local v = vals[i]
+        if i == 3 and v == nil then -- luacheck: ignore 542
+        elseif type(v) ~= "string" then
+            return nil, str_format("%s: expected a string, got %s", names[i], type(v))
+        elseif v == "" and i < 3 then
+            return nil, names[i] .. " is empty"
+        elseif str_find(v, CONTROL) then
+            return nil, names[i] .. " contains a control character"
+        end
+    end
+    if c.expiration and c.expiration <= ctx.now() then
+        return nil, "the credentials expired at " .. os.date("!%Y-%m-%dT%H:%M:%SZ",
+            math_floor(math.max(c.expiration, 0))) .. " (already expired when fetched)"
+    end
+    return new_creds(c)
+end
+
+
+-- Credentials from a JSON document's fields (names: key, secret, token).
+-- An absent or null Expiration is nil unless need_exp.
+local function doc_creds(ctx, doc, names, source, need_exp)
+    local token = doc[names[3]]
+    if token == cjson_null() or token == "" then
+        token = nil
+    end
+    local exp = doc.Expiration
+    if exp == nil or exp == cjson_null() then
+        if need_exp then
+            return nil, "Expiration is missing"
+        end
+        exp = nil
+    else
+        exp = parse_time(exp)
+        if not exp then
+            return nil, "Expiration is not an ISO-8601 time"
+        end
+    end
+    return checked(ctx, {
+        access_key_id = doc[names[1]], secret_access_key = doc[names[2]],
+        session_token = token, expiration = exp, source = source,
+    }, names)
 end
 
 
@@ -278,6 +419,12 @@ local function new_ctx(opts)
         popen = opts.popen or io_popen,
     }
 
+    -- Kills a credential_process's process group (timeout(1) leads it).
+    function ctx.kill(pid)
+        os.execute("kill -KILL -- -" .. pid .. " 2>/dev/null || kill -KILL " .. pid
+                   .. " 2>/dev/null")
+    end
+
     function ctx.http(req)
         if not ctx.transport then
             local t, err = opts.http, nil
@@ -289,7 +436,24 @@ local function new_ctx(opts)
             end
             ctx.transport = t
         end
-        return ctx.transport(req)
+        -- A transport that raises (acmpca.core refuses some arguments that
+        -- way) gives an error like any other; header values (tokens) are
+        -- cut out of its text.
+        local ok, res, err = pcall(ctx.transport, req)
+        if ok then
+            return res, err
+        end
+        local text = type(res) == "string" and res or "(a " .. type(res) .. ")"
+        for _, v in pairs(req.headers or {}) do
+            if type(v) == "string" and #v >= 4 then
+                local i = str_find(text, v, 1, true)
+                while i do
+                    text = str_sub(text, 1, i - 1) .. "<redacted>" .. str_sub(text, i + #v)
+                    i = str_find(text, v, i + 10, true)
+                end
+            end
+        end
+        return nil, "the HTTP transport raised an error: " .. excerpt(text)
     end
 
     function ctx.sleep(s)
@@ -341,18 +505,22 @@ local function from_env(ctx)
             return nil, "acmpca: AWS_CREDENTIAL_EXPIRATION is not an ISO-8601 time"
         end
     end
-    return new_creds{
+    local c, problem = checked(ctx, {
         access_key_id = key,
         secret_access_key = secret,
         session_token = env("AWS_SESSION_TOKEN") or env("AWS_SECURITY_TOKEN"),
         expiration = exp,
         source = "env",
-    }
+    }, { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" })
+    if not c then
+        return nil, "acmpca: credentials from the environment: " .. problem
+    end
+    return c
 end
 
 
 -- Static keys of one file's profile section.
-local function keys_from_section(sect, source, where)
+local function keys_from_section(ctx, sect, source, where)
     if not sect then
         return false
     end
@@ -369,13 +537,17 @@ local function keys_from_section(sect, source, where)
     if not key then
         return false
     end
-    return new_creds{
+    local c, problem = checked(ctx, {
         access_key_id = key,
         secret_access_key = secret,
         session_token = str_field(sect, "aws_session_token")
             or str_field(sect, "aws_security_token"),
         source = source,
-    }
+    }, { "aws_access_key_id", "aws_secret_access_key", "aws_session_token" })
+    if not c then
+        return nil, str_format("acmpca: %s: %s", where, problem)
+    end
+    return c
 end
 
 
@@ -384,7 +556,7 @@ local function from_credentials_file(ctx)
     if not st then
         return nil, err
     end
-    local c, cerr = keys_from_section(st.credentials, "shared-credentials-file",
+    local c, cerr = keys_from_section(ctx, st.credentials, "shared-credentials-file",
         str_format("profile %s in %s", st.profile, tostring(st.credentials_path)))
     if c == nil then
         return nil, cerr
@@ -398,7 +570,7 @@ local function from_config_file(ctx)
     if not st then
         return nil, err
     end
-    local c, cerr = keys_from_section(st.config, "config-file",
+    local c, cerr = keys_from_section(ctx, st.config, "config-file",
         str_format("profile %s in %s", st.profile, tostring(st.config_path)))
     if c == nil then
         return nil, cerr
@@ -407,19 +579,67 @@ local function from_config_file(ctx)
 end
 
 
--- Runs credential_process through the shell. Its stderr is inherited (so
--- passed through); stdout must be the JSON document (Version 1). The exit
--- status is printed after the output so it is known on LuaJIT too, whose
--- popen close() does not report it.
+-- A word for sh: single-quoted.
+local function shell_quote(w)
+    return "'" .. str_gsub(w, "'", "'\\''") .. "'"
+end
+
+
+-- Starts credential_process: sh prints its pid (the first line, before
+-- anything the command prints), then execs timeout(1), which leads its own
+-- process group; the exit status is printed after the output, so it is
+-- known on LuaJIT too (whose popen close() does not report it).
+local function start_process(ctx, cmd, secs)
+    local script = "exec timeout -k 1 " .. str_format("%.3f", secs)
+        .. " /bin/sh -c \"$1\""
+    local line = "/bin/sh -c " .. shell_quote("echo \"$$\"; " .. script) .. " acmpca "
+        .. shell_quote(cmd) .. "\nprintf '" .. PROCESS_EXIT_MARK .. "%d\\n' \"$?\""
+    return ctx.popen(line, "r")
+end
+
+
+-- Reads the output, at most PROCESS_MAX_OUTPUT bytes of it (checked per
+-- chunk); past that, kills the process group.  Returns pid, text, too_big.
+local function read_process(ctx, f)
+    local pid = f:read("*l")
+    pid = pid and str_match(pid, "^%d+$")
+    local parts, n = {}, 0
+    while true do
+        local chunk = f:read(PROCESS_CHUNK)
+        if not chunk then
+            break
+        end
+        n = n + #chunk
+        if n > PROCESS_MAX_OUTPUT + #PROCESS_EXIT_MARK + 8 then
+            if pid then
+                ctx.kill(pid)
+            end
+            return pid, nil, true
+        end
+        parts[#parts + 1] = chunk
+    end
+    return pid, tbl_concat(parts), false
+end
+
+
+-- Runs credential_process. stdout must be the JSON document (Version 1).
 local function run_process(ctx, cmd, pname)
-    local f, perr = ctx.popen("(\n" .. cmd .. "\n)\nprintf '" .. PROCESS_EXIT_MARK
-        .. "%d\\n' \"$?\"", "r")
+    local secs = ctx.opts.process_timeout or PROCESS_TIMEOUT
+    local f, perr = start_process(ctx, cmd, secs)
     if not f then
         return nil, str_format("acmpca: credential_process for profile %s could not be "
             .. "started: %s", pname, tostring(perr))
     end
-    local out = f:read("*a") or ""
-    f:close()
+    local ok, _, out, too_big = pcall(read_process, ctx, f)
+    pcall(f.close, f)
+    if not ok then
+        return nil, str_format("acmpca: credential_process for profile %s could not be "
+            .. "read", pname)
+    end
+    if too_big then
+        return nil, str_format("acmpca: credential_process for profile %s printed more "
+            .. "than %d bytes; it was stopped", pname, PROCESS_MAX_OUTPUT)
+    end
     -- The last marker is ours (the command may print anything before it).
     local body, status
     local at, init = nil, 1
@@ -439,6 +659,10 @@ local function run_process(ctx, cmd, pname)
             .. "an exit status", pname)
     end
     status = tonumber(status)
+    if status == 124 or status == 137 then
+        return nil, str_format("acmpca: credential_process for profile %s did not finish "
+            .. "within %g s (timeout status %d); it was stopped", pname, secs, status)
+    end
     if status ~= 0 then
         return nil, str_format("acmpca: credential_process for profile %s exited with "
             .. "status %d (its stderr, if any, is shown above)", pname, status)
@@ -454,6 +678,8 @@ local function run_process(ctx, cmd, pname)
         -- without an integer representation (1e300)
         if type(v) == "number" and v % 1 == 0 and v > -2^53 and v < 2^53 then
             v = str_format("%d", v)
+        elseif type(v) ~= "number" then
+            v = type(v)
         end
         return nil, str_format("acmpca: credential_process for profile %s printed Version "
             .. "%s; only Version 1 is supported", pname, tostring(v))
@@ -463,21 +689,15 @@ local function run_process(ctx, cmd, pname)
         return nil, str_format("acmpca: credential_process for profile %s printed no %s",
             pname, key and "SecretAccessKey" or "AccessKeyId")
     end
-    local exp
-    if doc.Expiration ~= nil then
-        exp = parse_time(doc.Expiration)
-        if not exp then
-            return nil, str_format("acmpca: credential_process for profile %s printed an "
-                .. "Expiration that is not an ISO-8601 time", pname)
+    local c, problem = doc_creds(ctx, doc, { "AccessKeyId", "SecretAccessKey", "SessionToken" },
+                                 "credential_process")
+    if not c then
+        if problem == "Expiration is not an ISO-8601 time" then
+            problem = "printed an Expiration that is not an ISO-8601 time"
         end
+        return nil, str_format("acmpca: credential_process for profile %s: %s", pname, problem)
     end
-    return new_creds{
-        access_key_id = key,
-        secret_access_key = secret,
-        session_token = str_field(doc, "SessionToken"),
-        expiration = exp,
-        source = "credential_process",
-    }
+    return c
 end
 
 
@@ -557,11 +777,6 @@ end
 _M.url_host = url_host
 
 
--- The one excerpt of untrusted text (core.excerpt), loaded when first
--- needed: this module also loads where the C module is not on the path.
-local function excerpt(s)
-    return require("acmpca.core").excerpt(s)
-end
 
 
 local function container_token(ctx)
@@ -643,23 +858,16 @@ local function from_container(ctx)
                 local key, secret = str_field(doc, "AccessKeyId"), str_field(doc, "SecretAccessKey")
                 if not key or not secret then
                     return nil, str_format("acmpca: container credentials from %s: the "
-                        .. "response has no %s", url, key and "SecretAccessKey" or "AccessKeyId")
+                        .. "response has no %s", excerpt(url),
+                        key and "SecretAccessKey" or "AccessKeyId")
                 end
-                local exp
-                if doc.Expiration ~= nil then
-                    exp = parse_time(doc.Expiration)
-                    if not exp then
-                        return nil, str_format("acmpca: container credentials from %s: "
-                            .. "Expiration is not an ISO-8601 time", url)
-                    end
+                local c, problem = doc_creds(ctx, doc, { "AccessKeyId", "SecretAccessKey",
+                                                         "Token" }, "container")
+                if not c then
+                    return nil, str_format("acmpca: container credentials from %s: %s",
+                                           excerpt(url), problem)
                 end
-                return new_creds{
-                    access_key_id = key,
-                    secret_access_key = secret,
-                    session_token = str_field(doc, "Token"),
-                    expiration = exp,
-                    source = "container",
-                }
+                return c
             end
         end
     end
@@ -723,7 +931,11 @@ local function imds_settings(ctx)
             return nil, str_format("acmpca: %s must be IPv4 or IPv6", name)
         end
     end
-    s.endpoint = str_match(endpoint, "^(.-)/*$")
+    local e = #endpoint
+    while e > 0 and str_sub(endpoint, e, e) == "/" do
+        e = e - 1
+    end
+    s.endpoint = str_sub(endpoint, 1, e)
     local v1off = setting("AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled")
     s.v1_disabled = v1off ~= nil and str_lower(v1off) == "true"
     return s
@@ -769,6 +981,10 @@ local function from_imds(ctx)
     end
     local headers = {}
     if res.status == 200 and res.body and res.body ~= "" then
+        if #res.body > 4096 or str_find(res.body, "[^\33-\126]") then
+            return note("the IMDSv2 token is malformed (a control character, a blank or "
+                .. "more than 4096 bytes)")
+        end
         headers["X-aws-ec2-metadata-token"] = res.body
     elseif res.status == 403 or res.status == 404 or res.status == 405 then
         if s.v1_disabled then
@@ -787,10 +1003,15 @@ local function from_imds(ctx)
         return note(res.status == 404 and "no IAM role attached to the instance (HTTP 404)"
             or "listing IAM roles got HTTP " .. tostring(res.status))
     end
-    local role = str_match(res.body, "^%s*([^\r\n]-)%s*[\r\n]")
-        or str_match(res.body, "^%s*(.-)%s*$")
+    -- The first line (plain find: linear), trimmed by byte loops.
+    local body = res.body
+    local nl = str_find(body, "[\r\n]%s*%S")
+    local role = trim(nl and str_sub(body, 1, nl - 1) or body)
     if role == "" then
         return note("no IAM role attached to the instance")
+    end
+    if #role > 128 or str_find(role, "[^%w+=,.@_-]") or str_find(role, "^%.%.?$") then
+        return note("the role name it lists is not an IAM role name")
     end
 
     res, err = imds_request(ctx, s, "GET", IMDS_ROLE_PATH .. role, headers)
@@ -809,15 +1030,14 @@ local function from_imds(ctx)
     if not (key and secret and token and exp) then
         local code = str_field(doc, "Code")
         return note("credentials of role " .. role .. " incomplete"
-            .. (code and code ~= "Success" and (" (Code " .. code .. ")") or ""))
+            .. (code and code ~= "Success" and (" (Code " .. excerpt(code) .. ")") or ""))
     end
-    return new_creds{
-        access_key_id = key,
-        secret_access_key = secret,
-        session_token = token,
-        expiration = exp,
-        source = "imds",
-    }
+    local c, problem = doc_creds(ctx, doc, { "AccessKeyId", "SecretAccessKey", "Token" },
+                                 "imds", true)
+    if not c then
+        return note("credentials of role " .. role .. ": " .. problem)
+    end
+    return c
 end
 
 
@@ -911,6 +1131,11 @@ function _M.provider(opts)
                              f, type(opts[f])), 2)
         end
     end
+    local pt = opts.process_timeout
+    if pt ~= nil and (type(pt) ~= "number" or not (pt > 0 and pt <= 86400)) then
+        error("acmpca.credentials.provider: process_timeout: expected seconds (0 < n <= "
+              .. "86400), got " .. tostring(pt), 2)
+    end
     if opts.home ~= nil and type(opts.home) ~= "string" then
         error("acmpca.credentials.provider: home: expected string, got " .. type(opts.home), 2)
     end
@@ -923,7 +1148,7 @@ function _M.provider(opts)
     local retry_after = 0
     local refreshing = false
 
-    return function()
+    local function get()
         local t = now()
         if cached then
             local exp = cached.expiration
@@ -966,13 +1191,26 @@ function _M.provider(opts)
                 .. " expire soon and could not be refreshed: " .. tostring(err)
         end
 
-        local c, src = resolve(new_ctx(opts), opts.profile ~= nil)
-        if not c then
-            return nil, src
+        local ok, c, src = pcall(resolve, new_ctx(opts), opts.profile ~= nil)
+        if not ok or not c then
+            return nil, src or c
         end
         cached, refresher = c, src
         retry_after = 0
         return c
+    end
+
+    -- Never raises; every failure is a CredentialsError.
+    return function()
+        local ok, c, err = pcall(get)
+        if ok and c then
+            return c
+        end
+        if not ok then
+            refreshing = false
+            err = "acmpca: the credential chain failed: " .. excerpt(tostring(c))
+        end
+        return nil, as_error(err)
     end
 end
 

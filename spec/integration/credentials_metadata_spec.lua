@@ -100,7 +100,7 @@ describe("acmpca.credentials", function()
                     assert.is_nil(c)
                     assert.equals("acmpca: container credentials from " .. stub.url
                         .. "/v2/credentials/task failed after 3 attempts: HTTP 401: "
-                        .. "bad authorization", err)
+                        .. "bad authorization", err.message)
                     no_secret(err, { "wrong-token-value" })
                     assert.equals(3, #stub:calls())
                     assert.same({ 1, 1 }, S.sleeps)
@@ -111,7 +111,7 @@ describe("acmpca.credentials", function()
                 S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
-                assert.matches("failed after 3 attempts: the response is not a JSON object$", err)
+                assert.matches("failed after 3 attempts: the response is not a JSON object$", err.message)
             end)
 
             it("rejects an http full URI on a host that is not allowed, sending nothing",
@@ -123,7 +123,7 @@ describe("acmpca.credentials", function()
                     assert.equals('acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI host "example.com" '
                         .. "is not allowed: http URLs must use a loopback address, "
                         .. "169.254.170.2, 169.254.170.23 or fd00:ec2::23 (https URLs may use "
-                        .. "any host)", err)
+                        .. "any host)", err.message)
                     assert.equals(0, #log)
                 end)
 
@@ -132,8 +132,7 @@ describe("acmpca.credentials", function()
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
-                assert.equals("acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL",
-                              err)
+                assert.equals("acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL", err.message)
                 assert.equals(0, #log)
             end)
 
@@ -158,8 +157,7 @@ describe("acmpca.credentials", function()
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
-                assert.equals("acmpca: the container authorization token contains a line break",
-                              err)
+                assert.equals("acmpca: the container authorization token contains a line break", err.message)
                 assert.equals(0, #log)
             end)
 
@@ -169,8 +167,7 @@ describe("acmpca.credentials", function()
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
-                assert.matches("^acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: ",
-                               err)
+                assert.matches("^acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: ", err.message)
                 assert.equals(0, #log)
             end)
 
@@ -252,7 +249,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("EC2 instance metadata %(" .. stub.url:gsub("%p", "%%%0")
-                    .. ": IMDSv2 token request got HTTP 404 and IMDSv1 is disabled", err)
+                    .. ": IMDSv2 token request got HTTP 404 and IMDSv1 is disabled", err.message)
                 assert.equals(1, #stub:calls())
             end)
 
@@ -260,7 +257,7 @@ describe("acmpca.credentials", function()
                 stub:config{ imds_mode = "v1", token_status = 400 }
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
-                assert.matches("IMDSv2 token request got HTTP 400", err)
+                assert.matches("IMDSv2 token request got HTTP 400", err.message)
                 assert.equals(1, #stub:calls())
             end)
 
@@ -269,7 +266,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("EC2 instance metadata %(disabled by AWS_EC2_METADATA_DISABLED="
-                    .. "true%)$", err)
+                    .. "true%)$", err.message)
                 assert.equals(0, #stub:calls())
             end)
 
@@ -277,7 +274,7 @@ describe("acmpca.credentials", function()
                 stub:config{ role = "" }
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
-                assert.matches("no IAM role attached to the instance %(HTTP 404%)%)$", err)
+                assert.matches("no IAM role attached to the instance %(HTTP 404%)%)$", err.message)
             end)
 
             it("honours AWS_METADATA_SERVICE_NUM_ATTEMPTS", function()
@@ -285,7 +282,7 @@ describe("acmpca.credentials", function()
                 S.env.AWS_METADATA_SERVICE_NUM_ATTEMPTS = "3"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
-                assert.matches("listing IAM roles got HTTP 500", err)
+                assert.matches("listing IAM roles got HTTP 500", err.message)
                 local calls = stub:calls()
                 assert.equals(4, #calls)
                 assert.equals("PUT", calls[1].method)
@@ -297,7 +294,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.matches("EC2 instance metadata %(" .. stub.url:gsub("%p", "%%%0")
-                    .. ": timed out%)$", err)
+                    .. ": timed out%)$", err.message)
                 assert.equals(1, #stub:calls())
             end)
 
@@ -320,7 +317,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.equals('acmpca: AWS_METADATA_SERVICE_TIMEOUT must be a positive number '
-                    .. 'of seconds, got "soon"', err)
+                    .. 'of seconds, got "soon"', err.message)
                 assert.equals(0, #stub:calls())
             end)
 
@@ -329,7 +326,7 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
                 assert.equals('acmpca: AWS_METADATA_SERVICE_NUM_ATTEMPTS must be a whole number '
-                    .. '>= 1, got "0"', err)
+                    .. '>= 1, got "0"', err.message)
                 assert.equals(0, #stub:calls())
             end)
 
@@ -407,7 +404,7 @@ describe("acmpca.credentials", function()
                 local c, err = p()
                 assert.is_nil(c)
                 assert.matches("^acmpca: credentials from imds expire soon and could not be "
-                    .. "refreshed: ", err)
+                    .. "refreshed: ", err.message)
                 no_secret(err, { "imds-secret-AKIDIMDS1", "imds-token-AKIDIMDS1" })
                 stub:config{ creds_status = 200 }
                 imds_creds("AKIDIMDS3", T0 + 7200)

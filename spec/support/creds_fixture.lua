@@ -42,9 +42,50 @@ local function fake_http(answer)
 end
 
 
+-- A transport that raises on what acmpca.core's HTTP layer refuses with an
+-- argument error (CR, LF or NUL in a header value, NUL or a control
+-- character in the URL), then answers from a function as fake_http.
+local function strict_http(answer)
+    local inner, log = fake_http(answer)
+    return function(req)
+        if req.url:find("[%z\1-\31\127]") then
+            error("bad argument #2 to '?' (url: contains NUL)")
+        end
+        for k, v in pairs(req.headers or {}) do
+            if v:find("[%z\r\n]") then
+                error("bad argument #2 to '?' (headers: invalid header name or value for "
+                      .. k .. ")")
+            end
+        end
+        return inner(req)
+    end, log
+end
+
+
+-- None of secrets appears in s: a string, or an error object (its
+-- tostring and its message).
 local function no_secret(s, secrets)
-    for _, v in ipairs(secrets) do
-        assert.is_nil(tostring(s):find(v, 1, true), "secret value leaked: " .. tostring(s))
+    local texts = { tostring(s) }
+    if type(s) == "table" then
+        texts[2] = tostring(s.message)
+    end
+    for _, text in ipairs(texts) do
+        for _, v in ipairs(secrets) do
+            assert.is_nil(text:find(v, 1, true), "secret value leaked: " .. text)
+        end
+    end
+end
+
+
+-- err is a CredentialsError object (never a string, never raised) whose
+-- message matches each of the patterns.
+local function creds_error(err, ...)
+    assert.is_table(err, "expected an error object, got " .. tostring(err))
+    assert.equals("CredentialsError", err.code)
+    assert.is_string(err.message)
+    assert.is_false(err.retryable)
+    for i = 1, select("#", ...) do
+        assert.matches(select(i, ...), err.message)
     end
 end
 
@@ -90,5 +131,7 @@ return {
     write = write,
     iso = iso,
     fake_http = fake_http,
+    strict_http = strict_http,
     no_secret = no_secret,
+    creds_error = creds_error,
 }
