@@ -102,7 +102,7 @@ describe("acmpca.credentials", function()
             local ok, err = pcall(credentials.static, { access_key_id = "AKID",
                 secret_access_key = "very-secret-value", session_token = true })
             assert.is_false(ok)
-            assert.matches("session_token: expected string or nil, got boolean", err.message)
+            assert.matches("session_token: expected string or nil, got boolean", err)
             no_secret(err, { "very-secret-value" })
         end)
 
