@@ -161,6 +161,60 @@ describe("acmpca.credentials", function()
             assert.is_nil(c)
             assert.matches("printed an Expiration that is not an ISO%-8601 time", err.message)
         end)
+
+        -- A profile whose credential_process is the shell text body.
+        local function raw_process(body)
+            script = S.home .. "/raw.sh"
+            write(script, "#!/bin/sh\n" .. body .. "\n", "700")
+            write(S.home .. "/.aws/config", "[profile proc]\ncredential_process = " .. script
+                .. "\n")
+        end
+
+        it("stops a process that does not finish within process_timeout", function()
+            raw_process("sleep 30 & wait\necho '{\"Version\": 1}'")
+            local t = os.time()
+            local c, err = credentials.provider(opts{ profile = "proc", process_timeout = 1 })()
+            assert.is_nil(c)
+            F.creds_error(err, "did not finish within 1 s")
+            assert.is_true(os.time() - t < 10, "took " .. (os.time() - t) .. " s")
+        end)
+
+        it("stops reading past 1 MiB of output, also from an endless writer", function()
+            for _, body in ipairs{ "head -c 3000000 /dev/zero | tr '\\0' a",
+                                   "trap '' PIPE; yes hostile-secret-XQ9" } do
+                raw_process(body)
+                local t = os.time()
+                local c, err = credentials.provider(opts{ profile = "proc",
+                                                          process_timeout = 20 })()
+                assert.is_nil(c)
+                F.creds_error(err, "printed more than 1048576 bytes")
+                no_secret(err, { "hostile-secret-XQ9" })
+                assert.is_true(os.time() - t < 10, "took " .. (os.time() - t) .. " s")
+            end
+        end)
+
+        it("refuses credentials that are already expired", function()
+            process('{"Version": 1, "AccessKeyId": "AKIDPROC", "SecretAccessKey": '
+                .. '"proc-secret-XQ8", "Expiration": "' .. iso(T0 - 1) .. '"}')
+            local c, err = credentials.provider(opts{ profile = "proc" })()
+            assert.is_nil(c)
+            F.creds_error(err, "credential_process", "expired")
+            no_secret(err, { "proc-secret-XQ8" })
+        end)
+
+        it("is not blocked by a lot of stderr", function()
+            raw_process("head -c 2000000 /dev/zero >&2\n"
+                .. "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDP\", \"SecretAccessKey\": \"s\"}'")
+            local runner = S.home .. "/run.lua"
+            write(runner, "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
+                .. "local p = require('acmpca.credentials').provider{ home = '" .. S.home
+                .. "', profile = 'proc', getenv = function() end }\n"
+                .. "io.stdout:write(p().access_key_id)\n")
+            local interp = jit and "luajit" or "lua5.4"
+            local f = assert(io.popen(interp .. " " .. runner .. " 2>/dev/null"))
+            assert.equals("AKIDP", f:read("*a"))
+            f:close()
+        end)
     end)
 
 end)
