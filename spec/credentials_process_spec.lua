@@ -204,7 +204,8 @@ describe("acmpca.credentials", function()
 
         it("is not blocked by a lot of stderr", function()
             raw_process("head -c 2000000 /dev/zero >&2\n"
-                .. "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDP\", \"SecretAccessKey\": \"s\"}'")
+                .. "echo '{\"Version\": 1, \"AccessKeyId\": \"AKIDP\", "
+                .. "\"SecretAccessKey\": \"s\"}'")
             local runner = S.home .. "/run.lua"
             write(runner, "package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path\n"
                 .. "local p = require('acmpca.credentials').provider{ home = '" .. S.home

@@ -242,7 +242,8 @@ describe("acmpca.credentials", function()
             S.clock = T0 + 3600 - 60
             local c, err = p()
             assert.is_nil(c)
-            assert.matches("expire soon and could not be refreshed: .*transport exploded", err.message)
+            assert.matches("expire soon and could not be refreshed: .*transport exploded",
+                err.message)
         end)
     end)
 
@@ -266,7 +267,8 @@ describe("acmpca.credentials", function()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
                 assert.equals("acmpca: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is "
-                    .. "not; set both (and AWS_SESSION_TOKEN for temporary credentials)", err.message)
+                    .. "not; set both (and AWS_SESSION_TOKEN for temporary credentials)",
+                        err.message)
                 assert.equals(0, #log)
                 no_secret(err, { "envtoken" })
             end)
@@ -275,7 +277,8 @@ describe("acmpca.credentials", function()
             S.env.AWS_SECRET_ACCESS_KEY = "lonely-secret"
             local c, err = credentials.provider(opts())()
             assert.is_nil(c)
-            assert.matches("environment %(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID%)", err.message)
+            assert.matches("environment %(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID%)",
+                err.message)
             no_secret(err, { "lonely-secret" })
         end)
 
@@ -412,7 +415,8 @@ describe("acmpca.credentials", function()
             local c, err = credentials.provider(opts{ profile = "role", http = http })()
             assert.is_nil(c)
             assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca does "
-                .. "not support; use static keys, credential_process, or the environment", err.message)
+                .. "not support; use static keys, credential_process, or the environment",
+                    err.message)
             assert.equals(0, #log)
         end)
 
@@ -448,7 +452,8 @@ describe("acmpca.credentials", function()
                 .. "/.aws/credentials (profile default: file not found), config file " .. S.home
                 .. "/.aws/config (profile default: file not found), container credentials "
                 .. "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI "
-                .. "not set), EC2 instance metadata (http://169.254.169.254: timed out)", err.message)
+                .. "not set), EC2 instance metadata (http://169.254.169.254: timed out)",
+                    err.message)
             assert.equals(1, #log)
             assert.equals("http://169.254.169.254/latest/api/token", log[1].url)
         end)
