@@ -77,7 +77,7 @@ local OWN_HEADERS = {
 }
 
 local CHUNK_LINE_MAX = 4096    -- a chunk-size line, extensions included
-local CLOSE_READ = 65536       -- bytes asked for per read of an until-close body
+local READ_MAX = 65536         -- bytes asked for per socket read
 local SP, HT, CR = 32, 9, 13
 
 
@@ -101,8 +101,8 @@ end
 
 
 local function too_large(max_body)
-    return make_error("NetworkError", "response body larger than " .. max_body .. " bytes",
-        false)
+    return make_error("ResponseTooLarge", "response body larger than " .. max_body
+        .. " bytes", false)
 end
 
 
@@ -283,62 +283,99 @@ end
 
 -- Readers -------------------------------------------------------------------
 --
--- r = { sock, deadline, next_line (a receiveuntil("\n") iterator),
---       head_left (bytes of status and header lines still allowed), s (settings) }
+-- r = { sock, deadline, buf (bytes received, not yet used, from pos),
+--       pos, head_left (bytes of status and header lines still allowed), s }
+--
+-- Every socket read is one receiveany(): it returns as soon as any bytes
+-- are there, and each is armed with what is left of the deadline.  (A
+-- receive(n) or a receiveuntil() iterator re-arms nginx's read timer at
+-- every byte that arrives, so a server sending one byte a second would
+-- never time out.)
 
--- n bytes: data | nil, err, raw_err
-local function receive(r, n, what)
+-- Appends up to n (at most READ_MAX) new bytes to r.buf.  true | nil, err, raw_err
+local function fill(r, n, what)
     if not arm(r.sock, r.deadline) then
         return nil, make_error("Timeout", what .. " timed out"), "timeout"
     end
-    local data, err = r.sock:receive(n)
+    local data, err = r.sock:receiveany(min(n, READ_MAX))
     if not data then
         return nil, io_error(err, what), err
     end
-    return data
+    local buf, pos = r.buf, r.pos
+    if pos > #buf then
+        r.buf = data
+    else
+        r.buf = sub(buf, pos) .. data
+    end
+    r.pos = 1
+    return true
 end
 
 
--- One LF-terminated line (its CR dropped) of at most max bytes, read in
--- pieces of at most max + 2 bytes so a line never grows past the limit.
--- line | nil, err, raw_err
-local function read_line(r, max, what, too_long)
-    local first, more, len = nil, nil, 0
+-- Takes n bytes from r.buf (all there).
+local function take(r, n)
+    local pos = r.pos
+    r.pos = pos + n
+    return sub(r.buf, pos, pos + n - 1)
+end
+
+
+-- Exactly n bytes: data | nil, err, raw_err
+local function receive(r, n, what)
+    local have = #r.buf - r.pos + 1
+    if have >= n then
+        return take(r, n)
+    end
+    local parts, k = { take(r, have) }, 1
+    n = n - have
+    while n > 0 do
+        local ok, err, raw = fill(r, n, what)
+        if not ok then
+            return nil, err, raw
+        end
+        k = k + 1
+        parts[k] = take(r, #r.buf)
+        n = n - #parts[k]
+    end
+    return concat(parts, "", 1, k)
+end
+
+
+-- One LF-terminated line (its CR dropped) of at most max bytes; never
+-- holds more than max + 2 bytes of it and one read; a longer one is an
+-- error with code and the message too_long.  line | nil, err, raw_err
+local function read_line(r, max, what, code, too_long)
+    local from = r.pos
     while true do
-        if not arm(r.sock, r.deadline) then
-            return nil, make_error("Timeout", what .. " timed out"), "timeout"
-        end
-        local data, err = r.next_line(max + 2 - len)
-        if not data then
-            if err then
-                return nil, io_error(err, what), err
+        local lf = find(r.buf, "\n", from, true)
+        if lf then
+            local line = sub(r.buf, r.pos, lf - 1)
+            r.pos = lf + 1
+            if byte(line, -1) == CR then
+                line = sub(line, 1, -2)
             end
-            break    -- the LF
+            if #line > max then
+                return nil, make_error(code, too_long, false)
+            end
+            return line
         end
-        len = len + #data
-        if len > max + 1 then
-            return nil, make_error("NetworkError", too_long, false)
+        local have = #r.buf - r.pos + 1
+        if have > max + 1 then
+            return nil, make_error(code, too_long, false)
         end
-        if first == nil then
-            first = data
-        else
-            more = more or { first }
-            more[#more + 1] = data
+        local ok, err, raw = fill(r, max + 2 - have, what)
+        if not ok then
+            return nil, err, raw
         end
+        from = have + 1
     end
-    local line = more and concat(more) or first or ""
-    if byte(line, -1) == CR then
-        line = sub(line, 1, -2)
-    elseif #line > max then
-        return nil, make_error("NetworkError", too_long, false)
-    end
-    return line
 end
 
 
 -- A status or header line, charged to the response's header budget.
 local function read_head_line(r, what)
-    local line, err, raw = read_line(r, r.head_left, what, r.s.head_too_large)
+    local line, err, raw = read_line(r, r.head_left, what, "ResponseTooLarge",
+        r.s.head_too_large)
     if line then
         r.head_left = r.head_left - #line - 2
         if r.head_left < 0 then
@@ -450,7 +487,7 @@ end
 
 -- "1a2b[;ext]": the chunk size | nil, err
 local function read_chunk_size(r)
-    local line, err = read_line(r, CHUNK_LINE_MAX, "reading chunk size",
+    local line, err = read_line(r, CHUNK_LINE_MAX, "reading chunk size", "NetworkError",
         "chunk size line longer than " .. CHUNK_LINE_MAX .. " bytes")
     if not line then
         return nil, err
@@ -510,7 +547,7 @@ local function read_chunked_body(r)
         end
         n = n + 1
         parts[n] = data
-        local crlf, cerr = read_line(r, 0, "reading response body",
+        local crlf, cerr = read_line(r, 0, "reading response body", "NetworkError",
             "malformed chunked body from server")
         if not crlf then
             return nil, cerr
@@ -540,12 +577,8 @@ local function read_close_body(r)
     local max_body = r.s.max_body
     local parts, n, total = {}, 0, 0
     while true do
-        if not arm(r.sock, r.deadline) then
-            return nil, make_error("Timeout", "reading response body timed out")
-        end
-        local data, err, partial = r.sock:receive(min(CLOSE_READ, max_body + 1 - total))
-        data = data or partial
-        if data and data ~= "" then
+        if r.pos <= #r.buf then
+            local data = take(r, #r.buf - r.pos + 1)
             total = total + #data
             if total > max_body then
                 return nil, too_large(max_body)
@@ -553,10 +586,12 @@ local function read_close_body(r)
             n = n + 1
             parts[n] = data
         end
-        if err == "closed" then
-            return concat(parts, "", 1, n)
-        elseif err then
-            return nil, io_error(err, "reading response body")
+        local ok, err, raw = fill(r, max_body + 1 - total, "reading response body")
+        if not ok then
+            if raw == "closed" then
+                return concat(parts, "", 1, n)
+            end
+            return nil, err
         end
     end
 end
@@ -638,7 +673,7 @@ end
 
 -- One response (1xx ones skipped).  res, reusable | nil, err, closed_before_status
 local function read_response(sock, deadline, method, s)
-    local r = { sock = sock, deadline = deadline, next_line = sock:receiveuntil("\n"),
+    local r = { sock = sock, deadline = deadline, buf = "", pos = 1,
                 head_left = s.max_head, s = s }
     local status, version, headers, err
     repeat
@@ -658,7 +693,8 @@ local function read_response(sock, deadline, method, s)
         return nil, until_close
     end
     local connection = lower(headers.connection or "")
-    local reusable = version >= 11 and not until_close
+    -- bytes past the answer: nothing asked for them, the stream is not sound
+    local reusable = version >= 11 and not until_close and r.pos > #r.buf
         and not find(connection, "close", 1, true)
     return { status = status, headers = headers, body = body }, reusable
 end
