@@ -18,12 +18,14 @@
 local acmpca = require "acmpca"
 local json = require "acmpca.json"
 local model = require "acmpca.model"
+local paginate = require "acmpca.paginate"
 
 local type, ipairs, tostring, tonumber, pcall = type, ipairs, tostring, tonumber, pcall
-local error, getmetatable, next = error, getmetatable, next
+local error, getmetatable, setmetatable, next, select = error, getmetatable, setmetatable, next,
+    select
 local concat, sort = table.concat, table.sort
-local fmt = string.format
-local floor = math.floor
+local fmt, find, sub, byte, gsub = string.format, string.find, string.sub, string.byte, string.gsub
+local floor, min, max, huge = math.floor, math.min, math.max, math.huge
 local os_date = os.date
 local kebab = model.kebab
 
@@ -67,17 +69,198 @@ Global options:
 -- output
 ------------------------------------------------------------------------
 
--- epoch seconds -> ISO 8601 as aws-cli v2 prints it (UTC)
+-- What the service sends is printed with care: a name, a message or a
+-- code may hold terminal escapes (ESC [ ... / ESC ] ... BEL), CR, C1
+-- controls or bytes that are not UTF-8, and may be megabytes long.
+
+-- at most this many characters of a service string on the terminal or in
+-- a text/table field (a member the model lets be longer keeps its length)
+local MAX_FIELD = 1000
+
+local CONTROL_ESCAPES = { [9] = "\\t", [10] = "\\n", [13] = "\\r" }
+
+
+-- The length of the well-formed UTF-8 sequence at i of s and its code
+-- point, or nil (the same rules as src/validate.c).
+local function utf8_at(s, i)
+    local c = byte(s, i)
+    local len, lo, hi, cp
+    if c >= 0xC2 and c <= 0xDF then
+        len, cp = 2, c - 0xC0
+    elseif c >= 0xE0 and c <= 0xEF then
+        len, cp = 3, c - 0xE0
+    elseif c >= 0xF0 and c <= 0xF4 then
+        len, cp = 4, c - 0xF0
+    else
+        return nil
+    end
+    lo = (c == 0xE0 and 0xA0) or (c == 0xF0 and 0x90) or 0x80
+    hi = (c == 0xED and 0x9F) or (c == 0xF4 and 0x8F) or 0xBF
+    for j = 1, len - 1 do
+        local cc = byte(s, i + j)
+        if not cc or cc < (j == 1 and lo or 0x80) or cc > (j == 1 and hi or 0xBF) then
+            return nil
+        end
+        cp = cp * 64 + cc - 0x80
+    end
+    return len, cp
+end
+
+
+-- The first n characters of valid UTF-8 text s.
+local function first_chars(s, n)
+    local count, i, len = 0, 1, #s
+    while i <= len do
+        if count == n then
+            return sub(s, 1, i - 1)
+        end
+        count = count + 1
+        i = find(s, "[^\128-\191]", i + 1) or len + 1
+    end
+    return s
+end
+
+
+-- s as text a terminal shows and never obeys: C0 controls, DEL and bytes
+-- that are not UTF-8 as \xNN (\t \n \r), C1 controls as \u0080..\u009f;
+-- at most limit characters (MAX_FIELD), the last three "..." when cut.
+-- Reads no more of s than that.
+local function printable(s, limit)
+    s = tostring(s)
+    limit = limit or MAX_FIELD
+    if #s <= limit and not find(s, "[%c\128-\255]") then
+        return s
+    end
+    local out, n, width, i, len = {}, 0, 0, 1, #s
+    while i <= len and width <= limit do
+        local j = find(s, "[%c\128-\255]", i)
+        local piece, step, w
+        if j ~= i then
+            step = min((j or len + 1) - i, limit + 1 - width)
+            piece, w = sub(s, i, i + step - 1), step
+        else
+            local c = byte(s, i)
+            local l, cp = nil, nil
+            if c >= 0x80 then
+                l, cp = utf8_at(s, i)
+            end
+            if not l then
+                piece, step = CONTROL_ESCAPES[c] or fmt("\\x%02x", c), 1
+            elseif cp <= 0x9F then
+                piece, step = fmt("\\u%04x", cp), l
+            else
+                piece, step = sub(s, i, i + l - 1), l
+            end
+            w = cp and cp > 0x9F and 1 or #piece
+        end
+        n = n + 1
+        out[n] = piece
+        width, i = width + w, i + step
+    end
+    local text = concat(out, "", 1, n)
+    if width > limit then
+        return first_chars(text, max(limit - 3, 0)) .. "..."
+    end
+    return text
+end
+
+_M.printable = printable
+
+
+-- Encoded JSON text whose strings hold no raw C1 control (\u0080..\u009f
+-- instead) and no byte that is not UTF-8 (\ufffd instead): the encoder
+-- escapes C0 and DEL, and outside strings it writes ASCII only.
+local function json_safe(text)
+    if not find(text, "[\128-\255]") then
+        return text
+    end
+    local out, n, i, len = {}, 0, 1, #text
+    while i <= len do
+        local j = find(text, "[\128-\255]", i)
+        if not j then
+            n = n + 1
+            out[n] = sub(text, i)
+            break
+        end
+        if j > i then
+            n = n + 1
+            out[n] = sub(text, i, j - 1)
+        end
+        local l, cp = utf8_at(text, j)
+        n = n + 1
+        if not l then
+            out[n], i = "\\ufffd", j + 1
+        elseif cp <= 0x9F then
+            out[n], i = fmt("\\u%04x", cp), j + l
+        else
+            out[n], i = sub(text, j, j + l - 1), j + l
+        end
+    end
+    return concat(out, "", 1, n)
+end
+
+
+-- stdout for JSON written a piece at a time (json.write_list)
+local function json_writer(stdout)
+    return {
+        write = function(self, ...)
+            for k = 1, select("#", ...) do
+                stdout:write(json_safe(tostring((select(k, ...)))))
+            end
+            return self
+        end,
+    }
+end
+
+
+-- "scheme://user:password@host" -> "scheme://***@host", wherever it is.
+-- Anchored on "://", so each match scans one authority: linear in #s
+-- (a pattern starting at the scheme backtracks over long words).
+local function redact(s)
+    if not find(s, "://", 1, true) then
+        return s
+    end
+    return (gsub(s, "://[^/?#@%s\"']*@", "://***@"))
+end
+
+
+-- What the service may send in a number: JSON has no inf or NaN, so they
+-- are named in a string, as JavaScript would name them.
+local function finite_or_name(v)
+    if v ~= v then
+        return "NaN"
+    elseif v == huge then
+        return "Infinity"
+    elseif v == -huge then
+        return "-Infinity"
+    end
+    return v
+end
+
+
+-- the epoch seconds of 0001-01-01 and of 10000-01-01 (UTC)
+local FIRST_TIME, PAST_TIME = -62135596800, 253402300800
+
+-- epoch seconds -> ISO 8601 as aws-cli v2 prints it (UTC); a time outside
+-- years 1 to 9999 stays the number the service sent (inf and NaN named)
 local function iso8601(t)
     if type(t) ~= "number" then
         return t
+    end
+    if not (t >= FIRST_TIME and t < PAST_TIME) then
+        return finite_or_name(t)
     end
     local s = floor(t)
     local us = floor((t - s) * 1e6 + 0.5)
     if us >= 1000000 then
         s, us = s + 1, 0
     end
-    local base = os_date("!%Y-%m-%dT%H:%M:%S", s)
+    if s >= PAST_TIME then
+        return t
+    end
+    local d = os_date("!*t", s) -- %Y would not pad years before 1000
+    local base = fmt("%04d-%02d-%02dT%02d:%02d:%02d", d.year, d.month, d.day, d.hour, d.min,
+                     d.sec)
     if us > 0 then
         base = base .. fmt(".%06d", us)
     end
@@ -104,8 +287,11 @@ local function scalar_text(v)
         return "False"
     elseif v == nil then
         return "None"
+    elseif type(v) == "number" then
+        return tostring(finite_or_name(v))
     end
-    return tostring(v)
+    -- to_wire has cut a service string to its member's length already
+    return printable(v, huge)
 end
 
 
@@ -221,15 +407,17 @@ local function emit(io_env, g, value)
             io_env.stdout:write(concat(lines, "\n"), "\n")
         end
     else
-        io_env.stdout:write(json.encode(value, 4), "\n")
+        io_env.stdout:write(json_safe(json.encode(value, 4)), "\n")
     end
 end
 
 
 -- A client result (Lua names, epoch timestamps) back to what the service
 -- sent: wire names in the model's member order (as aws-cli prints them),
--- timestamps in ISO 8601, lists and nested structures likewise.
-local function to_wire(shape_name, v)
+-- timestamps in ISO 8601, lists and nested structures likewise.  For text
+-- output (text true) each string is made printable, at most MAX_FIELD
+-- characters or its member's model length when that is longer.
+local function to_wire(shape_name, v, text)
     local shape = SHAPES[shape_name]
     if v == nil or not shape then
         return v
@@ -237,7 +425,7 @@ local function to_wire(shape_name, v)
     if shape.type == "structure" and type(v) == "table" then
         local kv, n = {}, 0
         for _, m in ipairs(shape.members) do
-            local x = to_wire(m.shape, v[m.lua])
+            local x = to_wire(m.shape, v[m.lua], text)
             if x ~= nil then
                 kv[n + 1], kv[n + 2] = m.wire, x
                 n = n + 2
@@ -248,11 +436,15 @@ local function to_wire(shape_name, v)
     elseif shape.type == "list" and type(v) == "table" then
         local out = {}
         for i, e in ipairs(v) do
-            out[i] = to_wire(shape.member, e)
+            out[i] = to_wire(shape.member, e, text)
         end
         return json.array(out)
     elseif shape.type == "timestamp" then
         return iso8601(v)
+    elseif type(v) == "number" then
+        return finite_or_name(v)
+    elseif text and type(v) == "string" then
+        return printable(v, max(MAX_FIELD, shape.max or 0))
     end
     return v
 end
@@ -312,12 +504,12 @@ end
 
 -- digits only, as aws-cli's int() takes them: tonumber would also take
 -- "1e1" or "0x10" (and give a float on Lua 5.4)
-local function int_arg(name, v, min, max)
+local function int_arg(name, v, lo, hi)
     local n = tonumber(v:match("^%s*(%d+)%s*$"))
-    min = min or 1
-    if not n or n < min or (max and n > max) then
-        usage(fmt("argument --%s: expected an integer from %d%s, got %q", name, min,
-                  max and fmt(" to %d", max) or " up", v))
+    lo = lo or 1
+    if not n or n < lo or (hi and n > hi) then
+        usage(fmt("argument --%s: expected an integer from %d%s, got %q", name, lo,
+                  hi and fmt(" to %d", hi) or " up", v))
     end
     return n
 end
@@ -325,7 +517,8 @@ end
 
 -- the fleet-wide commands (audit, ensure-renewal --all)
 local fleet = require("acmpca.cli.fleet"){
-    usage = usage, json = json, iso8601 = iso8601, int_arg = int_arg,
+    usage = usage, json = json, iso8601 = iso8601, int_arg = int_arg, printable = printable,
+    MAX_FIELD = MAX_FIELD,
 }
 
 
@@ -646,13 +839,13 @@ local function read_operation(cmd, o)
 end
 
 
-local function call_once(cmd, c, input)
+local function call_once(cmd, c, input, g)
     local op = cmd.op
     local res, err = c[op.method](c, input.args)
     if not res then
         return nil, err
     end
-    local out = op.output and to_wire(op.output, res)
+    local out = op.output and to_wire(op.output, res, g.output == "text")
     if not out or out.n == 0 then
         return nil -- like aws-cli, no empty object
     end
@@ -662,16 +855,19 @@ end
 
 -- the result list of every page read, the first page's other members, and
 -- the NextToken to carry on from (when --max-items stopped early)
-local function pages_object(cmd, first, items, token)
-    local kv, n = { cmd.result.wire, to_wire(cmd.result.shape, items) }, 2
+local function pages_object(cmd, first, items, token, text)
+    local kv, n = { cmd.result.wire, to_wire(cmd.result.shape, items, text) }, 2
     for _, m in ipairs(SHAPES[cmd.op.output].members) do
         if m ~= cmd.result and m ~= cmd.token then
-            local x = to_wire(m.shape, first[m.lua])
+            local x = to_wire(m.shape, first[m.lua], text)
             if x ~= nil then
                 kv[n + 1], kv[n + 2] = m.wire, x
                 n = n + 2
             end
         end
+    end
+    if text and token then
+        token = printable(token, huge)
     end
     kv[n + 1], kv[n + 2], kv.n = cmd.token.wire, token, n + 2
     return json.object(kv)
@@ -679,34 +875,40 @@ end
 
 
 -- every page, as aws-cli reads them: --page-size per request, and with
--- --max-items no more than that many items
-local function call_pages(cmd, c, input)
+-- --max-items no more than that many items.  acmpca.paginate walks the
+-- pages (and stops with PaginationLoop on a NextToken seen twice); it asks
+-- for each page through a stand-in client that sizes the page for
+-- --max-items and keeps the first and last answers.
+local function call_pages(cmd, c, input, g)
     local args, max_items = input.args, input.max_items
-    local size, start = cmd.by_name["page-size"], cmd.by_name["starting-token"]
-    local page_size, token = args[size.field], args[start.field]
-    local items, first = {}, nil
-    repeat
-        local want = page_size
-        if max_items then
-            local left = max_items - #items
-            want = (not want or left < want) and left or want
-            if size.max and want > size.max then
-                want = size.max
+    local size = cmd.by_name["page-size"]
+    local page_size, method = args[size.field], cmd.op.method
+    local items, first, last = {}, nil, nil
+    local pager = {
+        [method] = function(_, a)
+            if max_items then
+                local want = max_items - #items
+                want = page_size and min(page_size, want) or want
+                a[size.field] = size.max and min(want, size.max) or want
             end
-        end
-        args[size.field], args[start.field] = want, token
-        local res, err = c[cmd.op.method](c, args)
-        if not res then
+            local res, err = c[method](c, a)
+            first, last = first or res, res or last
+            return res, err
+        end,
+    }
+    local next_page = paginate.pages(pager, method, args)
+    repeat
+        local page, err = next_page()
+        if page == false then
             return nil, err
         end
-        first = first or res
-        for _, v in ipairs(res[cmd.result.lua] or {}) do
+        for _, v in ipairs(page or {}) do
             items[#items + 1] = v
         end
-        token = res[cmd.token.lua]
-        token = type(token) == "string" and token ~= "" and token or nil
-    until not token or (max_items and #items >= max_items)
-    return pages_object(cmd, first, items, token)
+    until page == nil or (max_items and #items >= max_items)
+    local token = last and last[cmd.token.lua]
+    token = type(token) == "string" and token ~= "" and token or nil
+    return pages_object(cmd, first or {}, items, token, g.output == "text")
 end
 
 
@@ -948,6 +1150,22 @@ end
 -- running a command
 ------------------------------------------------------------------------
 
+-- An --endpoint-url with user:password@ is refused before the library
+-- sees it (it would quote the URL), and told without the secret.
+local function check_endpoint(url)
+    if type(url) ~= "string" then
+        return
+    end
+    local authority = url:match("^[^:/?#]*://([^/?#]*)") or url:match("^([^/?#]*)")
+    if authority and find(authority, "@", 1, true) then
+        local scheme = url:match("^([^:/?#]*://)") or ""
+        local rest = sub(url, #scheme + 1):gsub("^[^/?#]*@", "", 1)
+        usage(fmt("argument --endpoint-url: must not carry a user name or password "
+                  .. "before '@', got %s***@%s", scheme, rest))
+    end
+end
+
+
 local function make_client(g, io_env, arn)
     local opts = {
         region = g.region, profile = g.profile, endpoint = g["endpoint-url"],
@@ -986,9 +1204,9 @@ end
 -- <problem>"): told as a usage error with the command's option name.
 local function option_error(cmd, err)
     local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
-    msg = msg:gsub("^acmpca%.[%w_]+: ([%w_]+)([^:%s]*): ", function(field, sub)
+    msg = msg:gsub("^acmpca%.[%w_]+: ([%w_]+)([^:%s]*): ", function(field, rest)
         local opt = cmd.option_of[field]
-        return opt and ("argument --" .. opt .. ": ") or (field .. sub .. ": ")
+        return opt and ("argument --" .. opt .. ": ") or (field .. rest .. ": ")
     end)
     return msg
 end
@@ -996,6 +1214,7 @@ end
 
 local function call(cmd, g, o, io_env)
     local input = cmd.read(cmd, o)
+    check_endpoint(g["endpoint-url"])
     local ok, c = pcall(make_client, g, io_env, mock_arn(cmd, o))
     if not ok then
         usage((tostring(c):gsub("^[^:\n]*:%d+: ", "")))
@@ -1013,17 +1232,20 @@ local function call(cmd, g, o, io_env)
 end
 
 
-local function say(io_env, ...)
-    io_env.stderr:write(...)
+-- one line on stderr: prefix (ours) then msg, with any user:password@ of
+-- a URL hidden, escaped and bounded (printable)
+local function say(io_env, prefix, msg, limit)
+    io_env.stderr:write(prefix, printable(redact(tostring(msg)), limit), "\n")
 end
 
 
 local function service_error(io_env, err)
     if type(err) == "table" and err.code and err.operation then
-        say(io_env, fmt("acmpca: An error occurred (%s) when calling the %s operation: %s\n",
-                        tostring(err.code), tostring(err.operation), tostring(err.message)))
+        say(io_env, fmt("acmpca: An error occurred (%s) when calling the %s operation: ",
+                        printable(redact(tostring(err.code)), 100),
+                        printable(tostring(err.operation), 100)), err.message)
     else
-        say(io_env, "acmpca: ", tostring(err), "\n")
+        say(io_env, "acmpca: ", err)
     end
     return 1
 end
@@ -1049,8 +1271,12 @@ local function run(argv, io_env)
             end
             format = tty and io_env.isatty and io_env.isatty(1) and tty or "json"
         end
+        local out_env = io_env
+        if format == "json" then
+            out_env = setmetatable({ stdout = json_writer(io_env.stdout) }, { __index = io_env })
+        end
         local code
-        code, format = cmd.emit(io_env, format, res, input)
+        code, format = cmd.emit(out_env, format, res, input)
         if code then
             return code
         end
@@ -1083,11 +1309,11 @@ function _M.main(argv, io_env)
         return code
     end
     if type(code) == "table" and code[Usage] then
-        say(env, "usage: acmpca <command> [options]  (acmpca --help for more)\n",
-            "acmpca: error: ", code.usage, "\n")
+        env.stderr:write("usage: acmpca <command> [options]  (acmpca --help for more)\n")
+        say(env, "acmpca: error: ", code.usage)
         return 2
     end
-    say(env, "acmpca: internal error: ", tostring(code), "\n")
+    say(env, "acmpca: internal error: ", code)
     return 1
 end
 
