@@ -332,16 +332,29 @@ describe("acmpca.cli against a hostile service", function()
             end)
         end
 
-        it("escapes a common name and a status in the table, the text and the JSON", function()
-            local cn = "ca" .. EVIL .. ("x"):rep(100000)
+        it("escapes a common name, a status, an ARN and a finding in every format", function()
+            local function tamper(method, rows)
+                if method == "audit" then
+                    local r = rows[1]
+                    r.common_name = "ca" .. EVIL .. ("x"):rep(100000)
+                    r.status = "ACTIVE" .. EVIL
+                    r.arn = "arn:" .. EVIL .. ("y"):rep(100000)
+                    r.finding = "finding" .. EVIL .. ("z"):rep(100000)
+                end
+            end
             for _, output in ipairs{ "json", "text", "table" } do
                 local code, out, err = run({ "audit", "--output", output },
-                                           fleet("1700000000", cn, "ACTIVE\27[2J"))
-                assert.is_true(code == 0 or code == 1, err)
+                                           fleet("1700000000"), nil, tamper)
+                assert.are.equal(1, code, err)
                 assert_inert(out, output == "text")
                 assert_inert(err)
                 if output ~= "json" then
+                    assert.truthy(out:find("ca\\x1b]0;pwned", 1, true), out)
                     assert.is_true(#out < 4000, output .. " " .. #out)
+                else
+                    local doc = assert(cjson.decode(out))
+                    assert.are.equal("ca\27]0;pwned", doc.CertificateAuthorities[1].CommonName
+                                     :sub(1, 11))
                 end
             end
         end)

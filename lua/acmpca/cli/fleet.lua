@@ -28,6 +28,8 @@ local MAX_CELL = 40
 
 return function(ctx)
     local usage, json, iso8601, int_arg = ctx.usage, ctx.json, ctx.iso8601, ctx.int_arg
+    -- printable(s, limit): escaped (terminal escapes, C1, bad UTF-8) and bounded
+    local printable, MAX_FIELD = ctx.printable, ctx.MAX_FIELD
     local object, array = json.object, json.array
     local cell
     local null = require("cjson.safe").null
@@ -118,14 +120,15 @@ return function(ctx)
         return account .. "/" .. (#id > 14 and id:sub(1, 8) .. ".." .. id:sub(-4) or id)
     end
 
-    -- a value as a table cell: on one line, and (but for the last column,
-    -- a finding or a reason) not too wide
+    -- a value as a table cell or a text field: on one line, escaped, and
+    -- (but for the last column, a finding or a reason) not too wide
     function cell(v, last)
-        local s = tostring(v == nil and "-" or v):gsub("[%c]", " ")
-        if not last and #s > MAX_CELL then
-            s = s:sub(1, MAX_CELL - 3) .. "..."
-        end
-        return s
+        return printable(v == nil and "-" or v, last and MAX_FIELD or MAX_CELL)
+    end
+
+    -- the columns a cell takes: its characters (cells are valid UTF-8)
+    local function width(c)
+        return #c:gsub("[\128-\191]", "")
     end
 
     -- rows (lists of cells) under a header, columns padded; the last
@@ -137,14 +140,14 @@ return function(ctx)
         end
         for _, r in ipairs(rows) do
             for i, c in ipairs(r) do
-                widths[i] = max(widths[i] or 0, #c)
+                widths[i] = max(widths[i] or 0, width(c))
             end
         end
         local out = {}
         local function line(cells)
             local parts = {}
             for i, c in ipairs(cells) do
-                parts[i] = i < #cells and c .. (" "):rep(widths[i] - #c) or c
+                parts[i] = i < #cells and c .. (" "):rep(widths[i] - width(c)) or c
             end
             out[#out + 1] = concat(parts, "  ")
         end
@@ -183,7 +186,7 @@ return function(ctx)
         end
         if not s.complete_listing then
             lines[#lines + 1] = "The listing stopped early: "
-                .. tostring(s.error and (s.error.message or s.error.code) or "unknown error")
+                .. cell(s.error and (s.error.message or s.error.code) or "unknown error", true)
         end
         return concat(lines, "\n")
     end
@@ -231,10 +234,11 @@ return function(ctx)
     local function audit_text(rows, s)
         local out = {}
         for _, r in ipairs(rows) do
-            out[#out + 1] = concat({ "CERTIFICATEAUTHORITY", tostring(r.arn), cell(r.type),
+            out[#out + 1] = concat({ "CERTIFICATEAUTHORITY", cell(r.arn, true), cell(r.type),
                                      cell(r.status), cell(r.common_name),
-                                     cell(iso8601(r.not_after)), r.renewal,
-                                     concat(r.missing_actions, ","), cell(r.finding) }, "\t")
+                                     cell(iso8601(r.not_after)), cell(r.renewal),
+                                     cell(concat(r.missing_actions, ",")),
+                                     cell(r.finding, true) }, "\t")
         end
         out[#out + 1] = concat({ "SUMMARY", s.total, s.active, s.active_complete,
                                  s.compliant and "COMPLIANT" or "NONCOMPLIANT" }, "\t")
@@ -342,7 +346,7 @@ return function(ctx)
                          s.dry_run and " Dry run: nothing was written." or "")
         if not s.complete_listing then
             tail = tail .. "\nThe listing stopped early: "
-                .. tostring(s.error and (s.error.message or s.error.code) or "unknown error")
+                .. cell(s.error and (s.error.message or s.error.code) or "unknown error", true)
         end
         return render({ "COMMON NAME", "CA", "STATUS", "RESULT", "REASON" }, cells)
             .. "\n\n" .. tail
@@ -351,8 +355,8 @@ return function(ctx)
     local function ensure_text(results, s)
         local out = {}
         for _, r in ipairs(results) do
-            out[#out + 1] = concat({ "RESULT", tostring(r.arn), cell(r.status), r.result,
-                                     cell(r.reason) }, "\t")
+            out[#out + 1] = concat({ "RESULT", cell(r.arn, true), cell(r.status), cell(r.result),
+                                     cell(r.reason, true) }, "\t")
         end
         out[#out + 1] = concat({ "SUMMARY", s.total, s.failed,
                                  s.dry_run and "DRYRUN" or "APPLIED" }, "\t")
