@@ -234,45 +234,41 @@ describe("acmpca.client validation", function()
             return 0
         end
 
-        -- every string member reachable from a shape: { set = function(args, v), path = "a.b[1]" }
-        local function string_members(name, path, get, out, depth)
+        -- every string member reachable from a shape: { path = "a.b[1]", keys = { k, shape }... }
+        local function string_members(name, path, keys, out)
             local sh = SHAPES[name]
-            if depth > 6 then
-                return out
-            end
             if sh.type == "string" then
-                out[#out + 1] = { path = path, get = get }
-            elseif sh.type == "list" then
-                string_members(sh.member, path .. "[1]", function(args)
-                    local list = get(args, true)
-                    list[1] = list[1] or valid(sh.member)
-                    return list, 1
-                end, out, depth + 1)
-            elseif sh.type == "structure" then
+                out[#out + 1] = { path = path, keys = keys }
+            elseif sh.type == "list" and #keys < 6 then
+                local k = { table.unpack(keys) }
+                k[#k + 1] = { 1, sh.member }
+                string_members(sh.member, path .. "[1]", k, out)
+            elseif sh.type == "structure" and #keys < 6 then
                 for _, m in ipairs(sh.members) do
-                    local mpath = path == "" and m.lua or path .. "." .. m.lua
-                    string_members(m.shape, mpath, function(args)
-                        local parent = get(args, true)
-                        if parent[m.lua] == nil then
-                            parent[m.lua] = valid(m.shape)
-                        end
-                        return parent, m.lua
-                    end, out, depth + 1)
+                    local k = { table.unpack(keys) }
+                    k[#k + 1] = { m.lua, m.shape }
+                    string_members(m.shape, path == "" and m.lua or path .. "." .. m.lua, k, out)
                 end
             end
             return out
         end
 
-        local function members_of(op)
-            local list = string_members(op.input, "", function(args) return args end, {}, 0)
-            for _, m in ipairs(list) do
-                local get = m.get
-                m.set = function(args, v)
-                    local parent, key = get(args)
-                    parent[key] = v
+        -- args with the member at keys set to v (its containers made valid)
+        local function set(args, keys, v)
+            local t = args
+            for i = 1, #keys - 1 do
+                local k, shape = keys[i][1], keys[i][2]
+                if t[k] == nil then
+                    t[k] = valid(shape)
                 end
+                t = t[k]
             end
-            return list
+            t[keys[#keys][1]] = v
+            return args
+        end
+
+        local function members_of(op)
+            return string_members(op.input, "", {}, {})
         end
 
         local BAD = {
@@ -287,10 +283,10 @@ describe("acmpca.client validation", function()
             { "\237\160\128", "surrogate" },
             { "\237\191\191", "surrogate" },
             { "\237\173\191\237\176\128", "surrogate" },
-            { "\244\144\128\128", "past U+10FFFF" },
-            { "\245\128\128\128", "past U+10FFFF" },
-            { "\248\136\128\128\128", "past U+10FFFF" },
-            { "\255", "past U+10FFFF" },
+            { "\244\144\128\128", "code point past U+10FFFF" },
+            { "\245\128\128\128", "code point past U+10FFFF" },
+            { "\248\136\128\128\128", "code point past U+10FFFF" },
+            { "\255", "code point past U+10FFFF" },
             { "\195", "truncated sequence" },
             { "ab\226\130", "truncated sequence" },
             { "\240\159\152", "truncated sequence" },
@@ -306,8 +302,7 @@ describe("acmpca.client validation", function()
                    function()
                     for _, bad in ipairs(BAD) do
                         local c, rec = new(nil, ok())
-                        local args = valid(op.input)
-                        m.set(args, bad[1])
+                        local args = set(valid(op.input), m.keys, bad[1])
                         local okc, err = pcall(c[op.method], c, args)
                         assert.is_false(okc, op.method .. " " .. m.path .. " " .. bad[2])
                         assert.matches("acmpca." .. op.method .. ": " .. m.path
