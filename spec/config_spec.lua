@@ -220,8 +220,9 @@ describe("acmpca.config", function()
             write(home .. "/.aws/config", "region = x\n")
             local st, err = config.load{ home = home, getenv = env_of{} }
             assert.is_nil(st)
+            assert.equals("ConfigError", err.code)
             assert.equals("acmpca: cannot parse " .. home
-                .. "/.aws/config line 1: expected a [section] header first", err)
+                .. "/.aws/config line 1: expected a [section] header first", err.message)
         end)
     end)
 
@@ -265,6 +266,66 @@ describe("acmpca.config", function()
             local r, err = config.region{ home = home, getenv = env_of{} }
             assert.is_nil(r)
             assert.matches("cannot parse .*line 2", err)
+        end)
+    end)
+
+    describe("limits", function()
+        -- Shapes that made the old patterns backtrack (quadratic), each
+        -- with a run of n bytes.
+        local function shapes(n)
+            local sp = string.rep(" ", n)
+            return {
+                { "key then spaces", "[default]\nk" .. sp .. "x\n" },
+                { "value then spaces", "[default]\nk = v" .. sp .. "x\n" },
+                { "spaces at the end", "[default]\nk = v" .. sp .. "\n" },
+                { "continuation", "[default]\nk = v\n  " .. sp .. "x" .. sp .. "\n" },
+                { "nested", "[default]\ns3 =\n  k" .. sp .. "x" .. sp .. "= 1\n" },
+                { "brackets", "[default]\n" .. string.rep("[", n) .. "\n" },
+                { "header", "[" .. sp .. "x" .. sp .. "\n" },
+                { "equals", "[default]\nk" .. string.rep("=", n) .. "\n" },
+                { "profile", "[profile" .. sp .. "x" .. sp .. "]\nk = v\n" },
+            }
+        end
+
+        it("parses pathological 1 MB lines in linear time", function()
+            for _, shape in ipairs(shapes(1000000)) do
+                local t = os.clock()
+                local ok, s = pcall(config.parse, shape[2], "cfg")
+                assert.is_true(ok, s)
+                if s then
+                    config.config_profiles(s)
+                end
+                local dt = os.clock() - t
+                assert.is_true(dt < 2, shape[1] .. " took " .. dt .. " s")
+            end
+        end)
+
+        it("joins many continuation lines in linear time", function()
+            local text = "[default]\nk = v\n" .. string.rep("  x\n\n", 500000)
+            local t = os.clock()
+            local s = assert(config.parse(text))
+            assert.is_true(os.clock() - t < 2, "took " .. (os.clock() - t) .. " s")
+            -- "v", then "\n", "x", "\n" per line, the last "\n" trimmed
+            assert.equals(500000 * 3, #s.default.k)
+        end)
+
+        it("refuses a line longer than 1 MiB, naming the line", function()
+            local s, err = config.parse("[default]\nk = " .. string.rep("v", 1048576) .. "\n",
+                                        "cfg")
+            assert.is_nil(s)
+            assert.equals("cfg line 2: longer than 1048576 bytes", err)
+        end)
+
+        it("refuses a file larger than 4 MiB, naming it, without reading all of it", function()
+            local path = home .. "/.aws/credentials"
+            write(path, "[default]\n" .. string.rep("# padding\n", 430000))
+            local st, err = config.load{ home = home, getenv = env_of{} }
+            assert.is_nil(st)
+            assert.equals("ConfigError", err.code)
+            assert.equals("acmpca: " .. path .. " is larger than 4194304 bytes", err.message)
+            local r, rerr = config.read_file("/dev/zero")
+            assert.is_nil(r)
+            assert.equals("acmpca: /dev/zero is larger than 4194304 bytes", rerr.message)
         end)
     end)
 end)

@@ -2,6 +2,12 @@
 -- selection and region resolution, the way botocore (and so the AWS CLI)
 -- reads them. Nothing here runs at require time; every function takes an
 -- opts table whose getenv/home fields let specs inject an environment.
+--
+-- Limits: a file is read up to MAX_FILE bytes (4 MiB; one bounded read,
+-- a larger file is refused naming it), a line up to MAX_LINE (1 MiB).
+-- Parsing is linear: plain finds and byte loops, no backtracking pattern;
+-- multi-line values are joined once, at the end.  Failures of read_file,
+-- load, profile and region are ConfigError objects (core.new_error).
 
 local io_open = io.open
 local os_getenv = os.getenv
@@ -14,13 +20,72 @@ local str_match = string.match
 local str_gmatch = string.gmatch
 local str_lower = string.lower
 local str_format = string.format
+local str_byte = string.byte
+local tbl_concat = table.concat
+local pcall = pcall
+local require = require
+local setmetatable = setmetatable
 
 
 local _M = { _VERSION = "0.1.0" }
 
+local MAX_FILE = 4 * 1024 * 1024
+local MAX_LINE = 1024 * 1024
+_M.MAX_FILE, _M.MAX_LINE = MAX_FILE, MAX_LINE
+
+
+-- A ConfigError object (a plain table where acmpca.core is not loaded).
+local function config_error(message)
+    local fields = { code = "ConfigError", message = message, retryable = false }
+    local ok, core = pcall(require, "acmpca.core")
+    if ok and type(core) == "table" and type(core.new_error) == "function" then
+        return core.new_error(fields)
+    end
+    return setmetatable(fields, { __tostring = function(e)
+        return e.code .. ": " .. e.message
+    end })
+end
+
+
+local function is_space(b)
+    return b == 32 or (b >= 9 and b <= 13)
+end
+
+
+-- Positions of s[i..j] without leading and trailing white space.
+local function trim_span(s, i, j)
+    while i <= j and is_space(str_byte(s, i)) do
+        i = i + 1
+    end
+    while j >= i and is_space(str_byte(s, j)) do
+        j = j - 1
+    end
+    return i, j
+end
+
 
 local function trim(s)
-    return (str_match(s, "^%s*(.-)%s*$"))
+    return str_sub(s, trim_span(s, 1, #s))
+end
+
+
+local function rtrim(s)
+    local j = #s
+    while j > 0 and is_space(str_byte(s, j)) do
+        j = j - 1
+    end
+    return str_sub(s, 1, j)
+end
+
+
+-- "key = value" / "key: value" at the first "=" or ":" (one plain scan):
+-- trimmed key and value, or nil when there is no separator.
+local function split_kv(line)
+    local at = str_find(line, "[=:]")
+    if not at then
+        return nil
+    end
+    return str_sub(line, trim_span(line, 1, at - 1)), str_sub(line, trim_span(line, at + 1, #line))
 end
 
 
@@ -44,7 +109,12 @@ _M.env_reader = env_reader
 local function parse_nested(value)
     local t = {}
     for line in str_gmatch(value, "[^\n]+") do
-        local k, v = str_match(line, "^%s*([^=]-)%s*=%s*(.-)%s*$")
+        local at = str_find(line, "=", 1, true)
+        local k, v
+        if at then
+            k = str_sub(line, trim_span(line, 1, at - 1))
+            v = str_sub(line, trim_span(line, at + 1, #line))
+        end
         if k and k ~= "" then
             t[k] = v
         end
@@ -66,7 +136,9 @@ function _M.parse(text, name)
     end
     name = name or "config"
     local sections = {}
-    local cur, cur_key, cur_indent
+    -- multi-line values: parts[section][key] = { pieces }, joined at the end
+    local parts = {}
+    local cur, cur_key, cur_indent, cur_parts
     local lineno = 0
     local pos = 1
     local len = #text
@@ -85,8 +157,20 @@ function _M.parse(text, name)
             pos = len + 1
         end
         lineno = lineno + 1
-        line = str_match(line, "^(.-)\r?$")
-        local indent = #str_match(line, "^[ \t]*")
+        if #line > MAX_LINE then
+            return nil, str_format("%s line %d: longer than %d bytes", name, lineno, MAX_LINE)
+        end
+        if str_byte(line, -1) == 13 then
+            line = str_sub(line, 1, -2)
+        end
+        local indent = 0
+        while true do
+            local b = str_byte(line, indent + 1)
+            if b ~= 32 and b ~= 9 then
+                break
+            end
+            indent = indent + 1
+        end
         local body = str_sub(line, indent + 1)
         local first = str_sub(body, 1, 1)
 
@@ -94,16 +178,21 @@ function _M.parse(text, name)
             -- Blank lines end nothing, as in configparser; a following
             -- indented line still continues the current value.
             if cur_key then
-                cur[cur_key] = cur[cur_key] .. "\n"
+                cur_parts[#cur_parts + 1] = "\n"
             end
         elseif first == "#" or first == ";" then -- luacheck: ignore 542
             -- A full-line comment (inline comments are not recognised:
             -- botocore keeps "value # text" verbatim).
         elseif cur_key and indent > cur_indent then
-            cur[cur_key] = cur[cur_key] .. "\n" .. trim(body)
+            cur_parts[#cur_parts + 1] = "\n"
+            cur_parts[#cur_parts + 1] = trim(body)
         elseif first == "[" and str_find(body, "]", 2, true) then
-            local header = str_match(body, "^%[(.*)%]")
-            header = trim(header)
+            -- up to the last "]" (a plain backward scan)
+            local close = #body
+            while str_byte(body, close) ~= 93 do
+                close = close - 1
+            end
+            local header = str_sub(body, trim_span(body, 2, close - 1))
             if header == "" then
                 return nil, str_format("%s line %d: empty section name", name, lineno)
             end
@@ -111,6 +200,7 @@ function _M.parse(text, name)
             if not cur then
                 cur = {}
                 sections[header] = cur
+                parts[cur] = {}
             end
             cur_key = nil
         else
@@ -118,21 +208,23 @@ function _M.parse(text, name)
                 return nil, str_format("%s line %d: expected a [section] header first",
                                        name, lineno)
             end
-            local k, v = str_match(body, "^(.-)%s*[=:]%s*(.*)$")
+            local k, v = split_kv(body)
             if not k or k == "" then
                 return nil, str_format("%s line %d: expected \"key = value\"", name, lineno)
             end
             cur_key = str_lower(k)
             cur_indent = indent
-            cur[cur_key] = v
+            cur_parts = { v }
+            parts[cur][cur_key] = cur_parts
+            cur[cur_key] = true
         end
     end
 
     -- Strip trailing whitespace of multi-line values; a value that starts
     -- on the line after its key is a nested sub-section.
     for _, sect in pairs(sections) do
-        for k, v in pairs(sect) do
-            v = str_match(v, "^(.-)%s*$")
+        for k, pieces in pairs(parts[sect]) do
+            local v = rtrim(tbl_concat(pieces))
             if str_sub(v, 1, 1) == "\n" then
                 sect[k] = parse_nested(v)
             else
@@ -152,14 +244,19 @@ function _M.read_file(path)
     if not f then
         return nil, oerr or (path .. ": cannot open"), "missing"
     end
-    local text, rerr = f:read("*a")
+    -- one bounded read: a larger file (or /dev/zero) is never read whole
+    local text, rerr = f:read(MAX_FILE + 1)
     f:close()
-    if not text then
-        return nil, path .. ": " .. tostring(rerr)
+    if text == nil and rerr then
+        return nil, config_error("acmpca: " .. path .. ": " .. tostring(rerr))
+    end
+    text = text or ""
+    if #text > MAX_FILE then
+        return nil, config_error(str_format("acmpca: %s is larger than %d bytes", path, MAX_FILE))
     end
     local sections, perr = _M.parse(text, path)
     if not sections then
-        return nil, "acmpca: cannot parse " .. perr
+        return nil, config_error("acmpca: cannot parse " .. perr)
     end
     return sections
 end
@@ -229,9 +326,9 @@ function _M.config_profiles(sections)
                 profiles.default = values
             end
         else
-            local pname = str_match(header, "^profile%s+(.+)$")
-            if pname then
-                pname = trim(pname)
+            local pname = str_sub(header, 1, 7) == "profile" and is_space(str_byte(header, 8))
+                and trim(str_sub(header, 9))
+            if pname and pname ~= "" then
                 pname = str_match(pname, '^"(.*)"$') or str_match(pname, "^'(.*)'$") or pname
                 -- "[profile default]" wins over "[default]".
                 profiles[pname] = values
