@@ -673,6 +673,51 @@ describe("acmpca.transport.ngx #nginx", function()
             assert.equal("0.1.0", res.version)
         end)
 
+        it("searches absolute paths only: build/jit, the checkout's lua/, the system's",
+            function()
+            local res = run([[ return { path = package.path, cpath = package.cpath } ]])
+            local root = nginx.root()
+            local seen = {}
+            assert.is_nil(res.path:find(";;", 1, true), res.path)
+            assert.is_nil(res.cpath:find(";;", 1, true), res.cpath)
+            for entry in (res.path .. ";" .. res.cpath):gmatch("[^;]+") do
+                assert.matches("^/", entry, 1)       -- no "./?.so" from the defaults
+                seen[#seen + 1] = entry
+            end
+            assert.equal(root .. "/build/jit/?.so", res.cpath:match("^[^;]*"))
+            for _, entry in ipairs(seen) do
+                if entry:sub(1, #root + 1) == root .. "/" then
+                    local rel = entry:sub(#root + 1)
+                    assert.is_truthy(rel:find("^/lua/%?") or rel == "/build/jit/?.so", entry)
+                end
+            end
+        end)
+
+        it("runs its workers as the user running the specs, so any checkout is readable",
+            function()
+            local res = run([[
+                local f = assert(io.open("/proc/self/status"))
+                local uid = f:read("*a"):match("Uid:%s*%d+%s+(%d+)")
+                f:close()
+                return { uid = tonumber(uid) }
+            ]])
+            local p = io.popen("id -u")
+            local me = tonumber(p:read("*l"))
+            p:close()
+            assert.equal(me, res.uid)
+        end)
+
+        it("runs nginx outside the checkout, so a stray ./acmpca/core.so is never seen",
+            function()
+            local res = run([[
+                local ffi = require "ffi"
+                pcall(ffi.cdef, "char *getcwd(char *buf, size_t size);")
+                local buf = ffi.new("char[4096]")
+                return { cwd = ffi.string(ffi.C.getcwd(buf, 4096)) }
+            ]])
+            assert.equal(bench.prefix, res.cwd)
+        end)
+
         it("makes its errors with acmpca.core's error objects", function()
             local res = run([[
                 local core = require "acmpca.core"

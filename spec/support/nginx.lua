@@ -8,8 +8,10 @@
 --   srv:stop()
 --
 -- nginx runs in the foreground (daemon off) with a master and one worker,
--- in a fresh prefix directory under /tmp, with an empty environment apart
--- from opts.env; it is stopped by its PID.
+-- in a fresh prefix directory under /tmp (also its working directory),
+-- with an empty environment apart from opts.env; it is stopped by its PID.
+-- Started as root, its workers run as root too (see user_directive), so a
+-- checkout nobody else may read still works.
 
 local socket = require "socket"
 local proc = require "support.proc"
@@ -66,6 +68,46 @@ local function can_connect(port)
 end
 
 
+--- package.path for nginx's LuaJIT: the checkout's lua/ and the system's
+-- Lua 5.1 modules (resty.core, cjson), absolute and nothing else (no ";;":
+-- LuaJIT's defaults start with "./?.lua").
+function _M.lua_path(root)
+    return root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;"
+        .. "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+end
+
+
+--- package.cpath for nginx's LuaJIT: the LuaJIT build of acmpca.core
+-- (build/jit, never the Lua 5.4 one `luarocks make` leaves in the
+-- checkout root) and the system's Lua 5.1 C modules; no "./?.so".
+function _M.lua_cpath(root)
+    return root .. "/build/jit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so"
+end
+
+
+-- A nginx started as root runs its workers as `nobody`, who cannot read
+-- a checkout under a 0700 directory (a fresh mktemp -d, a CI workspace):
+-- the workers then fail to load lua/ and build/jit.  So as root the
+-- configuration gets a `user` directive naming the user running the
+-- specs: the workers read exactly what the spec process can, wherever the
+-- checkout is, for every configuration (the bench, the hostile suite's,
+-- the example's with its symlinks into the checkout), with no list of
+-- files to copy and no copy to go stale.  As anyone else nginx cannot
+-- switch users and the workers run as the caller already.
+local function user_directive(conf)
+    if match(conf, "\n%s*user%s") or match(conf, "^%s*user%s") then
+        return ""
+    end
+    local p = io.popen("id -u; id -un; id -gn")
+    local uid, user, group = p:read("*l"), p:read("*l"), p:read("*l")
+    p:close()
+    if uid ~= "0" or not user or not group then
+        return ""
+    end
+    return "user " .. user .. " " .. group .. ";\n"
+end
+
+
 local Server = {}
 Server.__index = Server
 
@@ -98,13 +140,16 @@ function _M.start(opts)
     for name, data in pairs(opts.files or {}) do
         write_file(prefix .. "/" .. name, data)
     end
-    write_file(prefix .. "/nginx.conf", opts.conf)
+    write_file(prefix .. "/nginx.conf", user_directive(opts.conf) .. opts.conf)
 
     local env = { "PATH=/usr/sbin:/usr/bin:/bin" }
     for k, v in pairs(opts.env or {}) do
         env[#env + 1] = shell_quote(k .. "=" .. v)
     end
-    local script = "exec env -i " .. concat(env, " ") .. " " .. _M.NGINX
+    -- run from the prefix: a "./?.so" left in some configuration's search
+    -- path must not find the checkout root's Lua 5.4 acmpca/core.so
+    local script = "cd " .. shell_quote(prefix) .. " || exit 1\n"
+        .. "exec env -i " .. concat(env, " ") .. " " .. _M.NGINX
         .. " -p " .. shell_quote(prefix .. "/")
         .. " -c " .. shell_quote(prefix .. "/nginx.conf")
         .. " -e " .. shell_quote(prefix .. "/logs/error.log") .. "\n"
@@ -159,9 +204,8 @@ env AWS_EC2_METADATA_DISABLED;
 events { worker_connections 1024; }
 http {
     access_log off;
-    lua_package_path
-        "@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;@ROOT@/spec/?.lua;/usr/share/lua/5.1/?.lua;;";
-    lua_package_cpath "@ROOT@/build/jit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
+    lua_package_path "@LUAPATH@";
+    lua_package_cpath "@LUACPATH@";
     lua_ssl_trusted_certificate @PREFIX@/ca.pem;
     lua_ssl_verify_depth 3;
 
@@ -342,7 +386,8 @@ function _M.start_bench()
     local ports = { main = _M.free_port(), plain = _M.free_port(), tls = _M.free_port(),
                     untrusted = _M.free_port() }
     local conf = gsub(BENCH, "@(%u+)@", {
-        MODULES = _M.MODULES, ROOT = _M.root(), PREFIX = prefix,
+        MODULES = _M.MODULES, PREFIX = prefix,
+        LUAPATH = _M.lua_path(_M.root()), LUACPATH = _M.lua_cpath(_M.root()),
         MAIN = ports.main, PLAIN = ports.plain, TLS = ports.tls,
         UNTRUSTED = ports.untrusted,
     })
