@@ -404,4 +404,68 @@ describe("acmpca.renewal", function()
         end)
     end)
 
+    describe("a NextToken the service repeats", function()
+        -- A client whose ListPermissions always answers NextToken "again".
+        local function looping()
+            local n = 0
+            local transport = function()
+                n = n + 1
+                return { status = 200, headers = { ["x-amzn-requestid"] = "r" .. n },
+                         body = '{"Permissions": [], "NextToken": "again"}' }
+            end
+            local o = { region = "us-east-1", transport = transport,
+                        credentials = { access_key_id = "AKID", secret_access_key = "s" },
+                        getenv = function() end }
+            return acmpca.new(o), function() return n end, o
+        end
+
+        local function loop_error(err, calls)
+            assert.is_table(err)
+            assert.equals("PaginationLoop", err.code)
+            assert.is_string(err.message)
+            assert.matches("same NextToken twice", err.message)
+            assert.is_false(err.retryable)
+            assert.equals(2, calls())
+        end
+
+        it("is a PaginationLoop error object from each helper", function()
+            local c, calls = looping()
+            local list, err = c:list_all_permissions(ARN)
+            assert.is_nil(list)
+            loop_error(err, calls)
+
+            c, calls = looping()
+            local ok, herr = c:has_acm_renewal(ARN)
+            assert.is_nil(ok)
+            loop_error(herr, calls)
+
+            c, calls = looping()
+            local eok, eerr = c:ensure_acm_renewal(ARN)
+            assert.is_nil(eok)
+            loop_error(eerr, calls)
+
+            c, calls = looping()
+            local got = {}
+            for p, perr in c:permissions(ARN) do
+                got[#got + 1] = { p, perr }
+            end
+            assert.equals(1, #got)
+            assert.is_false(got[1][1])
+            loop_error(got[1][2], calls)
+        end)
+
+        it("is a PaginationLoop error object through the module-level functions", function()
+            local _, calls, o = looping()
+            acmpca.configure(o)
+            local list, err = acmpca.list_all_permissions(ARN)
+            local ok, herr = acmpca.has_acm_renewal(ARN)
+            acmpca.configure(nil)
+            assert.is_nil(list)
+            assert.is_nil(ok)
+            assert.equals("PaginationLoop", herr.code)
+            assert.equals(4, calls())
+            assert.equals("PaginationLoop", err.code)
+            assert.is_false(err.retryable)
+        end)
+    end)
 end)
