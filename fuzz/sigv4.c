@@ -49,9 +49,18 @@ static acmpca_str span(const char *p, size_t n)
     return (acmpca_str){p, n};
 }
 
+/*
+ * The input itself holds the secret or the token (the fuzzer learns them
+ * from the comparisons below): a message quoting the input may then hold
+ * them too, and proves nothing.
+ */
+static int input_has_secret;
+
 /* Neither the secret nor the token, anywhere in s[0..n). */
 static void no_secret(const char *s, size_t n, const char *where)
 {
+    if (input_has_secret)
+        return;
     if (memmem(s, n, SECRET, sizeof SECRET - 1) != NULL ||
         memmem(s, n, TOKEN, sizeof TOKEN - 1) != NULL)
         die("a secret leaked into", where);
@@ -147,7 +156,7 @@ static void check_presign(const acmpca_sigv4_request *req, const acmpca_sigv4_co
     if (acmpca_sigv4_presign(req, cfg, &t, err, sizeof err) != 0 || t.len != m.len)
         die("presign measured and written differ", err);
     /* the token is in the query, percent-encoded: only the secret is forbidden */
-    if (memmem(t.p, t.len, SECRET, sizeof SECRET - 1) != NULL)
+    if (!input_has_secret && memmem(t.p, t.len, SECRET, sizeof SECRET - 1) != NULL)
         die("the secret leaked into a presigned query", NULL);
     const char *sig = strstr(t.p, "X-Amz-Signature=");
     expected_signature(creq, n, cfg, want);
@@ -168,6 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size < 1)
         return 0;
+    input_has_secret = memmem(data, size, SECRET, sizeof SECRET - 1) != NULL ||
+                       memmem(data, size, TOKEN, sizeof TOKEN - 1) != NULL;
     unsigned flags = data[0];
     const char *p = (const char *)data + 1, *end = (const char *)data + size;
     while (p <= end && nf < MAX_FIELDS) {
