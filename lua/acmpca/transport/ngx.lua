@@ -20,8 +20,18 @@
 -- Layers, as in ledgetech/lua-resty-http: connect, send_request,
 -- read_response; read_response is made of small readers (status line,
 -- header block, chunked, Content-Length and until-close bodies), each
--- with its own limit, every read bounded by the attempt's deadline.  A
--- response that breaks a limit or the protocol is nil, err, never a raise.
+-- with its own limit, checked while reading.  `timeout` bounds the whole
+-- attempt (connect, send, headers, body): every socket wait gets what is
+-- left of it, and every read is one receiveany(), so a server dripping a
+-- byte a second meets the deadline too.  An answer past max_body or past
+-- 64 KiB of status and header lines (one line, or all of them: the field
+-- count is bounded by the same bytes) is ResponseTooLarge, retryable =
+-- false, as with libcurl; any other broken answer is a NetworkError or a
+-- Timeout.  Always nil, err, never a raise.
+--
+-- Requests: the URL (acmpca.url) and every header name and value are
+-- checked before a socket is made; CR, LF, NUL, a space or a control
+-- character anywhere in them raises (they would split the request line).
 --
 -- Trust: ngx_lua 0.10.23 cannot set a CA file per socket.  The CAs that
 -- verify the service's certificate come from `lua_ssl_trusted_certificate`
