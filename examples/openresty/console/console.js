@@ -430,7 +430,7 @@
         absent: 'absent: ACM held no permission on this CA.',
       }[out.status] || String(out.status);
       await Promise.all([loadCa(arn), loadList()]);
-      result.textContent = 'Saved. ' + what.charAt(0).toUpperCase() + what.slice(1);
+      result.textContent = 'Saved: ' + what;
     } catch (e) {
       result.textContent = '';
       $('ca-error').textContent = readable(e);
