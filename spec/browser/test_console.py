@@ -386,7 +386,9 @@ class ConsoleTest(unittest.TestCase):
         self.assertFalse(self.by_id("list-view").is_displayed())
 
     def test_99_screenshot_for_readme(self):
+        # examples/openresty/console.png is a copy of console-list.png
         self.signed_in()
+        self.d.save_screenshot(os.path.join(SHOTS, "console-list.png"))
         self.open_ca(STAGING)
         self.d.save_screenshot(os.path.join(SHOTS, "console-permission.png"))
         self.by_id("back").click()

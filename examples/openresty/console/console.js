@@ -199,7 +199,7 @@
       rn.appendChild(badge(r.renewal));
       if (r.finding) rn.appendChild(el('div', r.finding, 'finding'));
       tr.appendChild(rn);
-      tr.appendChild(el('td', expiry(r)));
+      tr.appendChild(el('td', expiry(r), 'expiry'));
       tbody.appendChild(tr);
     }
     $('ca-count').textContent = rows.length === state.rows.length
