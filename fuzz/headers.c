@@ -7,7 +7,8 @@
  * The statics are reached by including the source.  The input is the
  * header block as the server sent it; libcurl hands the callback one line
  * at a time, '\n' included, so the harness does the same.  The first byte
- * picks the header limit (small limits reach the overflow path).
+ * picks the byte limit (bits 0-1) and the line limit (bits 2-3): small
+ * limits reach the overflow paths.
  *
  * Oracles, beyond the sanitizers: every joined field equals what a naive
  * reference join (fuzz-side, quadratic, no sort) makes of the same lines;
@@ -227,6 +228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     acmpca_http_init(&h);
     h.max_header_bytes = limits[data[0] & 3];
+    if (data[0] & 12) /* small line limits reach the line-count overflow */
+        h.max_header_lines = (size_t)1 << (data[0] & 12);
     const char *in = (const char *)data + 1;
     size--;
     /*
@@ -240,11 +243,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (transfer(&h, in, size, &res) != 0) {
         /* refused: the transfer fails with our message, never a header's text */
-        if (size <= h.max_header_bytes)
-            die("a block within the limit was refused", size, h.max_header_bytes);
+        size_t lines = 0;
+        for (size_t i = 0; i < size; i++)
+            lines += in[i] == '\n';
+        lines += size > 0 && in[size - 1] != '\n';
+        if (size <= h.max_header_bytes && lines <= h.max_header_lines)
+            die("a block within the limits was refused", size, lines);
         fail_curl(&h, CURLE_WRITE_ERROR, &err);
-        if (strcmp(err.code, "NetworkError") != 0 ||
-            strncmp(err.message, "response headers larger than", 28) != 0)
+        if (strcmp(err.code, "ResponseTooLarge") != 0 ||
+            (strncmp(err.message, "response headers larger than", 28) != 0 &&
+             strncmp(err.message, "response has more than", 22) != 0))
             die("overflow reported wrongly", 0, 0);
         acmpca_http_free(&h);
         return 0;
