@@ -9,6 +9,8 @@
 #   make valgrind   the specs under valgrind's memcheck (leaks included)
 #   make model      regenerate src/model_gen.c from spec/fixtures/acm-pca-model
 #   make ctest      the pure-C signer against the SigV4 suites (plain and ASan builds)
+#   make console    the admin console (examples/openresty) in nginx on the fake service;
+#                   prints the URL and the token, Ctrl-C stops it
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -22,7 +24,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check ctest demo deps bench lint model valgrind clean
+.PHONY: all asan check console ctest demo deps bench lint model valgrind clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -72,6 +74,9 @@ build/sign_c: bench/sign_c.c $(SIGNER) $(SIGNER_HDR) Makefile
 
 demo: deps all
 	lua5.4 examples/ensure_renewal.lua --mock
+
+console: all
+	sh tools/console.sh
 
 lint:
 	luacheck lua spec examples bench bin tools

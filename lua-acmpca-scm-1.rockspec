@@ -35,7 +35,7 @@ build = {
             "src/core.c", "src/error.c", "src/crypto.c", "src/crypto_lua.c", "src/sigv4.c",
             "src/sigv4_lua.c", "src/http.c", "src/http_lua.c", "src/multi.c",
             "src/multi_lua.c", "src/model.c", "src/model_gen.c",
-            "src/model_lua.c", "src/validate.c", "src/json.c", "src/response.c",
+            "src/model_lua.c", "src/validate.c", "src/json.c", "src/response.c", "src/answer.c",
             "src/endpoint.c", "src/arn.c", "src/strbuf.c", "src/clock.c", "src/client.c",
          },
          libraries = { "curl", "crypto", "pthread" },

@@ -128,7 +128,8 @@ describe("acmpca.client", function()
                 { { endpoint = "ftp://x" }, "acmpca.new: endpoint: expected an http:// or "
                   .. "https:// URL (http[s]://host[:port][/path]), got \"ftp://x\"" },
                 { { endpoint = "http://h:99999" }, "acmpca.new: endpoint: invalid port" },
-                { { endpoint = "http://user@h" }, "acmpca.new: endpoint: invalid host" },
+                { { endpoint = "http://user@h" },
+                  "acmpca.new: endpoint: userinfo (user:password@) is not allowed" },
                 { { endpoint = "http://h/?q=1" }, "acmpca.new: endpoint: the path must not hold" },
                 { { endpoint = "http://h", use_fips = true }, "endpoint and use_fips cannot" },
                 { { timeout = 0 }, "acmpca.new: timeout: expected seconds in (0, 86400], got 0" },

@@ -449,7 +449,8 @@ describe("acmpca.core http", function()
 
     describe("transport_defaults", function()
         local FIGURES = { timeout = 30, connect_timeout = 10, max_body = 8 * 1024 * 1024,
-                          max_header_bytes = 64 * 1024, keepalive_timeout = 60,
+                          max_header_bytes = 64 * 1024, max_header_lines = 2000,
+                          keepalive_timeout = 60,
                           pool_size = 32 }
 
         it("are the documented figures", function()

@@ -352,7 +352,7 @@ describe("acmpca.core http_multi", function()
             local fine = m:start{ url = srv.url .. "/big?n=" .. max }
             local got = collect(m, { [big] = true, [fine] = true })
             assert.is_nil(got[big].res)
-            assert.equals("NetworkError", got[big].err.code)
+            assert.equals("ResponseTooLarge", got[big].err.code)
             assert.equals("response body larger than " .. max .. " bytes", got[big].err.message)
             assert.is_false(got[big].err.retryable)
             assert.equals(max, #got[fine].res.body)

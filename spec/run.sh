@@ -4,6 +4,7 @@
 # AddressSanitizer/UBSan build, and under valgrind's memcheck (Lua 5.4; a
 # memcheck error fails that run); and the pure-C signer's test program
 # (spec/c/sigv4_test.c, built by `make check`) plain and under ASan/UBSan;
+# the admin console in headless Chromium (spec/browser/run.sh);
 # and a short run of each libFuzzer target (fuzz/run.sh).
 # Prints each runner's output, then one line "N passed, N failed" summed
 # over all runs (also left in build/test-summary for .ci/run).
@@ -104,6 +105,11 @@ rm -rf "$tree"
 
 run_busted lua5.4 lua5.4 build/5.4 "--exclude-tags=nginx"
 run_busted luajit luajit build/jit ""
+
+# The admin console in headless Chromium (chromium-driver, python3-selenium)
+# against the real nginx with the LuaJIT build and the fake service;
+# screenshots under build/browser/.
+run_c browser spec/browser/run.sh
 
 ASAN_LIB=$(cc -print-file-name=libasan.so)
 LD_PRELOAD="$ASAN_LIB" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \

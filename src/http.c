@@ -506,7 +506,7 @@ static int split_line(char *p, const char *stop, int after_field, hline *l)
 /* h->resh into h->lines: fields and continuations, in order.  -1 on ENOMEM. */
 static int split_head(acmpca_http *h, size_t *count)
 {
-    char *p = h->resh.p, *end = h->resh.p + h->resh.len;
+    char *p = h->resh.p, *end = h->resh.p ? h->resh.p + h->resh.len : NULL;
     const char *name = NULL; /* the field a continuation would extend */
     size_t namelen = 0, n = 0;
     hline l;

@@ -264,6 +264,7 @@ static const struct {
     {"connect_timeout", ACMPCA_HTTP_CONNECT_TIMEOUT},
     {"max_body", (double)ACMPCA_HTTP_MAX_BODY},
     {"max_header_bytes", (double)ACMPCA_HTTP_MAX_HEADER_BYTES},
+    {"max_header_lines", (double)ACMPCA_HTTP_MAX_HEADER_LINES},
     {"keepalive_timeout", ACMPCA_HTTP_KEEPALIVE_TIMEOUT},
     {"pool_size", (double)ACMPCA_HTTP_POOL_SIZE},
 };

@@ -111,7 +111,9 @@ describe("acmpca.credentials", function()
                 S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = stub.url .. "/v2/credentials/task"
                 local c, err = credentials.provider(opts{ http = socket_transport.request })()
                 assert.is_nil(c)
-                assert.matches("failed after 3 attempts: the response is not a JSON object$", err.message)
+                assert.matches(
+                    "failed after 3 attempts: the response is not a JSON object$",
+                    err.message)
             end)
 
             it("rejects an http full URI on a host that is not allowed, sending nothing",
@@ -132,7 +134,9 @@ describe("acmpca.credentials", function()
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
-                assert.equals("acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL", err.message)
+                assert.equals(
+                    "acmpca: AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL",
+                    err.message)
                 assert.equals(0, #log)
             end)
 
@@ -157,7 +161,9 @@ describe("acmpca.credentials", function()
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
-                assert.equals("acmpca: the container authorization token contains a line break", err.message)
+                assert.equals(
+                    "acmpca: the container authorization token contains a line break",
+                    err.message)
                 assert.equals(0, #log)
             end)
 
@@ -167,7 +173,9 @@ describe("acmpca.credentials", function()
                 local http, log = fake_http()
                 local c, err = credentials.provider(opts{ http = http })()
                 assert.is_nil(c)
-                assert.matches("^acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: ", err.message)
+                assert.matches(
+                    "^acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: ",
+                    err.message)
                 assert.equals(0, #log)
             end)
 

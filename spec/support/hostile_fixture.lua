@@ -129,9 +129,8 @@ error_log logs/error.log warn;
 events { worker_connections 256; }
 http {
     access_log off;
-    lua_package_path
-        "@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;@ROOT@/spec/?.lua;/usr/share/lua/5.1/?.lua;;";
-    lua_package_cpath "@ROOT@/build/jit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
+    lua_package_path "@LUAPATH@";
+    lua_package_cpath "@LUACPATH@";
     server {
         listen 127.0.0.1:@PORT@;
         client_body_buffer_size 1m;
@@ -158,8 +157,9 @@ http {
 
 function _M.start_nginx()
     local port = nginx.free_port()
-    local conf = CONF:gsub("@(%u+)@", { MODULES = nginx.MODULES, ROOT = nginx.root(),
-                                        PORT = port })
+    local conf = CONF:gsub("@(%u+)@", { MODULES = nginx.MODULES, PORT = port,
+                                        LUAPATH = nginx.lua_path(nginx.root()),
+                                        LUACPATH = nginx.lua_cpath(nginx.root()) })
     return nginx.start{ conf = conf, port = port }
 end
 
