@@ -241,6 +241,27 @@ describe("acmpca.client responses", function()
             assert.equals("UnknownError", err.code)
             assert.equals("what", err.message)
         end)
+
+        it("bounds a service message at 4 KiB on a character boundary", function()
+            -- 3 MB of message: kept whole it would ride on every log line
+            local long = ("é"):rep(1500000)
+            local c = new(nil, { status = 400, headers = {},
+                                 body = cjson.encode{ __type = "InvalidArnException",
+                                                      message = long } })
+            local _, err = c:list_permissions{ ca_arn = ARN }
+            assert.equals("InvalidArnException", err.code)
+            local kept = err.message:match("^(.-)%.%.%. %(3000000 bytes%)$")
+            assert.is_truthy(kept, err.message:sub(-40))
+            assert.is_true(#kept <= 4096 and #kept >= 4094, #kept)
+            assert.equals(("é"):rep(math.floor(#kept / 2)), kept)
+            -- a message at the limit is kept as it is
+            local exact = ("x"):rep(4096)
+            c = new(nil, { status = 400, headers = {},
+                           body = cjson.encode{ __type = "InvalidArnException",
+                                                message = exact } })
+            _, err = c:list_permissions{ ca_arn = ARN }
+            assert.equals(exact, err.message)
+        end)
     end)
 
 

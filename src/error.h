@@ -37,6 +37,11 @@ ACMPCA_HIDDEN void acmpca_error_push(lua_State *L, const char *code,
 ACMPCA_HIDDEN size_t acmpca_excerpt(const char *s, size_t n, size_t max, char *out,
                                     size_t outlen);
 
+/* A service error's message is kept up to this many bytes (real ones are
+ * one sentence); a longer one is cut on a UTF-8 character boundary and
+ * ends in "... (N bytes)". */
+#define ACMPCA_MESSAGE_MAX 4096
+
 /* Give the table at index i the error metatable unless it has one. */
 ACMPCA_HIDDEN void acmpca_error_adopt(lua_State *L, int i);
 

@@ -370,12 +370,36 @@ static void error_fields(lua_State *L, const answer *a, char *code, size_t codel
     *message = msg;
 }
 
+/*
+ * A message over ACMPCA_MESSAGE_MAX bytes, cut before the character that
+ * crosses the limit, with its full size after it: pushed, and returned.
+ */
+static const char *bound_message(lua_State *L, const char *message)
+{
+    size_t n = strlen(message), cut = ACMPCA_MESSAGE_MAX;
+    char tail[48];
+    if (n <= ACMPCA_MESSAGE_MAX)
+        return message;
+    /* back to the lead byte of the character at the limit (at most 3 steps
+     * on valid UTF-8; bytes of anything else are left as they are) */
+    for (int i = 0; i < 3 && ((unsigned char)message[cut] & 0xC0) == 0x80; i++)
+        cut--;
+    if (((unsigned char)message[cut] & 0xC0) == 0x80)
+        cut = ACMPCA_MESSAGE_MAX;
+    snprintf(tail, sizeof tail, "... (%zu bytes)", n);
+    lua_pushlstring(L, message, cut);
+    lua_pushstring(L, tail);
+    lua_concat(L, 2);
+    return lua_tostring(L, -1);
+}
+
 static int service_error(lua_State *L, const answer *a, int64_t *clock_offset)
 {
     char msg[512], code[128];
     const char *message;
     const char *rid = header(L, a->headers, "x-amzn-requestid", "x-amzn-RequestId");
     error_fields(L, a, code, sizeof code, &message, msg, sizeof msg);
+    message = bound_message(L, message);
     int throttling = in_list(code, THROTTLING);
     int retryable = throttling || in_list(code, TRANSIENT) || retryable_status(a->status);
     lua_pushnil(L);
