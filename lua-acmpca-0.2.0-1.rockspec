@@ -1,0 +1,77 @@
+rockspec_format = "3.0"
+package = "lua-acmpca"
+version = "0.2.0-1"
+source = {
+   url = "https://github.com/lua-acmpca/lua-acmpca/releases/download/v0.2.0/lua-acmpca-0.2.0.tar.gz",
+   dir = "lua-acmpca-0.2.0",
+}
+description = {
+   summary = "AWS Private CA (ACM PCA) permissions and AWS Signature V4 for Lua and OpenResty",
+   detailed = [[
+A C module (acmpca.core, over libcurl and OpenSSL) that binds the ACM PCA
+permission operations (CreatePermission, ListPermissions, DeletePermission)
+and the AWS Signature V4 primitives, and a thin Lua layer with
+ensure_acm_renewal(ca_arn), the AWS credential chain, pagination, a fake
+ACM PCA for specs and the REPL, an OpenResty transport and the `acmpca`
+command.
+]],
+   homepage = "https://github.com/lua-acmpca/lua-acmpca",
+   license = "MIT",
+   labels = { "aws", "acm-pca", "sigv4", "openresty" },
+}
+dependencies = {
+   "lua >= 5.1",
+   "lua-cjson",
+}
+external_dependencies = {
+   CURL = { library = "curl" },   -- the header lives in a multiarch directory on Debian
+   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["acmpca.core"] = {
+         sources = {
+            "src/core.c", "src/error.c", "src/crypto.c", "src/crypto_lua.c", "src/sigv4.c",
+            "src/sigv4_lua.c", "src/http.c", "src/http_lua.c", "src/multi.c",
+            "src/multi_lua.c", "src/model.c", "src/model_gen.c",
+            "src/model_lua.c", "src/validate.c", "src/json.c", "src/response.c", "src/answer.c",
+            "src/endpoint.c", "src/arn.c", "src/strbuf.c", "src/clock.c", "src/client.c",
+         },
+         libraries = { "curl", "crypto", "pthread" },
+         incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      },
+      ["acmpca"] = "lua/acmpca/init.lua",
+      ["acmpca.sigv4"] = "lua/acmpca/sigv4.lua",
+      ["acmpca.client"] = "lua/acmpca/client.lua",
+      ["acmpca.model"] = "lua/acmpca/model.lua",
+      ["acmpca.renewal"] = "lua/acmpca/renewal.lua",
+      ["acmpca.fleet"] = "lua/acmpca/fleet.lua",
+      ["acmpca.batch"] = "lua/acmpca/batch.lua",
+      ["acmpca.pacing"] = "lua/acmpca/pacing.lua",
+      ["acmpca.paginate"] = "lua/acmpca/paginate.lua",
+      ["acmpca.json"] = "lua/acmpca/json.lua",
+      ["acmpca.credentials"] = "lua/acmpca/credentials.lua",
+      ["acmpca.config"] = "lua/acmpca/config.lua",
+      ["acmpca.mock"] = "lua/acmpca/mock.lua",
+      ["acmpca.mock.wire"] = "lua/acmpca/mock/wire.lua",
+      ["acmpca.mock.validate"] = "lua/acmpca/mock/validate.lua",
+      ["acmpca.mock.signature"] = "lua/acmpca/mock/signature.lua",
+      ["acmpca.mock.faults"] = "lua/acmpca/mock/faults.lua",
+      ["acmpca.mock.cas"] = "lua/acmpca/mock/cas.lua",
+      ["acmpca.mock.ops"] = "lua/acmpca/mock/ops.lua",
+      ["acmpca.mock.fleet"] = "lua/acmpca/mock/fleet.lua",
+      ["acmpca.cli"] = "lua/acmpca/cli.lua",
+      ["acmpca.cli.fleet"] = "lua/acmpca/cli/fleet.lua",
+      ["acmpca.transport.ngx"] = "lua/acmpca/transport/ngx.lua",
+      ["acmpca.url"] = "lua/acmpca/url.lua",
+   },
+   install = {
+      bin = { acmpca = "bin/acmpca" },
+   },
+}
+test = {
+   type = "command",
+   command = "sh spec/run.sh",
+}
