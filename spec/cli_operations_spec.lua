@@ -253,11 +253,13 @@ describe("acmpca.cli operation commands", function()
             assert.are.same({ MaxResults = 1 }, rec.calls[1].params)
             local res = cjson.decode(out)
             assert.are.equal(1, #res.CertificateAuthorities)
-            assert.are.equal("t2", res.NextToken)
-            assert.truthy(out:find('\n    ],\n    "NextToken": "t2"\n}\n$'), out)
+            -- botocore's token: base64 of {"NextToken": "t2"} (spec/cli_token_spec.lua)
+            local t2 = "eyJOZXh0VG9rZW4iOiAidDIifQ=="
+            assert.are.equal(t2, res.NextToken)
+            assert.truthy(out:find('\n    ],\n    "NextToken": "' .. t2 .. '"\n}\n$'), out)
 
             rec = recorder{ { body = { CertificateAuthorities = { { Arn = ARN2 } } } } }
-            code, out = run({ "list-certificate-authorities", "--starting-token", "t2" }, rec)
+            code, out = run({ "list-certificate-authorities", "--starting-token", t2 }, rec)
             assert.are.equal(0, code)
             assert.are.same({ NextToken = "t2" }, rec.calls[1].params)
             assert.is_nil(cjson.decode(out).NextToken)

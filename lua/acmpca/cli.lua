@@ -19,6 +19,7 @@ local acmpca = require "acmpca"
 local json = require "acmpca.json"
 local model = require "acmpca.model"
 local paginate = require "acmpca.paginate"
+local ptoken = require "acmpca.cli.token"
 
 local type, ipairs, tostring, tonumber, pcall = type, ipairs, tostring, tonumber, pcall
 local error, getmetatable, setmetatable, next, select = error, getmetatable, setmetatable, next,
@@ -35,6 +36,9 @@ local SHAPES = MODEL.shapes
 
 
 local _M = { _VERSION = "0.1.0" }
+
+-- the key of a text result's token, which emit prints last (NEXTTOKEN)
+local RESUME = {}
 
 
 local ARN_HINT = "arn:<partition>:acm-pca:<region>:<12-digit account>:certificate-authority/<id>"
@@ -403,6 +407,9 @@ local function emit(io_env, g, value)
     if g.output == "text" then
         local lines = {}
         format_text(lines, value)
+        if type(value) == "table" and value[RESUME] then
+            lines[#lines + 1] = "NEXTTOKEN\t" .. printable(value[RESUME], huge)
+        end
         if #lines > 0 then
             io_env.stdout:write(concat(lines, "\n"), "\n")
         end
@@ -823,19 +830,26 @@ end
 
 -- the options given -> the operation's arguments (Lua names) and --max-items
 local function read_operation(cmd, o)
-    local args, max_items = {}, nil
+    local args, max_items, skip = {}, nil, nil
     for _, opt in ipairs(cmd.options) do
         local v = o[opt.name]
         if v ~= nil then
             v = read_value(opt, v)
-            if opt.field then
+            if opt.name == "starting-token" then
+                local n
+                v, n = ptoken.decode(v)
+                if type(n) == "string" then
+                    usage("argument --starting-token: " .. n)
+                end
+                args[opt.field], skip = v, n
+            elseif opt.field then
                 args[opt.field] = v
             elseif opt.name == "max-items" then
                 max_items = v
             end
         end
     end
-    return { args = args, max_items = max_items }
+    return { args = args, max_items = max_items, skip = skip }
 end
 
 
@@ -854,7 +868,9 @@ end
 
 
 -- the result list of every page read, the first page's other members, and
--- the NextToken to carry on from (when --max-items stopped early)
+-- the token to carry on from (when --max-items stopped early), as aws
+-- prints it (acmpca.cli.token).  For text output the token is not a member:
+-- emit prints it last, on a NEXTTOKEN line, as aws does.
 local function pages_object(cmd, first, items, token, text)
     local kv, n = { cmd.result.wire, to_wire(cmd.result.shape, items, text) }, 2
     for _, m in ipairs(SHAPES[cmd.op.output].members) do
@@ -866,11 +882,14 @@ local function pages_object(cmd, first, items, token, text)
             end
         end
     end
-    if text and token then
-        token = printable(token, huge)
+    if not text and token then
+        kv[n + 1], kv[n + 2] = cmd.token.wire, token
+        n = n + 2
     end
-    kv[n + 1], kv[n + 2], kv.n = cmd.token.wire, token, n + 2
-    return json.object(kv)
+    kv.n = n
+    local o = json.object(kv)
+    o[RESUME] = text and token or nil
+    return o
 end
 
 
@@ -878,36 +897,57 @@ end
 -- --max-items no more than that many items.  acmpca.paginate walks the
 -- pages (and stops with PaginationLoop on a NextToken seen twice); it asks
 -- for each page through a stand-in client that sizes the page for
--- --max-items and keeps the first and last answers.
+-- --max-items and keeps the first answer and the token of the last request.
+-- A --starting-token that says how many items of its page were printed
+-- already (boto_truncate_amount) skips them on the first page; a page that
+-- holds more than --max-items wants is cut, and the token printed says
+-- where (botocore's PageIterator does the same).
 local function call_pages(cmd, c, input, g)
-    local args, max_items = input.args, input.max_items
-    local size = cmd.by_name["page-size"]
+    local args, max_items, skip = input.args, input.max_items, input.skip or 0
+    local size, tok = cmd.by_name["page-size"], cmd.by_name["starting-token"]
     local page_size, method = args[size.field], cmd.op.method
-    local items, first, last = {}, nil, nil
+    local items, first, last, sent_token, requests = {}, nil, nil, nil, 0
     local pager = {
         [method] = function(_, a)
-            if max_items then
+            requests = requests + 1
+            if max_items and not (requests == 1 and skip > 0) then
                 local want = max_items - #items
                 want = page_size and min(page_size, want) or want
                 a[size.field] = size.max and min(want, size.max) or want
             end
+            sent_token = a[tok.field]
             local res, err = c[method](c, a)
             first, last = first or res, res or last
             return res, err
         end,
     }
     local next_page = paginate.pages(pager, method, args)
-    repeat
+    local token
+    while true do
         local page, err = next_page()
         if page == false then
             return nil, err
+        elseif page == nil then
+            break
         end
-        for _, v in ipairs(page or {}) do
-            items[#items + 1] = v
+        local from = requests == 1 and skip or 0
+        local take = #page - from
+        if max_items and #items + take > max_items then
+            take = max_items - #items
+            token = ptoken.encode(sent_token, from + take)
         end
-    until page == nil or (max_items and #items >= max_items)
-    local token = last and last[cmd.token.lua]
-    token = type(token) == "string" and token ~= "" and token or nil
+        for k = from + 1, from + take do
+            items[#items + 1] = page[k]
+        end
+        if token or (max_items and #items >= max_items) then
+            break
+        end
+    end
+    if not token and max_items and #items >= max_items then
+        -- on a page boundary: the service's token for the next page, if any
+        local t = last and last[cmd.token.lua]
+        token = type(t) == "string" and t ~= "" and ptoken.encode(t) or nil
+    end
     return pages_object(cmd, first or {}, items, token, g.output == "text")
 end
 
