@@ -11,6 +11,8 @@
 #   make ctest      the pure-C signer against the SigV4 suites (plain and ASan builds)
 #   make console    the admin console (examples/openresty) in nginx on the fake service;
 #                   prints the URL and the token, Ctrl-C stops it
+#   make dist       build/dist/lua-acmpca-<version>.tar.gz, the archive the versioned
+#                   rockspec's source.url names (git archive of HEAD), and its .src.rock
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -24,7 +26,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check console ctest demo deps bench lint model valgrind clean
+.PHONY: all asan check console ctest demo deps dist bench lint model valgrind clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -77,6 +79,11 @@ demo: deps all
 
 console: all
 	sh tools/console.sh
+
+# The release: tools/dist.sh says what goes in; spec/run.sh installs it
+# (tools/rock_check.sh, spec/integration/rock_nginx_spec.lua).
+dist:
+	sh tools/dist.sh build/dist
 
 lint:
 	luacheck lua spec examples bench bin tools

@@ -64,6 +64,7 @@ build = {
       ["acmpca.mock.fleet"] = "lua/acmpca/mock/fleet.lua",
       ["acmpca.cli"] = "lua/acmpca/cli.lua",
       ["acmpca.cli.fleet"] = "lua/acmpca/cli/fleet.lua",
+      ["acmpca.cli.token"] = "lua/acmpca/cli/token.lua",
       ["acmpca.transport.ngx"] = "lua/acmpca/transport/ngx.lua",
       ["acmpca.url"] = "lua/acmpca/url.lua",
    },
