@@ -21,7 +21,9 @@ local model = require "acmpca.model"
 local paginate = require "acmpca.paginate"
 local ptoken = require "acmpca.cli.token"
 
-local type, ipairs, tostring, tonumber, pcall = type, ipairs, tostring, tonumber, pcall
+local type, ipairs, pairs, tostring, tonumber, pcall = type, ipairs, pairs, tostring, tonumber,
+    pcall
+local rawget = rawget
 local error, getmetatable, setmetatable, next, select = error, getmetatable, setmetatable, next,
     select
 local concat, sort = table.concat, table.sort
@@ -49,7 +51,8 @@ _M.DEMO_CA_ARN = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
 
 local GLOBAL = {
     region = "value", profile = "value", ["endpoint-url"] = "value", output = "value",
-    ["ca-bundle"] = "value", mock = "flag", help = "flag",
+    ["ca-bundle"] = "value", mock = "flag", ["mock-state"] = "value", help = "flag",
+    debug = "flag", version = "flag",
 }
 
 local GLOBAL_HELP = [[
@@ -59,14 +62,31 @@ Global options:
   --profile <value>        profile from ~/.aws/config and ~/.aws/credentials
   --endpoint-url <value>   send requests to this URL instead of AWS
   --ca-bundle <value>      trust this CA file for TLS
-  --output json|text       output format (default json; audit and
+  --output json|text       output format (default: AWS_DEFAULT_OUTPUT, the
+                           profile's output, else json; audit and
                            ensure-renewal --all also take table, their
                            default on a terminal)
+  --debug                  print each request and response on stderr
+                           (signature, session token and secrets hidden)
   --mock                   use an in-process fake ACM PCA holding a demo fleet
                            of CAs in every state, plus the given CA ARN,
-                           ACTIVE (for trying it out)
+                           ACTIVE (for trying it out); its state lasts for
+                           this one command only
+  --mock-state <file>      with --mock (implied): the fake's CAs, permissions
+                           and policies are read from the file when it
+                           exists and written back after the command, so a
+                           sequence of commands sees one fake
+  --version                print acmpca's version
   --help                   this help, or a command's with `acmpca <command> --help`
 ]]
+
+-- the commands that hand over to their own module: name, the line of help
+local HANDOVER = {
+    { name = "serve", module = "acmpca.serve", usage = "serve --port N",
+      summary = "run the fake ACM PCA over HTTP on 127.0.0.1 (nginx)" },
+    { name = "repl", module = "acmpca.repl", usage = "repl",
+      summary = "an interactive Lua prompt with acmpca loaded" },
+}
 
 
 ------------------------------------------------------------------------
@@ -987,12 +1007,15 @@ local COMMANDS, COMMAND_ORDER = {}, {}
 local LIST_OPTIONS = {}
 -- options that take no value (--all), in any command
 local FLAG_OPTIONS = {}
+-- every option of every command
+local KNOWN_OPTIONS = {}
 
 
 local function add_command(cmd)
     cmd.by_name, cmd.option_of = {}, {}
     for _, opt in ipairs(cmd.options) do
         cmd.by_name[opt.name] = opt
+        KNOWN_OPTIONS[opt.name] = true
         if opt.field then
             cmd.option_of[opt.field] = opt.name
         end
@@ -1018,6 +1041,9 @@ end
 
 local function overall_help()
     local lines = { "usage: acmpca <command> [options]", "", "Commands:" }
+    for _, h in ipairs(HANDOVER) do
+        lines[#lines + 1] = fmt("  %-19s %s", h.usage, h.summary)
+    end
     for _, name in ipairs(COMMAND_ORDER) do
         local summary = COMMANDS[name].summary
         if #name > 19 then
@@ -1066,8 +1092,11 @@ end
 -- argument parsing
 ------------------------------------------------------------------------
 
+-- Options no command and no global knows are collected (they take no
+-- value: the word after one is not swallowed), to be told with the
+-- command's usage once the command is known.
 local function parse(argv)
-    local g, o, words = {}, {}, {}
+    local g, o, words, unknown = {}, {}, {}, {}
     local i, n = 1, #argv
     while i <= n do
         local a = argv[i]
@@ -1078,9 +1107,11 @@ local function parse(argv)
             local name, val = a:match("^%-%-([^=]+)=(.*)$")
             name = name or a:sub(3)
             local kind = GLOBAL[name]
-            if kind == "flag" or FLAG_OPTIONS[name] then
+            if not kind and not KNOWN_OPTIONS[name] then
+                unknown[#unknown + 1] = "--" .. name
+            elseif kind == "flag" or FLAG_OPTIONS[name] then
                 if val then
-                    usage("--" .. name .. " takes no value")
+                    usage("argument --" .. name .. ": takes no value")
                 end
                 if kind then
                     g[name] = true
@@ -1119,38 +1150,55 @@ local function parse(argv)
         end
         i = i + 1
     end
-    return g, o, words
+    return g, o, words, unknown
+end
+
+
+local function unknown_command(name)
+    usage(fmt("argument command: invalid choice: '%s' (`acmpca --help` lists the commands)",
+              printable(name, 100)))
 end
 
 
 -- the command words name, or nil when help was asked for (and printed)
-local function find_command(g, words, io_env)
+local function find_command(g, words, unknown, io_env)
     local name = words[1]
     if name == "help" then
         local topic = words[2]
         if topic and not COMMANDS[topic] then
-            usage("unknown command '" .. topic .. "'")
+            unknown_command(topic)
         end
         io_env.stdout:write(topic and command_help(COMMANDS[topic]) or overall_help())
         return nil
     end
     if not name then
+        if #unknown > 0 then
+            usage("unknown option " .. printable(unknown[1], 100))
+        end
         if g.help then
             io_env.stdout:write(overall_help())
             return nil
         end
-        usage("a command is required (one of: " .. concat(COMMAND_ORDER, ", ") .. ")")
+        usage("the following arguments are required: command (`acmpca --help` lists them)")
     end
     local cmd = COMMANDS[name]
     if not cmd then
-        usage("unknown command '" .. name .. "' (one of: " .. concat(COMMAND_ORDER, ", ") .. ")")
+        unknown_command(name)
     end
+    io_env.cmd = cmd -- a usage error from here on shows the command's usage
     if g.help then
         io_env.stdout:write(command_help(cmd))
         return nil
     end
+    if #unknown > 0 then
+        local shown = {}
+        for k, u in ipairs(unknown) do
+            shown[k] = printable(u, 100)
+        end
+        usage("Unknown options: " .. concat(shown, ", "))
+    end
     if words[2] then
-        usage("unexpected argument '" .. words[2] .. "'")
+        usage("unexpected argument '" .. printable(words[2], 100) .. "'")
     end
     return cmd
 end
@@ -1159,7 +1207,38 @@ end
 local DEFAULT_OUTPUTS = { json = true, text = true }
 
 
-local function check_options(cmd, g, o)
+-- --output, else AWS_DEFAULT_OUTPUT, else the profile's output (as aws
+-- reads them) -> g.output (nil: the command's default), and where it came
+-- from, for the error
+local function resolve_output(g, io_env)
+    if g.output ~= nil then
+        return "argument --output"
+    end
+    local v = io_env.getenv("AWS_DEFAULT_OUTPUT")
+    if v ~= nil and v ~= "" then
+        g.output = v
+        return "AWS_DEFAULT_OUTPUT"
+    end
+    -- a file that cannot be read is the client's to report (its ConfigError)
+    local ok, st = pcall(require("acmpca.config").load,
+                         { profile = g.profile, getenv = io_env.getenv })
+    local merged = ok and type(st) == "table" and st.merged or {}
+    if type(merged.output) == "string" and merged.output ~= "" then
+        g.output = merged.output
+        return fmt("the output setting of profile '%s' (%s)", printable(st.profile, 100),
+                   printable(tostring(st.config_path), 200))
+    end
+    return nil
+end
+
+
+local function check_options(cmd, g, o, io_env)
+    local missing = {}
+    for _, opt in ipairs(cmd.options) do
+        if opt.required and o[opt.name] == nil then
+            missing[#missing + 1] = "--" .. opt.name
+        end
+    end
     local unknown = {}
     for _, k in ipairs(sorted_names(o)) do
         if not cmd.by_name[k] then
@@ -1169,18 +1248,14 @@ local function check_options(cmd, g, o)
     if #unknown > 0 then
         usage("Unknown options: " .. concat(unknown, ", "))
     end
-    local missing = {}
-    for _, opt in ipairs(cmd.options) do
-        if opt.required and o[opt.name] == nil then
-            missing[#missing + 1] = "--" .. opt.name
-        end
-    end
     if #missing > 0 then
         usage("the following arguments are required: " .. concat(missing, ", "))
     end
+    local source = resolve_output(g, io_env)
     local outputs = cmd.outputs or DEFAULT_OUTPUTS
     if g.output and not outputs[g.output] then
-        usage(fmt("argument --output: invalid choice: %q (choose from %s)", g.output,
+        usage(fmt("%s: invalid choice: \"%s\" (choose from %s)", source,
+                  printable(g.output, 100),
                   outputs.table and "'json', 'text', 'table'" or "'json', 'text'"))
     end
 end
@@ -1206,25 +1281,50 @@ local function check_endpoint(url)
 end
 
 
+-- the fake service of --mock: io_env's, else the one --mock-state holds,
+-- else a new demo fleet; plus the CA the command names, ACTIVE
+local function mock_service(g, io_env, arn)
+    local svc = io_env.mock
+    if svc then
+        return svc
+    end
+    if g["mock-state"] then
+        local err
+        svc, err = require("acmpca.mock.state").load(g["mock-state"])
+        if not svc then
+            usage("argument --mock-state: " .. err)
+        end
+        io_env.mock_state = svc
+    end
+    svc = svc or require("acmpca.mock").demo() -- loaded only for --mock
+    if arn and not svc:status(arn) then
+        svc:add_ca(arn, "ACTIVE")
+    end
+    return svc
+end
+
+
 local function make_client(g, io_env, arn)
     local opts = {
         region = g.region, profile = g.profile, endpoint = g["endpoint-url"],
         ca_file = g["ca-bundle"], sleep = io_env.sleep, now = io_env.now,
+        getenv = io_env.custom_getenv,
     }
     if g.mock then
-        local svc = io_env.mock
-        if not svc then
-            svc = require("acmpca.mock").demo() -- loaded only for --mock
-            if arn and not svc:status(arn) then
-                svc:add_ca(arn, "ACTIVE")
-            end
-        end
+        local svc = mock_service(g, io_env, arn)
         opts.transport = svc:transport()
         opts.credentials = svc.credentials
         opts.region = opts.region or svc.region
         opts.profile, opts.endpoint, opts.ca_file = nil, nil, nil
     end
-    return (io_env.new or acmpca.new)(opts)
+    local c
+    if g.debug then
+        -- around the fake's transport, or the client's own libcurl one
+        local inner = opts.transport or function(req) return c:_send(req) end
+        opts.transport = require("acmpca.cli.debug").wrap(inner, io_env.stderr, printable)
+    end
+    c = (io_env.new or acmpca.new)(opts)
+    return c
 end
 
 
@@ -1240,6 +1340,34 @@ local function mock_arn(cmd, o)
 end
 
 
+-- the global option of each acmpca.new option the command sets
+local GLOBAL_OF = {
+    endpoint = "endpoint-url", region = "region", profile = "profile",
+    ca_file = "ca-bundle",
+}
+
+
+-- "file.lua:12: " and then "acmpca.<function>: " off a raised message
+local function bare(msg)
+    msg = tostring(msg):gsub("^[^:\n]*:%d+: ", "")
+    return (msg:gsub("^acmpca[%.%w_]*: ", ""))
+end
+
+
+-- acmpca.new refuses an option ("acmpca.new: endpoint: <problem>"): told
+-- with the command's option name, or the variable's
+local function client_error(err)
+    local msg = tostring(err):gsub("^[^:\n]*:%d+: ", "")
+    local field, rest = msg:match("^acmpca[%.%w_]*: ([%w_]+): (.*)$")
+    if field and GLOBAL_OF[field] then
+        return "argument --" .. GLOBAL_OF[field] .. ": " .. rest
+    elseif field == "max_attempts" then
+        return "AWS_MAX_ATTEMPTS: " .. rest
+    end
+    return bare(msg)
+end
+
+
 -- The client raises on an argument it refuses ("acmpca.<method>: <field>:
 -- <problem>"): told as a usage error with the command's option name.
 local function option_error(cmd, err)
@@ -1248,7 +1376,7 @@ local function option_error(cmd, err)
         local opt = cmd.option_of[field]
         return opt and ("argument --" .. opt .. ": ") or (field .. rest .. ": ")
     end)
-    return msg
+    return bare(msg)
 end
 
 
@@ -1257,7 +1385,10 @@ local function call(cmd, g, o, io_env)
     check_endpoint(g["endpoint-url"])
     local ok, c = pcall(make_client, g, io_env, mock_arn(cmd, o))
     if not ok then
-        usage((tostring(c):gsub("^[^:\n]*:%d+: ", "")))
+        if type(c) == "table" and c[Usage] then
+            error(c, 0)
+        end
+        usage(client_error(c))
     end
     local res, err
     ok, res, err = pcall(cmd.run, cmd, c, input, g, io_env)
@@ -1273,17 +1404,30 @@ end
 
 
 -- one line on stderr: prefix (ours) then msg, with any user:password@ of
--- a URL hidden, escaped and bounded (printable)
+-- a URL hidden, escaped and bounded (printable); a message that carries
+-- its own "acmpca: " loses it (one prefix is enough)
 local function say(io_env, prefix, msg, limit)
-    io_env.stderr:write(prefix, printable(redact(tostring(msg)), limit), "\n")
+    msg = tostring(msg):gsub("^acmpca: ", "")
+    io_env.stderr:write(prefix, printable(redact(msg), limit), "\n")
+end
+
+
+-- " (after 3 attempts)" when the client tried more than once
+local function attempts_note(err)
+    local n = type(err) == "table" and tonumber(err.attempts)
+    return n and n > 1 and fmt(" (after %d attempts)", n) or ""
 end
 
 
 local function service_error(io_env, err)
     if type(err) == "table" and err.code and err.operation then
-        say(io_env, fmt("acmpca: An error occurred (%s) when calling the %s operation: ",
+        say(io_env, fmt("acmpca: An error occurred (%s) when calling the %s operation%s: ",
                         printable(redact(tostring(err.code)), 100),
-                        printable(tostring(err.operation), 100)), err.message)
+                        printable(tostring(err.operation), 100), attempts_note(err)),
+            err.message)
+    elseif type(err) == "table" and err.message then
+        say(io_env, fmt("acmpca: %s%s: ", printable(tostring(err.code or "error"), 100),
+                        attempts_note(err)), err.message)
     else
         say(io_env, "acmpca: ", err)
     end
@@ -1291,14 +1435,76 @@ local function service_error(io_env, err)
 end
 
 
+-- `acmpca --version`: acmpca's, Lua's (or LuaJIT's)
+local function version_line()
+    local jit = rawget(_G, "jit")
+    return fmt("acmpca %s (%s)\n", tostring(acmpca._VERSION),
+               jit and tostring(jit.version) or _VERSION)
+end
+
+
+-- serve and repl are their own modules' (loaded only when asked for):
+-- the words after the command are theirs
+local function handover(argv, io_env)
+    local name = argv[1]
+    for _, h in ipairs(HANDOVER) do
+        if h.name == name then
+            local ok, mod = pcall(require, h.module)
+            if not ok or type(mod) ~= "table" or type(mod.main) ~= "function" then
+                local why = ok and "it has no main function"
+                    or tostring(mod):match("^[^\n]*"):gsub(":$", "")
+                say(io_env, "acmpca: error: ",
+                    fmt("the %s command is not available: cannot load %s: %s", name, h.module,
+                        bare(why)))
+                return 2
+            end
+            local args = {}
+            for k = 2, #argv do
+                args[k - 1] = argv[k]
+            end
+            local code = mod.main(args, io_env)
+            return type(code) == "number" and code or (code == false and 1 or 0)
+        end
+    end
+    return nil
+end
+
+
+-- --mock-state: the fake's state back to its file
+local function save_mock_state(g, io_env)
+    if not io_env.mock_state then
+        return true
+    end
+    local ok, err = require("acmpca.mock.state").save(io_env.mock_state, g["mock-state"])
+    if not ok then
+        say(io_env, "acmpca: error: ", "argument --mock-state: " .. tostring(err))
+    end
+    return ok
+end
+
+
 local function run(argv, io_env)
-    local g, o, words = parse(argv)
-    local cmd = find_command(g, words, io_env)
+    local code = handover(argv, io_env)
+    if code then
+        return code
+    end
+    local g, o, words, unknown = parse(argv)
+    if g.version then
+        io_env.stdout:write(version_line())
+        return 0
+    end
+    if g["mock-state"] then
+        g.mock = true
+    end
+    local cmd = find_command(g, words, unknown, io_env)
     if not cmd then
         return 0
     end
-    check_options(cmd, g, o)
+    check_options(cmd, g, o, io_env)
     local res, err, input = call(cmd, g, o, io_env)
+    if not save_mock_state(g, io_env) then
+        return 1
+    end
     if res == nil and err ~= nil then
         return service_error(io_env, err)
     end
@@ -1315,10 +1521,10 @@ local function run(argv, io_env)
         if format == "json" then
             out_env = setmetatable({ stdout = json_writer(io_env.stdout) }, { __index = io_env })
         end
-        local code
-        code, format = cmd.emit(out_env, format, res, input)
-        if code then
-            return code
+        local rc
+        rc, format = cmd.emit(out_env, format, res, input)
+        if rc then
+            return rc
         end
         g.output = format
     end
@@ -1332,24 +1538,33 @@ end
 -- seeded with mock.demo()'s fleet, plus the command's CA, ACTIVE), new (the
 -- client constructor; default acmpca.new), sleep (the client's retry
 -- sleep), isatty (fd -> boolean: whether stdout (1) or stderr (2) is a
--- terminal: audit prints a table there, and a progress bar; default: never)
--- and now (the client's clock, with sleep: for tests).
+-- terminal: audit prints a table there, and a progress bar; default: never),
+-- now (the client's clock, with sleep: for tests) and getenv (the
+-- environment AWS_DEFAULT_OUTPUT, the profile and the client read; default
+-- os.getenv).  serve and repl get io_env (stdout and stderr filled in).
 function _M.main(argv, io_env)
     if type(argv) ~= "table" then
         error("acmpca.cli.main: argv: expected a table, got " .. type(argv), 2)
     end
     io_env = io_env or {}
-    local env = {
-        stdout = io_env.stdout or io.stdout, stderr = io_env.stderr or io.stderr,
-        mock = io_env.mock, new = io_env.new, sleep = io_env.sleep,
-        isatty = io_env.isatty, now = io_env.now,
-    }
+    local env = {}
+    for k, v in pairs(io_env) do
+        env[k] = v
+    end
+    env.stdout, env.stderr = io_env.stdout or io.stdout, io_env.stderr or io.stderr
+    env.custom_getenv = io_env.getenv
+    env.getenv = io_env.getenv or os.getenv
     local ok, code = pcall(run, argv, env)
     if ok then
         return code
     end
     if type(code) == "table" and code[Usage] then
-        env.stderr:write("usage: acmpca <command> [options]  (acmpca --help for more)\n")
+        if env.cmd then
+            env.stderr:write(synopsis(env.cmd), "\n")
+            env.stderr:write("(acmpca ", env.cmd.name, " --help for more)\n")
+        else
+            env.stderr:write("usage: acmpca <command> [options]  (acmpca --help for more)\n")
+        end
         say(env, "acmpca: error: ", code.usage)
         return 2
     end
