@@ -15,15 +15,17 @@
 #
 # The install is the README's, on a Debian box where lua-cjson comes from
 # apt: luarocks is told once that the system provides lua-cjson
-# (`luarocks config rocks_provided.lua-cjson 2.1.0-1`, in a throwaway HOME
-# here), and the LuaJIT build compiles against LuaJIT's own headers.
+# (`luarocks config --scope system rocks_provided.lua-cjson 2.1.0-1`, into a
+# copy of /etc/luarocks here), then `luarocks install` takes the source rock (what it fetches
+# from a rocks server); the LuaJIT build compiles against LuaJIT's headers.
 set -u
 cd "$(dirname "$0")/.."
 
-# $1 LUA (5.4 | jit), $2 tree, $3 rock, $4 scratch dir (the HOME luarocks
-# keeps its user config in); the output goes to $4/install.log.  Fails
-# when luarocks fails or says anything about a missing dependency.
-install_rock() {
+# $1 LUA (5.4 | jit), $2 tree, $3 rock, $4 scratch dir (a copy of
+# /etc/luarocks the documented `config --scope system` writes to, and an
+# empty HOME); the output goes to $4/install.log.  Fails when luarocks
+# fails or says anything about a missing dependency.
+install_rock() (
     case "$1" in
     5.4) lv=5.4; set -- "$@" ;;
     jit) lv=5.1; set -- "$@" LUA_INCDIR=/usr/include/luajit-2.1 ;;
@@ -31,14 +33,16 @@ install_rock() {
     esac
     tree=$2 rock=$3 home=$4
     shift 4
-    mkdir -p "$home/.luarocks"
-    HOME=$home luarocks --lua-version=$lv config rocks_provided.lua-cjson 2.1.0-1 \
+    mkdir -p "$home/etc"
+    cp /etc/luarocks/config-$lv.lua "$home/etc/" 2>/dev/null
+    export HOME="$home" LUAROCKS_SYSCONFDIR="$home/etc"
+    luarocks --lua-version=$lv config --scope system rocks_provided.lua-cjson 2.1.0-1 \
         >"$home/install.log" 2>&1 &&
-        HOME=$home luarocks --lua-version=$lv build --tree "$tree" "$rock" "$@" \
+        luarocks --lua-version=$lv install --tree "$tree" "$rock" "$@" \
             >>"$home/install.log" 2>&1 &&
         grep -q "depends on lua-cjson (2.1.0-1 provided by VM)" "$home/install.log" &&
         ! grep -Eq "Missing dependencies|not installed|^Warning|^Error" "$home/install.log"
-}
+)
 
 if [ "${1:-}" = install ]; then
     [ $# -eq 4 ] || { echo "usage: tools/rock_check.sh install LUA TREE ROCK" >&2; exit 2; }
@@ -90,7 +94,7 @@ installed() {
     install_rock 5.4 "$work/tree" "$rock" "$work/home" || {
         cat "$work/home/install.log"; return 1; }
 }
-step "luarocks --lua-version=5.4 build (the source rock, offline, lua-cjson from apt)" installed
+step "luarocks --lua-version=5.4 install (the source rock, offline, lua-cjson from apt)" installed
 
 # The command luarocks installed: its wrapper sets the module paths itself.
 run_command() {
