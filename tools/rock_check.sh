@@ -19,7 +19,7 @@
 # copy of /etc/luarocks here), then `luarocks install` takes the source rock (what it fetches
 # from a rocks server); the LuaJIT build compiles against LuaJIT's headers.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 # $1 LUA (5.4 | jit), $2 tree, $3 rock, $4 scratch dir (a copy of
 # /etc/luarocks the documented `config --scope system` writes to, and an
