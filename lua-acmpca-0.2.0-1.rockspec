@@ -19,6 +19,11 @@ command.
    license = "MIT",
    labels = { "aws", "acm-pca", "sigv4", "openresty" },
 }
+-- lua-cjson from Debian's apt package works: tell luarocks so once, or it
+-- reports "Missing dependencies for lua-acmpca: lua-cjson (not installed)"
+-- (or fetches another one):
+--   sudo luarocks --lua-version=5.4 config --scope system rocks_provided.lua-cjson 2.1.0-1
+-- (--lua-version=5.1 for nginx's LuaJIT; see the README's "Install").
 dependencies = {
    "lua >= 5.1",
    "lua-cjson",
