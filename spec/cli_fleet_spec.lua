@@ -231,7 +231,8 @@ describe("acmpca.cli fleet commands", function()
                   "argument --certificate-authority-arn: not allowed with --all" },
                 { { "ensure-renewal", "--mock", "--certificate-authority-arn", arn, "--dry-run" },
                   "argument --dry-run: only with --all" },
-                { { "ensure-renewal", "--mock", "--all=yes" }, "--all takes no value" },
+                { { "ensure-renewal", "--mock", "--all=yes" },
+                  "argument --all: takes no value" },
                 { { "ensure-renewal", "--mock", "--certificate-authority-arn", arn,
                     "--wait", "soon" }, "argument --wait: expected an integer from 0 to 86400" },
             }

@@ -314,9 +314,9 @@ describe("acmpca.cli", function()
 
     describe("usage errors", function()
         local cases = {
-            { {}, "a command is required" },
-            { { "frobnicate" }, "unknown command 'frobnicate'" },
-            { { "help", "frobnicate" }, "unknown command 'frobnicate'" },
+            { {}, "the following arguments are required: command" },
+            { { "frobnicate" }, "argument command: invalid choice: 'frobnicate'" },
+            { { "help", "frobnicate" }, "argument command: invalid choice: 'frobnicate'" },
             { { "ensure-renewal", "--mock" },
               "one of the arguments --certificate-authority-arn --all is required" },
             { { "create-permission", "--mock", "--certificate-authority-arn", ARN },
@@ -357,7 +357,7 @@ describe("acmpca.cli", function()
                 "--page-size", "0x10" },
               "argument --page-size: expected an integer from 1 to 1000, got \"0x10\"" },
             { { "has-renewal", "--mock=yes", "--certificate-authority-arn", ARN },
-              "--mock takes no value" },
+              "argument --mock: takes no value" },
         }
         for _, case in ipairs(cases) do
             it("exits 2 for " .. table.concat(case[1], " "), function()
@@ -392,7 +392,8 @@ describe("acmpca.cli", function()
                            .. "--certificate-authority-arn " .. ARN)
             assert.truthy(out:find('"HasAcmRenewal": false\n}\nrc=0\n', 1, true), out)
             out = sh("bin/acmpca frobnicate")
-            assert.truthy(out:find("acmpca: error: unknown command 'frobnicate'", 1, true))
+            assert.truthy(out:find("acmpca: error: argument command: invalid choice: "
+                                   .. "'frobnicate'", 1, true), out)
             assert.truthy(out:find("rc=2\n$"))
         end)
     end)

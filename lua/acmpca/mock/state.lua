@@ -23,7 +23,7 @@ local cjson = require "cjson.safe"
 local json = require "acmpca.json"
 local mock = require "acmpca.mock"
 
-local type, ipairs, pairs, tostring, pcall = type, ipairs, pairs, tostring, pcall
+local type, ipairs, pairs, tostring, pcall, next = type, ipairs, pairs, tostring, pcall, next
 local fmt, gsub = string.format, string.gsub
 local floor = math.floor
 local io_open, os_rename, os_remove, os_execute = io.open, os.rename, os.remove, os.execute
@@ -207,7 +207,8 @@ local function decode(text)
     if not is_string(doc.region, 64) then
         return nil, "region: expected a string"
     end
-    if type(doc.cas) ~= "table" or #doc.cas > MAX_CAS then
+    local cas = doc.cas
+    if type(cas) ~= "table" or #cas > MAX_CAS or (next(cas) ~= nil and cas[1] == nil) then
         return nil, fmt("cas: expected a list of at most %d CAs", MAX_CAS)
     end
     return doc
