@@ -280,6 +280,7 @@ describe("acmpca.cli global behaviour", function()
             write(home .. "/.aws/config", "[default]\noutput = table\n")
             code, out, err, svc = outputs({})
             assert.are.equal(2, code)
+            assert.are.equal("", out)
             assert.truthy(err:find("acmpca: error: the output setting of profile 'default' ("
                                    .. home .. "/.aws/config): invalid choice: \"table\"", 1,
                                    true), err)
