@@ -13,7 +13,15 @@
 -- describe-certificate-authority, ...): its options, how their values are
 -- read, its synopsis and its output all come from the operation's shapes.
 -- The three renewal commands (ensure-renewal, has-renewal, revoke-renewal)
--- are written by hand over the client's renewal helpers.
+-- are written by hand over the client's renewal helpers; serve and repl are
+-- handed to acmpca.serve and acmpca.repl (loaded only for them).
+--
+-- As aws does: --output comes from the option, AWS_DEFAULT_OUTPUT or the
+-- profile's output; pagination tokens are botocore's (acmpca.cli.token)
+-- and --output text ends with NEXTTOKEN; --debug prints each request and
+-- response on stderr with the secrets hidden (acmpca.cli.debug, a wrapper
+-- around the client's transport).  --mock-state FILE keeps the fake of
+-- --mock in a file between commands (acmpca.mock.state).
 
 local acmpca = require "acmpca"
 local json = require "acmpca.json"
@@ -770,7 +778,8 @@ local DOCS = {
         summary = "Lists the permissions on the CA",
         about = "Lists the permissions on the CA (ACM PCA ListPermissions), every page.\n"
             .. "With --max-items the output stops after that many and carries the\n"
-            .. "NextToken to pass as --starting-token.",
+            .. "NextToken to pass as --starting-token (the AWS CLI's token format:\n"
+            .. "either command takes the other's).",
     },
     DeletePermission = {
         summary = "Revokes a principal's permissions on the CA",
@@ -785,7 +794,8 @@ local function generic_about(op)
     if op.paginator then
         s = fmt("Calls the ACM PCA %s operation, every page.\n", op.name)
             .. "With --max-items the output stops after that many and carries the\n"
-            .. "NextToken to pass as --starting-token."
+            .. "NextToken to pass as --starting-token (the AWS CLI's token format:\n"
+            .. "either command takes the other's)."
     end
     if not op.output then
         s = s .. "\nPrints nothing on success."
