@@ -246,6 +246,25 @@ describe("acmpca.fleet", function()
             assert.are.equal("AccessDeniedException", err.code)
         end)
 
+        it("summarises in the words the command and the console print", function()
+            local fleet = require "acmpca.fleet"
+            local _, client = demo()
+            local _, s = client:audit()
+            local text = fleet.summary_text(s)
+            local first, second = text:match("^([^\n]*)\n([^\n]*)$")
+            assert.matches("^8 CAs %(%d+ ACTIVE, .*%); renewal: %d+ COMPLETE, ", first)
+            assert.matches("^ACM cannot renew from %d+ of %d+ ACTIVE CAs: run "
+                           .. "`acmpca ensure%-renewal %-%-all` to fix them%.$", second)
+            assert.are.equal("3 ACTIVE, 1 DISABLED",
+                             fleet.counts({ DISABLED = 1, ACTIVE = 3, FAILED = 0 },
+                                          fleet.STATUSES))
+            local stopped = { total = 0, by_status = {}, by_renewal = {}, compliant = true,
+                              active = 0, active_complete = 0, complete_listing = false,
+                              error = { code = "ThrottlingException", message = "slow\27[2J" } }
+            assert.matches("\nThe listing stopped early: <slow\27%[2J>$",
+                           fleet.summary_text(stopped, function(m) return "<" .. m .. ">" end))
+        end)
+
         it("reports progress per CA, the total once the listing is done", function()
             local _, client = demo()
             local calls = {}

@@ -27,7 +27,6 @@ local pcall = pcall
 local tostring = tostring
 local require = require
 local concat = table.concat
-local fmt = string.format
 local match = string.match
 local cjson = require "cjson.safe"
 local json = require "acmpca.json"
@@ -45,10 +44,6 @@ local MAX_BODY = 8192
 local MAX_ARN = 200
 local ACM = "acm.amazonaws.com"
 local ACTIONS = { "IssueCertificate", "GetCertificate", "ListPermissions" }
--- the order `acmpca audit` prints its counts in
-local STATUS_ORDER = { "ACTIVE", "CREATING", "PENDING_CERTIFICATE", "DISABLED", "EXPIRED",
-                       "FAILED", "DELETED" }
-local RENEWAL_ORDER = fleet.VERDICTS
 local RESULT_ORDER = fleet.RESULTS
 
 
@@ -101,36 +96,7 @@ local function list(t)
 end
 
 
--- "3 ACTIVE, 1 DISABLED": counts in a fixed order, zeros left out.
-local function counts(t, order)
-    local parts = {}
-    for _, k in ipairs(order) do
-        if (t[k] or 0) > 0 then
-            parts[#parts + 1] = fmt("%d %s", t[k], k)
-        end
-    end
-    return concat(parts, ", ")
-end
-
-
--- The summary `acmpca audit` prints under its table.
-local function summary_text(s)
-    local lines = { fmt("%d CAs (%s); renewal: %s.", s.total, counts(s.by_status, STATUS_ORDER),
-                        counts(s.by_renewal, RENEWAL_ORDER)) }
-    if s.compliant then
-        lines[2] = fmt("ACM can renew from every ACTIVE CA the account owns (%d of %d).",
-                       s.active_complete, s.active)
-    else
-        lines[2] = fmt("ACM cannot renew from %d of %d ACTIVE CAs: run "
-                       .. "`acmpca ensure-renewal --all` to fix them.",
-                       s.active - s.active_complete, s.active)
-    end
-    if not s.complete_listing then
-        local e = plain_error(s.error) or {}
-        lines[3] = "The listing stopped early: " .. tostring(e.message or e.code or "unknown error")
-    end
-    return concat(lines, "\n")
-end
+local counts, summary_text = fleet.counts, fleet.summary_text
 
 
 ------------------------------------------------------------------------

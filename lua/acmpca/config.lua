@@ -34,9 +34,11 @@ local MAX_LINE = 1024 * 1024
 _M.MAX_FILE, _M.MAX_LINE = MAX_FILE, MAX_LINE
 
 
--- A ConfigError object (a plain table where acmpca.core is not loaded).
-local function config_error(message)
-    local fields = { code = "ConfigError", message = message, retryable = false }
+-- An error object with this code (ConfigError here, CredentialsError for
+-- acmpca.credentials): core.new_error, or a plain table where acmpca.core
+-- is not loaded.
+function _M.new_error(code, message)
+    local fields = { code = code, message = message, retryable = false }
     local ok, core = pcall(require, "acmpca.core")
     if ok and type(core) == "table" and type(core.new_error) == "function" then
         return core.new_error(fields)
@@ -44,6 +46,11 @@ local function config_error(message)
     return setmetatable(fields, { __tostring = function(e)
         return e.code .. ": " .. e.message
     end })
+end
+
+
+local function config_error(message)
+    return _M.new_error("ConfigError", message)
 end
 
 

@@ -69,17 +69,8 @@ local PROCESS_MAX_OUTPUT = 1024 * 1024
 local PROCESS_CHUNK = 64 * 1024
 
 
--- Error objects: core.new_error, or a plain table where the C module is
--- not loaded.
 local function new_error(message)
-    local fields = { code = "CredentialsError", message = message, retryable = false }
-    local ok, core = pcall(require, "acmpca.core")
-    if ok and type(core) == "table" and type(core.new_error) == "function" then
-        return core.new_error(fields)
-    end
-    return setmetatable(fields, { __tostring = function(e)
-        return e.code .. ": " .. e.message
-    end })
+    return config.new_error("CredentialsError", message)
 end
 
 

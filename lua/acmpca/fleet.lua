@@ -43,6 +43,46 @@ local DAY = 86400
 _M.VERDICTS = { "COMPLETE", "PARTIAL", "ABSENT", "UNKNOWN" }
 _M.RESULTS = { "created", "repaired", "present", "would_create", "would_repair",
                "skipped", "failed" }
+-- the order summaries list CA statuses in
+_M.STATUSES = { "ACTIVE", "CREATING", "PENDING_CERTIFICATE", "DISABLED", "EXPIRED",
+                "FAILED", "DELETED" }
+
+
+--- "3 ACTIVE, 1 DISABLED": the counts of t in the given order, zeros left out.
+function _M.counts(t, order)
+    local parts = {}
+    for _, k in ipairs(order) do
+        local n = t[k]
+        if type(n) == "number" and n > 0 then
+            parts[#parts + 1] = fmt("%d %s", n, k)
+        end
+    end
+    return concat(parts, ", ")
+end
+
+
+--- The summary under the audit's table (`acmpca audit`, the console), from
+-- audit()'s second result.  show(text) renders the listing's error message
+-- for the medium (the command escapes and bounds it); default tostring.
+function _M.summary_text(s, show)
+    show = show or tostring
+    local lines = { fmt("%d CAs (%s); renewal: %s.", s.total, _M.counts(s.by_status, _M.STATUSES),
+                        _M.counts(s.by_renewal, _M.VERDICTS)) }
+    if s.compliant then
+        lines[2] = fmt("ACM can renew from every ACTIVE CA the account owns (%d of %d).",
+                       s.active_complete, s.active)
+    else
+        lines[2] = fmt("ACM cannot renew from %d of %d ACTIVE CAs: run "
+                       .. "`acmpca ensure-renewal --all` to fix them.",
+                       s.active - s.active_complete, s.active)
+    end
+    if not s.complete_listing then
+        local e = s.error
+        local why = type(e) == "table" and (e.message or e.code) or e
+        lines[3] = "The listing stopped early: " .. show(why or "unknown error")
+    end
+    return concat(lines, "\n")
+end
 
 
 ------------------------------------------------------------------------

@@ -136,21 +136,7 @@ http {
         listen 127.0.0.1:@PORT@;
         client_body_buffer_size 1m;
         client_max_body_size 1m;
-        location = /eval {
-            content_by_lua_block {
-                local cjson = require "cjson.safe"
-                ngx.req.read_body()
-                local fn, perr = loadstring(ngx.req.get_body_data() or "", "=eval")
-                local ok, res
-                if fn then ok, res = pcall(fn) else ok, res = false, perr end
-                ngx.header["Content-Type"] = "application/json"
-                if ok then
-                    ngx.say(cjson.encode({ result = res == nil and cjson.null or res }))
-                else
-                    ngx.say(cjson.encode({ raised = tostring(res) }))
-                end
-            }
-        }
+@EVAL@
     }
 }
 ]]
@@ -159,6 +145,7 @@ http {
 function _M.start_nginx()
     local port = nginx.free_port()
     local conf = CONF:gsub("@(%u+)@", { MODULES = nginx.MODULES, PORT = port,
+                                        EVAL = nginx.EVAL_LOCATION,
                                         LUAPATH = nginx.lua_path(nginx.root()),
                                         LUACPATH = nginx.lua_cpath(nginx.root()) })
     return nginx.start{ conf = conf, port = port }

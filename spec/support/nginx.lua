@@ -191,6 +191,27 @@ end
 --                   close-delimited body that never ends)
 --   ports.tls       the same over TLS, certificate from ca.pem
 --   ports.untrusted the same over TLS, certificate from an untrusted CA
+-- The location both test configurations share: POST a Lua chunk to /eval,
+-- get {"result": ...} or {"raised": "..."} back (_M.eval sends it).
+_M.EVAL_LOCATION = [[
+        location = /eval {
+            content_by_lua_block {
+                local cjson = require "cjson.safe"
+                ngx.req.read_body()
+                local fn, perr = loadstring(ngx.req.get_body_data() or "", "=eval")
+                local ok, res
+                if fn then ok, res = pcall(fn) else ok, res = false, perr end
+                ngx.header["Content-Type"] = "application/json"
+                if ok then
+                    ngx.say(cjson.encode({ result = res == nil and cjson.null or res }))
+                else
+                    ngx.say(cjson.encode({ raised = tostring(res) }))
+                end
+            }
+        }
+]]
+
+
 local BENCH = [[
 load_module @MODULES@/ndk_http_module.so;
 load_module @MODULES@/ngx_http_lua_module.so;
@@ -221,21 +242,7 @@ http {
         listen 127.0.0.1:@MAIN@;
         client_body_buffer_size 1m;
         client_max_body_size 1m;
-        location = /eval {
-            content_by_lua_block {
-                local cjson = require "cjson.safe"
-                ngx.req.read_body()
-                local fn, perr = loadstring(ngx.req.get_body_data() or "", "=eval")
-                local ok, res
-                if fn then ok, res = pcall(fn) else ok, res = false, perr end
-                ngx.header["Content-Type"] = "application/json"
-                if ok then
-                    ngx.say(cjson.encode({ result = res == nil and cjson.null or res }))
-                else
-                    ngx.say(cjson.encode({ raised = tostring(res) }))
-                end
-            }
-        }
+@EVAL@
         location = /init {
             content_by_lua_block {
                 ngx.say(require("cjson").encode(package.loaded["bench.init"]))
@@ -388,7 +395,7 @@ function _M.start_bench()
     local conf = gsub(BENCH, "@(%u+)@", {
         MODULES = _M.MODULES, PREFIX = prefix,
         LUAPATH = _M.lua_path(_M.root()), LUACPATH = _M.lua_cpath(_M.root()),
-        MAIN = ports.main, PLAIN = ports.plain, TLS = ports.tls,
+        EVAL = _M.EVAL_LOCATION, MAIN = ports.main, PLAIN = ports.plain, TLS = ports.tls,
         UNTRUSTED = ports.untrusted,
     })
     local srv = _M.start{ prefix = prefix, conf = conf, port = ports.main, env = {
