@@ -134,6 +134,70 @@ describe("acmpca.renewal", function()
             assert.are.equal("111122223333", svc.log[#svc.log].params.SourceAccount)
         end)
 
+        describe("with source_account", function()
+            local MINE, THEIRS = "111122223333", "444455556666"
+
+            it("re-grants a complete permission held for another source account", function()
+                local svc, client = setup()
+                svc:grant(ARN, ACM, ALL, THEIRS)
+                local delta = counter(svc)
+                assert.are.same({ true, "repaired" },
+                                { client:ensure_acm_renewal(ARN, { source_account = MINE }) })
+                assert.are.same({ ListPermissions = 1, CreatePermission = 1,
+                                  DeletePermission = 1 }, delta())
+                local perms = svc:permissions(ARN)
+                assert.are.equal(1, #perms)
+                assert.are.equal(MINE, perms[1].source_account)
+                assert.are.same(ALL, perms[1].actions)
+                -- the delete named the account the permission was held for
+                local del
+                for _, entry in ipairs(svc.log) do
+                    if entry.operation == "DeletePermission" then
+                        del = entry
+                    end
+                end
+                assert.are.equal(THEIRS, del.params.SourceAccount)
+                assert.are.same({ true, "present" },
+                                { client:ensure_acm_renewal(ARN, { source_account = MINE }) })
+            end)
+
+            it("re-grants a complete permission held for no source account", function()
+                local svc, client = setup()
+                svc:grant(ARN, ACM, ALL)
+                assert.are.same({ true, "repaired" },
+                                { client:ensure_acm_renewal(ARN, { source_account = MINE }) })
+                assert.are.equal(MINE, svc:permissions(ARN)[1].source_account)
+            end)
+
+            it("finds the one asked for present", function()
+                local svc, client = setup()
+                svc:grant(ARN, ACM, ALL, MINE)
+                local delta = counter(svc)
+                assert.are.same({ true, "present" },
+                                { client:ensure_acm_renewal(ARN, { source_account = MINE }) })
+                assert.are.same({ ListPermissions = 1, CreatePermission = 0,
+                                  DeletePermission = 0 }, delta())
+            end)
+
+            it("without it, any source account is present", function()
+                local svc, client = setup()
+                svc:grant(ARN, ACM, ALL, THEIRS)
+                assert.are.same({ true, "present" }, { client:ensure_acm_renewal(ARN) })
+                assert.are.equal(THEIRS, svc:permissions(ARN)[1].source_account)
+            end)
+
+            it("has_acm_renewal agrees with ensure_acm_renewal", function()
+                local svc, client = setup()
+                svc:grant(ARN, ACM, ALL, THEIRS)
+                assert.is_true(client:has_acm_renewal(ARN))
+                assert.is_true(client:has_acm_renewal(ARN, { source_account = THEIRS }))
+                assert.is_false(client:has_acm_renewal(ARN, { source_account = MINE }))
+                assert.has_error(function()
+                    client:has_acm_renewal(ARN, { source_account = "12" })
+                end, "acmpca.has_acm_renewal: source_account: expected 12 digits, got \"12\"")
+            end)
+        end)
+
         it("reads every page", function()
             local svc, client = setup{ page_size = 2 }
             for i = 1, 5 do

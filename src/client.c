@@ -260,6 +260,36 @@ static int l_client_tostring(lua_State *L)
     return 1;
 }
 
+/* client:region() -> the configured region, or nil (each CA ARN's) */
+static int l_client_region(lua_State *L)
+{
+    client *c = check_client(L, 1);
+    if (c->closed || c->region == NULL)
+        lua_pushnil(L);
+    else
+        lua_pushstring(L, c->region);
+    return 1;
+}
+
+/* client:endpoint() -> the URL requests go to: the custom endpoint, else
+   the one derived from the configured region; nil when it depends on each
+   CA ARN's region (no region configured) or the client is closed. */
+static int l_client_endpoint(lua_State *L)
+{
+    char host[ACMPCA_HOST_MAX], url[ACMPCA_URL_MAX];
+    client *c = check_client(L, 1);
+    if (c->closed)
+        lua_pushnil(L);
+    else if (c->ep.url != NULL)
+        lua_pushstring(L, c->ep.url);
+    else if (c->region != NULL) {
+        acmpca_endpoint_derive(c->sign_region, strlen(c->sign_region), c->use_fips, host, url);
+        lua_pushstring(L, url);
+    } else
+        lua_pushnil(L);
+    return 1;
+}
+
 /* client:_state() -> the Lua-side table (transport, credentials, sleep...) */
 static int l_client_state(lua_State *L)
 {
@@ -514,6 +544,8 @@ void acmpca_client_open(lua_State *L)
         {"_state", l_client_state},
         {"_clock_offset", l_client_clock_offset},
         {"close", l_client_close},
+        {"region", l_client_region},
+        {"endpoint", l_client_endpoint},
         {NULL, NULL},
     };
     int m = lua_gettop(L);

@@ -33,6 +33,8 @@ local os_getenv = os.getenv
 local new_error = core.new_error
 local client_new = core.client_new
 local core_sleep = core.sleep
+local show = require "acmpca.show"
+local check_options, tag = show.check_options, show.tag
 local batch_mod = require "acmpca.batch"
 local current_batch, batch_sleeper = batch_mod.current, batch_mod.sleeper
 
@@ -162,6 +164,7 @@ local function invoke(self, op, args)
             batch:feedback(name, err)
         end
         if out ~= nil then
+            tag(op, out)
             st.quota = min(QUOTA, st.quota + (acquired > 0 and acquired or 1))
             return out
         end
@@ -218,17 +221,55 @@ local function truthy(v)
 end
 
 
+-- The options client.new knows; acmpca.new adds profile.  A key not here
+-- is an error naming it (show.check_options), so a typo is not ignored.
+local OPTIONS = {
+    region = true, credentials = true, endpoint = true, use_fips = true, transport = true,
+    timeout = true, connect_timeout = true, max_attempts = true, ca_file = true,
+    user_agent = true, sleep = true, now = true, getenv = true,
+}
+_M.OPTIONS = OPTIONS
+
+
+local function profile_note(key)
+    if key == "profile" then
+        return "acmpca.new takes it; acmpca.client.new does not"
+    end
+    return nil
+end
+
+
+-- AWS_MAX_ATTEMPTS: unset or "" is 3; anything but an integer from 1 to
+-- 100 is an error naming the variable (the AWS CLI refuses it too).
+local function env_max_attempts(getenv)
+    local raw = env(getenv, "AWS_MAX_ATTEMPTS")
+    if raw == nil then
+        return 3
+    end
+    local n = tonumber(raw)
+    if not n or n ~= floor(n) or n < 1 or n > 100 or not raw:match("^%s*%d+%s*$") then
+        error(("acmpca.new: AWS_MAX_ATTEMPTS: expected an integer from 1 to 100, got %q")
+              :format(raw), 3)
+    end
+    return n
+end
+
+
 --- client.new(opts) -> client
 -- opts: region, credentials, endpoint, use_fips, transport, timeout,
 -- connect_timeout, max_attempts, ca_file, user_agent, sleep, now (a clock
 -- in seconds for the batch helpers, with sleep: for tests; default
--- core.now), and getenv (a function like os.getenv, for tests).
+-- core.now), and getenv (a function like os.getenv, for tests).  Any
+-- other key is an error.  The client reports where it sends requests:
+-- client:region() (nil: each CA ARN's region) and client:endpoint() (nil
+-- when that depends on the ARN), read-only.
 function _M.new(opts)
     if opts == nil then
         opts = {}
     elseif type(opts) ~= "table" then
         error("acmpca.new: expected a table of options, got " .. type(opts), 2)
     end
+    check_options("new", opts, OPTIONS, 2, profile_note)
 
     local getenv = opts.getenv or os_getenv
     if not callable(getenv) then
@@ -247,7 +288,7 @@ function _M.new(opts)
 
     local max_attempts = opts.max_attempts
     if max_attempts == nil then
-        max_attempts = tonumber(env(getenv, "AWS_MAX_ATTEMPTS") or 3) or 3
+        max_attempts = env_max_attempts(getenv)
     end
     if type(max_attempts) ~= "number" or max_attempts < 1 or max_attempts > 100
         or max_attempts ~= floor(max_attempts) then

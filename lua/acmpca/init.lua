@@ -20,6 +20,14 @@ local type, pairs, ipairs, tostring, pcall, require = type, pairs, ipairs, tostr
 local error = error
 
 local new_error = core.new_error
+local show = require "acmpca.show"
+local check_options = show.check_options
+
+-- acmpca.new's options: acmpca.client.new's and profile
+local NEW_OPTIONS = { profile = true }
+for k in pairs(client.OPTIONS) do
+    NEW_OPTIONS[k] = true
+end
 
 
 local _M = { _VERSION = "0.1.0" }
@@ -75,6 +83,7 @@ function _M.new(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.new: opts: expected a table, got " .. type(opts), 2)
     end
+    check_options("new", opts or {}, NEW_OPTIONS, 2)
     local o = {}
     for k, v in pairs(opts or {}) do
         o[k] = v
@@ -129,6 +138,7 @@ function _M.configure(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.configure: opts: expected a table, got " .. type(opts), 2)
     end
+    check_options("configure", opts or {}, NEW_OPTIONS, 2)
     local old = default_client
     default_client, default_opts = nil, opts
     if old then
@@ -163,6 +173,77 @@ for name in pairs(require("acmpca.fleet").methods) do
 end
 for _, op in ipairs(_M.model.operations) do
     forward(op.method)
+end
+
+
+------------------------------------------------------------------------
+-- the REPL's helpers: show and help
+------------------------------------------------------------------------
+
+-- acmpca.show(...) -> text: prints any values (results, a client, an
+-- error, the fake service) readably, secrets redacted, and returns the text.
+function _M.show(...)
+    local text = show.render(...)
+    io.stdout:write(text, "\n")
+    return text
+end
+
+
+-- One line per public function: acmpca.help() prints them.  The renewal
+-- helpers' lines live next to them (acmpca.renewal.help), the operations'
+-- come from the model; spec/init_spec.lua checks that every function of
+-- the module is here and every name here is a function of the module.
+local HELP = {
+    new = "(opts) -> client: region, credentials, endpoint, profile, max_attempts, ... "
+        .. "(unknown keys are errors)",
+    configure = "(opts): acmpca.new's options for the default client (closes the current one)",
+    default_client = "() -> the client the module-level functions use (made on first use)",
+    is_ca_arn = "(s) -> boolean: is s a CA ARN the client accepts?",
+    show = "(...) -> text: print any value readably (a result, a client, an error), "
+        .. "secrets redacted",
+    help = "() -> text: print this list",
+    audit = "([{resource_owner, concurrency, rate_limit, on_progress}]) -> report: "
+        .. "each CA's renewal permission",
+    ensure_acm_renewal_all = "([{dry_run, concurrency, filter, on_progress, rate_limit}]) "
+        .. "-> results, summary: ensure on every ACTIVE CA",
+    certificate_authorities = "([{resource_owner, max_results}]) -> iterator over every CA",
+    list_all_certificate_authorities = "([{resource_owner, max_results}]) -> the list of "
+        .. "every CA",
+}
+for name, line in pairs(renewal.help) do
+    HELP[name] = line
+end
+do
+    local shapes = _M.model._private().shapes
+    for _, op in ipairs(_M.model.operations) do
+        local args = {}
+        for _, m in ipairs(shapes[op.input].members) do
+            args[#args + 1] = m.required and m.lua or m.lua .. "?"
+        end
+        HELP[op.method] = "{" .. table.concat(args, ", ") .. "} -> result: the " .. op.name
+            .. " operation"
+    end
+end
+_M._HELP = HELP
+
+
+-- acmpca.help() -> text: the public functions, one line each (also
+-- client:<name> for every one but new, configure, default_client,
+-- is_ca_arn, show and help), printed and returned.
+function _M.help()
+    local names = {}
+    for name in pairs(HELP) do
+        names[#names + 1] = name
+    end
+    table.sort(names)
+    local lines = { "acmpca " .. _M._VERSION .. ": acmpca.<name>, and client:<name> for the "
+                    .. "client methods" }
+    for _, name in ipairs(names) do
+        lines[#lines + 1] = "  " .. name .. HELP[name]
+    end
+    local text = table.concat(lines, "\n")
+    io.stdout:write(text, "\n")
+    return text
 end
 
 

@@ -1,7 +1,7 @@
 -- acmpca.renewal: the renewal helpers every client has.
 --
 --   client:ensure_acm_renewal(ca_arn[, opts])  -> true, "created" | "present" | "repaired"
---   client:has_acm_renewal(ca_arn)             -> true | false
+--   client:has_acm_renewal(ca_arn[, opts])     -> true | false
 --   client:revoke_acm_renewal(ca_arn)          -> true, "revoked" | "absent"
 --   client:permissions(ca_arn[, opts])         iterator over every permission
 --   client:list_all_permissions(ca_arn[, opts]) -> list
@@ -20,6 +20,7 @@ local fmt = string.format
 local min = math.min
 
 local paginate = require "acmpca.paginate"
+local check_options = require("acmpca.show").check_options
 local batch_sleeper = require("acmpca.batch").sleeper
 local pages = paginate.pages
 local parse_ca_arn = core.parse_ca_arn
@@ -28,6 +29,18 @@ local new_error = core.new_error
 local _M = { _VERSION = "0.1.0" }
 local methods = {}
 _M.methods = methods
+
+-- One line per method, for acmpca.help() (a spec checks it lists each).
+_M.help = {
+    ensure_acm_renewal = "(ca_arn[, {source_account, wait}]) -> true, \"created\"|"
+        .. "\"present\"|\"repaired\": grant ACM the renewal permission",
+    has_acm_renewal = "(ca_arn[, {source_account}]) -> true|false: does ACM hold all three "
+        .. "actions?",
+    revoke_acm_renewal = "(ca_arn) -> true, \"revoked\"|\"absent\": delete ACM's "
+        .. "permission",
+    permissions = "(ca_arn[, {max_results}]) -> iterator over every permission, all pages",
+    list_all_permissions = "(ca_arn[, {max_results}]) -> the list of every permission",
+}
 
 
 -- The principal and actions ACM needs to renew certificates a CA issued.
@@ -69,6 +82,17 @@ local function check_arn(fn, arn)
 end
 
 
+-- The options each helper takes; any other key is an error naming it.
+local OPTIONS = {
+    ensure_acm_renewal = { source_account = true, wait = true },
+    has_acm_renewal = { source_account = true },
+    revoke_acm_renewal = {},
+    permissions = { max_results = true },
+    list_all_permissions = { max_results = true },
+}
+_M.OPTIONS = OPTIONS
+
+
 local function check_opts(fn, opts)
     if opts == nil then
         return {}
@@ -76,6 +100,7 @@ local function check_opts(fn, opts)
     if type(opts) ~= "table" then
         error(fmt("acmpca.%s: opts: expected a table, got %s", fn, type(opts)), 3)
     end
+    check_options(fn, opts, OPTIONS[fn], 3)
     local sa = opts.source_account
     if sa ~= nil and (type(sa) ~= "string" or not sa:match("^%d%d%d%d%d%d%d%d%d%d%d%d$")) then
         error(fmt("acmpca.%s: source_account: expected 12 digits, got %s", fn,
@@ -157,12 +182,14 @@ end
 _M.missing_actions = missing_actions
 
 
--- The ACM permission in list (nil when none) and whether it is complete.
-local function find_acm(list)
+-- The ACM permission in list (nil when none) and whether it is complete:
+-- all three actions and, when source_account is asked for, that account.
+local function find_acm(list, source_account)
     local found
     for _, p in ipairs(list) do
         if p.principal == ACM_PRINCIPAL then
-            if #missing_actions(p) == 0 then
+            if #missing_actions(p) == 0
+               and (source_account == nil or p.source_account == source_account) then
                 return p, true
             end
             found = found or p
@@ -181,10 +208,11 @@ end
 
 
 -- The ACM permission on ca_arn and whether it is complete: p, true; p,
--- false (incomplete); false, false (none); or nil, err.  Stops at the page
--- that holds a complete one: when all is in place, later pages are not
--- read (one ListPermissions when ACM's permission is on the first page).
-local function find_renewal(self, ca_arn)
+-- false (incomplete, or for another source account than the one asked
+-- for); false, false (none); or nil, err.  Stops at the page that holds a
+-- complete one: when all is in place, later pages are not read (one
+-- ListPermissions when ACM's permission is on the first page).
+local function find_renewal(self, ca_arn, source_account)
     local found, next_page = false, pager(self, ca_arn)
     while true do
         local page, err = next_page()
@@ -193,7 +221,7 @@ local function find_renewal(self, ca_arn)
         elseif not page then
             return nil, err
         end
-        local p, complete = find_acm(page)
+        local p, complete = find_acm(page, source_account)
         if complete then
             return p, true
         end
@@ -245,10 +273,14 @@ function methods.list_all_permissions(self, ca_arn, opts)
 end
 
 
--- client:has_acm_renewal(ca_arn) -> true | false | nil, err
-function methods.has_acm_renewal(self, ca_arn)
+-- client:has_acm_renewal(ca_arn[, opts]) -> true | false | nil, err
+-- true when ACM holds the three actions; with opts.source_account, for
+-- that source account (true exactly when ensure_acm_renewal with the same
+-- opts would report "present").
+function methods.has_acm_renewal(self, ca_arn, opts)
     check_arn("has_acm_renewal", ca_arn)
-    local p, complete = find_renewal(self, ca_arn)
+    opts = check_opts("has_acm_renewal", opts)
+    local p, complete = find_renewal(self, ca_arn, opts.source_account)
     if p == nil then
         return nil, explain(complete, ca_arn, true) -- complete is the error
     end
@@ -263,7 +295,7 @@ local function ensure(self, ca_arn, opts)
     -- A concurrent creator can win between our list and our create; each
     -- round re-lists, so a third round is only needed if one races twice.
     for _ = 1, 3 do
-        local p, complete = find_renewal(self, ca_arn)
+        local p, complete = find_renewal(self, ca_arn, opts.source_account)
         if p == nil then
             return nil, explain(complete, ca_arn) -- complete is the error
         end
@@ -345,8 +377,13 @@ end
 
 
 -- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
--- | "repaired", or nil, err.  opts.source_account goes into
--- CreatePermission.  One ListPermissions (per page) when all is in place.
+-- | "repaired", or nil, err.  One ListPermissions (per page) when all is in
+-- place.  opts.source_account (12 digits) goes into CreatePermission and is
+-- part of what "in place" means: when ACM already holds the three actions
+-- for another source account, or for none, that permission is deleted and
+-- created again with the one asked for, reported as "repaired".  Without
+-- opts.source_account, ACM's permission is "present" whatever its source
+-- account.
 -- opts.wait = seconds: a CA still CREATING or PENDING_CERTIFICATE (just
 -- created) is polled with DescribeCertificateAuthority, backing off from
 -- 1 s to 10 s, until it is ACTIVE, then granted; WaiterTimeout after that.
@@ -365,9 +402,12 @@ function methods.ensure_acm_renewal(self, ca_arn, opts)
 end
 
 
--- client:revoke_acm_renewal(ca_arn) -> true, "revoked" | "absent" | nil, err
-function methods.revoke_acm_renewal(self, ca_arn)
+-- client:revoke_acm_renewal(ca_arn[, opts]) -> true, "revoked" | "absent"
+-- | nil, err.  Deletes every permission of ACM (whatever its source
+-- account).  It takes no options: opts must be nil or empty.
+function methods.revoke_acm_renewal(self, ca_arn, opts)
     check_arn("revoke_acm_renewal", ca_arn)
+    check_opts("revoke_acm_renewal", opts)
     local list, err = list_all(self, ca_arn)
     if not list then
         return nil, explain(err, ca_arn)
