@@ -185,7 +185,7 @@ local function scrub(s)
     s = s:gsub("([Xx]%-[Aa]mz%-[Ss]ignature=)[^&%s\"]*", "%1<redacted>")
     s = s:gsub("([Xx]%-[Aa]mz%-[Ss]ecurity%-[Tt]oken=)[^&%s\"]*", "%1<redacted>")
     s = s:gsub("(Signature=)%x+", "%1<redacted>")
-    s = s:gsub("(%a[%w+.-]*://)[^/@%s]+@", "%1<redacted>@")
+    s = s:gsub("(%a[%w+.-]*://)[^@%s\"]*@", "%1<redacted>@")
     return s
 end
 
@@ -252,7 +252,8 @@ local function render_table(t, depth, seen)
             local v = t[k]
             local shown = is_secret_key(k) and "<redacted>" or render_value(v, depth + 1, seen)
             local name = type(k) == "string" and k or "[" .. tostring(k) .. "]"
-            lines[#lines + 1] = pad .. name .. ": " .. shown
+            local sep = shown:sub(1, 1) == "\n" and ":" or ": "
+            lines[#lines + 1] = pad .. name .. sep .. shown
         end
     end
     seen[t] = nil
