@@ -188,8 +188,9 @@ describe("acmpca.show", function()
 
     describe("client:region() and client:endpoint()", function()
         it("are the resolved region and endpoint", function()
+            local env = { AWS_REGION = "eu-west-2" }
             local c = acmpca.new{ credentials = mock.credentials,
-                                  getenv = function(n) return ({ AWS_REGION = "eu-west-2" })[n] end }
+                                  getenv = function(n) return env[n] end }
             assert.are.equal("eu-west-2", c:region())
             assert.are.equal("https://acm-pca.eu-west-2.amazonaws.com/", c:endpoint())
         end)
