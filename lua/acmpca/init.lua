@@ -201,7 +201,7 @@ local HELP = {
     is_ca_arn = "(s) -> boolean: is s a CA ARN the client accepts?",
     show = "(...) -> text: print any value readably (a result, a client, an error), "
         .. "secrets redacted",
-    help = "() -> text: print this list",
+    help = "([out]) -> text: print this list (to out:write, default io.stdout)",
     audit = "([{resource_owner, concurrency, rate_limit, on_progress}]) -> report: "
         .. "each CA's renewal permission",
     ensure_acm_renewal_all = "([{dry_run, concurrency, filter, on_progress, rate_limit}]) "
@@ -227,10 +227,14 @@ end
 _M._HELP = HELP
 
 
--- acmpca.help() -> text: the public functions, one line each (also
+-- acmpca.help([out]) -> text: the public functions, one line each (also
 -- client:<name> for every one but new, configure, default_client,
--- is_ca_arn, show and help), printed and returned.
-function _M.help()
+-- is_ca_arn, show and help), written to out (an object with :write,
+-- default io.stdout) and returned.
+function _M.help(out)
+    if out ~= nil and (type(out) ~= "table" and type(out) ~= "userdata") then
+        error("acmpca.help: out: expected an object with :write, got " .. type(out), 2)
+    end
     local names = {}
     for name in pairs(HELP) do
         names[#names + 1] = name
@@ -242,7 +246,8 @@ function _M.help()
         lines[#lines + 1] = "  " .. name .. HELP[name]
     end
     local text = table.concat(lines, "\n")
-    io.stdout:write(text, "\n")
+    local w = out or io.stdout
+    w:write(text, "\n")
     return text
 end
 

@@ -128,6 +128,7 @@ local function with_message(err, message)
         request_id = err.request_id, retryable = err.retryable, operation = err.operation,
     })
     if ok and e then
+        pcall(function() e.attempts = err.attempts end)
         return e
     end
     pcall(function() err.message = message end)
