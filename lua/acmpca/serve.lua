@@ -36,6 +36,8 @@ local _M = { _VERSION = "0.1.0" }
 _M.NGINX = "/usr/sbin/nginx"
 _M.MODULES = "/usr/share/nginx/modules"
 _M.REGION = "us-east-1"
+-- where a rock installed for Lua 5.1 keeps acmpca/core.so, looked at last
+_M.CORE_DIRS = { "/usr/local/lib/lua/5.1" }
 
 local PACKAGES = "Debian's nginx-light (or nginx) and libnginx-mod-http-lua "
     .. "(apt-get install nginx-light libnginx-mod-http-lua)"
@@ -273,7 +275,9 @@ local function locate()
             candidates[#candidates + 1] = absolute(here):match("^(.*)/acmpca/core%.so$")
         end
     end
-    candidates[#candidates + 1] = "/usr/local/lib/lua/5.1"
+    for _, dir in ipairs(_M.CORE_DIRS) do
+        candidates[#candidates + 1] = dir
+    end
     for _, dir in ipairs(candidates) do
         local so = dir .. "/acmpca/core.so"
         if exists(so) and not built_for_new_lua(so) then
@@ -460,7 +464,8 @@ local function banner(url, nginx_pid, seed)
         or "no CA"
     return concat({
         "acmpca serve: the fake ACM PCA listens on " .. url,
-        "(nginx PID " .. nginx_pid .. "; " .. fleet .. "; its state lasts until it stops)",
+        "nginx PID " .. nginx_pid .. "; " .. fleet .. ";",
+        "its state lasts until the server stops.",
         "",
         "It checks every request's signature against these credentials only (the AWS",
         "documentation's example keys, not a secret) for region " .. _M.REGION .. ":",
@@ -512,16 +517,16 @@ local function supervise(prefix, o, port, env)
         if pid then
             r.ready = true
             local url = "http://" .. o.url_host .. ":" .. port
+            env.stdout:write(banner(url, pid, o.seed))
+            if env.stdout.flush then
+                env.stdout:flush()
+            end
             if o.ready then
                 local serve_pid = (read_file("/proc/self/stat") or ""):match("^(%d+)")
                 write_file(o.ready .. ".tmp", json_object({
                     url = url, pid = tonumber(pid), serve_pid = tonumber(serve_pid),
                     prefix = prefix }) .. "\n")
                 os_rename(o.ready .. ".tmp", o.ready)
-            end
-            env.stdout:write(banner(url, pid, o.seed))
-            if env.stdout.flush then
-                env.stdout:flush()
             end
         elseif line:match("^LOG ") then
             r.log[#r.log + 1] = line:sub(5)

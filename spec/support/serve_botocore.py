@@ -8,13 +8,13 @@ implementation that is not acmpca's.
     serve_botocore.py '<JSON>'
 
 JSON: {"endpoint": URL, "region": "us-east-1", "akid": ..., "secret": ...,
-       "calls": [["ListPermissions", {params}], ...]}
+       "calls": [["ListPermissions", {params}[, [akid, secret]]], ...]}
 
 Prints one JSON list, one entry per call, in order:
     {"ok": true, "result": {...}}        the parsed answer (times as text)
     {"ok": false, "code": "...", "status": 403, "message": "..."}
-One client makes every call (no retries), so the calls share the server's
-state exactly as a script of AWS CLI commands would.
+One client per pair of credentials (no retries) makes the calls, in order,
+so they share the server's state as a script of AWS CLI commands would.
 """
 
 import json
@@ -29,13 +29,23 @@ from botocore.exceptions import ClientError
 def main():
     spec = json.loads(sys.argv[1])
     session = botocore.session.get_session()
-    client = session.create_client(
-        "acm-pca", region_name=spec.get("region", "us-east-1"),
-        endpoint_url=spec["endpoint"],
-        aws_access_key_id=spec["akid"], aws_secret_access_key=spec["secret"],
-        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10))
+    clients = {}
+
+    def client_for(akid, secret):
+        if (akid, secret) not in clients:
+            clients[(akid, secret)] = session.create_client(
+                "acm-pca", region_name=spec.get("region", "us-east-1"),
+                endpoint_url=spec["endpoint"],
+                aws_access_key_id=akid, aws_secret_access_key=secret,
+                config=Config(retries={"max_attempts": 1}, connect_timeout=5,
+                              read_timeout=10))
+        return clients[(akid, secret)]
+
     out = []
-    for operation, params in spec["calls"]:
+    for call in spec["calls"]:
+        operation, params = call[0], call[1]
+        akid, secret = call[2] if len(call) > 2 else (spec["akid"], spec["secret"])
+        client = client_for(akid, secret)
         try:
             result = getattr(client, xform_name(operation))(**params)
             result.pop("ResponseMetadata", None)
