@@ -168,4 +168,164 @@ describe("acmpca.sigv4 parts", function()
                              err_of(sigv4.signing_key, "SECRETX", "20120215", "r", "a b"))
         end)
     end)
+
+    describe("region and service", function()
+        it("are required by every function that builds a scope", function()
+            for _, name in ipairs{ "canonical_request", "sign", "presign" } do
+                for _, field in ipairs{ "region", "service" } do
+                    local o = opts()
+                    o[field] = nil
+                    assert.are.equal(("acmpca.sigv4.%s: %s: expected a string, got nil")
+                                     :format(name, field), err_of(sigv4[name], req(), o))
+                    o[field] = ""
+                    assert.are.equal(("acmpca.sigv4.%s: %s: expected a non-empty string")
+                                     :format(name, field), err_of(sigv4[name], req(), o))
+                end
+            end
+            local o = opts()
+            o.region = nil
+            assert.are.equal("acmpca.sigv4.string_to_sign: region: expected a string, got nil",
+                             err_of(sigv4.string_to_sign, "GET\n/\n", o))
+        end)
+    end)
+
+    describe("an X-Amz-Date header in the request", function()
+        local function with_date(name, value)
+            return req({ headers = { [name] = value } })
+        end
+
+        it("is replaced by opts.time in the canonical request", function()
+            local creq = sigv4.canonical_request(with_date("X-Amz-Date", "20991231T235959Z"),
+                                                 opts())
+            assert.matches("\nx-amz-date:20150830T123600Z\n", creq, 1, true)
+            assert.is_nil(creq:find("2099", 1, true))
+        end)
+
+        it("is replaced in sign's headers, whatever its spelling or value", function()
+            local plain = sigv4.sign(req(), opts())
+            for _, name in ipairs{ "X-Amz-Date", "x-amz-date", "X-AMZ-DATE" } do
+                for _, value in ipairs{ "20991231T235959Z", "junk" } do
+                    local h = sigv4.sign(with_date(name, value), opts())
+                    assert.are.equal("20150830T123600Z", h["X-Amz-Date"])
+                    if name ~= "X-Amz-Date" then
+                        assert.is_nil(h[name])
+                    end
+                    assert.are.equal(plain.Authorization, h.Authorization)
+                end
+            end
+        end)
+
+        it("unlike a Host header, which is kept and signed", function()
+            local h = sigv4.sign(req({ headers = { host = "example.amazonaws.com:8443" } }),
+                                 opts())
+            assert.are.equal("example.amazonaws.com:8443", h.host)
+            assert.is_nil(h.Host)
+            local creq = sigv4.canonical_request(
+                req({ headers = { Host = "example.amazonaws.com:8443" } }), opts())
+            assert.matches("\nhost:example.amazonaws.com:8443\n", creq, 1, true)
+        end)
+
+        it("does not set the time: without opts.time the signature is of now", function()
+            local o = opts()
+            o.time = nil
+            local h = sigv4.sign(with_date("X-Amz-Date", "20150830T123600Z"), o)
+            assert.are_not.equal("20150830T123600Z", h["X-Amz-Date"])
+            assert.matches("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ$", h["X-Amz-Date"])
+        end)
+    end)
+
+    describe("the README's snippet", function()
+        -- Exactly the code the README shows (proposed for its Signature V4
+        -- section): it reproduces AWS's published vector get-vanilla.
+        local SNIPPET = [==[
+local sigv4 = require "acmpca.sigv4"
+
+-- AWS's SigV4 test suite, get-vanilla: GET / on example.amazonaws.com
+local request = { method = "GET", url = "https://example.amazonaws.com/" }
+local opts = {
+    region = "us-east-1", service = "service",
+    credentials = { access_key_id = "AKIDEXAMPLE",
+                    secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" },
+    time = "20150830T123600Z",  -- an X-Amz-Date header in request would be replaced
+}
+local creq = sigv4.canonical_request(request, opts)
+print(creq)                       -- get-vanilla/header-canonical-request.txt
+print(sigv4.string_to_sign(creq, opts)) -- get-vanilla/header-string-to-sign.txt
+print(sigv4.sign(request, opts).Authorization)
+-- AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request,
+-- SignedHeaders=host;x-amz-date,
+-- Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31
+]==]
+        local DIR = "spec/fixtures/sigv4-suite-v4/get-vanilla/"
+
+        local function read(name)
+            local f = assert(io.open(DIR .. name, "rb"))
+            local s = f:read("*a")
+            f:close()
+            return s
+        end
+
+        local function run_snippet()
+            local printed = {}
+            local env = setmetatable({ print = function(s)
+                printed[#printed + 1] = s
+            end }, { __index = _G })
+            local fn
+            if rawget(_G, "setfenv") then
+                fn = assert(loadstring(SNIPPET, "=README"))
+                setfenv(fn, env)
+            else
+                fn = assert(load(SNIPPET, "=README", "t", env))
+            end
+            fn()
+            return printed
+        end
+
+        it("prints AWS's canonical request, string to sign and Authorization", function()
+            local printed = run_snippet()
+            assert.are.equal(3, #printed)
+            assert.are.equal(read("header-canonical-request.txt"), printed[1])
+            assert.are.equal(read("header-string-to-sign.txt"), printed[2])
+            local auth = read("header-signed-request.txt"):match("\nAuthorization:([^\n]+)")
+            assert.are.equal(auth, printed[3])
+            local sig = printed[3]:match("Signature=(%x+)$")
+            assert.are.equal(read("header-signature.txt"):match("%x+"), sig)
+            -- the comment under the snippet says the same, on three lines
+            local a, b, c = SNIPPET:match("\n%-%- (AWS4%-HMAC%-SHA256 [^\n]+)\n%-%- ([^\n]+)"
+                                          .. "\n%-%- ([^\n]+)\n$")
+            assert.are.equal(auth, table.concat({ a, b, c }, " "))
+        end)
+
+        -- the ```lua block of text that holds the snippet's marker line, or nil
+        local MARKER = "-- AWS's SigV4 test suite, get-vanilla"
+        local function block_of(text)
+            local at = text:find(MARKER, 1, true)
+            if not at then
+                return nil
+            end
+            local first = text:sub(1, at):match(".*()```lua\n")
+            local last = text:find("\n```", at, true)
+            return first and last and text:sub(first + 7, last) or ""
+        end
+
+        it("is found in a Markdown text by its marker line", function()
+            assert.are.equal(SNIPPET, block_of("# x\n\n```lua\nlocal a\n```\n\n```lua\n"
+                                               .. SNIPPET .. "```\n\nmore\n"))
+            assert.is_nil(block_of("no snippet here"))
+        end)
+
+        it("is the one the README shows, once the README shows it", function()
+            local f = io.open("README.md", "rb")
+            local readme = f and f:read("*a") or ""
+            if f then
+                f:close()
+            end
+            local shown = block_of(readme)
+            if not shown then
+                pending("README.md does not show the get-vanilla snippet yet")
+                return
+            end
+            assert.are.equal(SNIPPET, shown)
+        end)
+    end)
 end)

@@ -20,6 +20,23 @@
 --             "YYYYMMDDTHHMMSSZ" (default now), normalize_path = true,
 --             sign_body = false, payload_hash = nil, omit_session_token = false }
 --
+-- opts.region and opts.service are required by sign, presign,
+-- canonical_request and string_to_sign (they make the credential scope
+-- "yyyymmdd/region/service/aws4_request"; the canonical request itself only
+-- needs them checked, so that its caller learns early): nil raises
+-- "<field>: expected a string, got nil", "" raises "<field>: expected a
+-- non-empty string".  signing_key takes them as arguments, as strings.
+--
+-- X-Amz-Date: the time signed is opts.time (default: now), never a header of
+-- the request.  An X-Amz-Date header already in request.headers, in any
+-- spelling and with any value, is dropped: canonical_request signs
+-- x-amz-date as opts.time, and sign's result holds one X-Amz-Date (that
+-- time) instead of the request's.  To sign at the time a request already
+-- carries, pass that value as opts.time.  Authorization,
+-- X-Amz-Security-Token and X-Amz-Content-Sha256 in the request are replaced
+-- the same way.  Host is the other way round: a Host header in the request
+-- is kept and signed (a virtual host, a port), else it comes from the URL.
+--
 -- Misuse raises "acmpca.sigv4.<function>: <field>: <problem>"; the secret
 -- and the session token never appear in a message.  The derived signing key
 -- is cached process-wide (16 entries, keyed on a SHA-256 of the secret),
