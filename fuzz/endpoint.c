@@ -57,13 +57,9 @@ static void check_endpoint(const char *s, size_t n)
         die("the parsed URL does not parse again", ep.url, strlen(ep.url));
     if (!same(again.url, ep.url) || !same(again.host, ep.host) || !same(again.path, ep.path))
         die("the parsed URL parses differently", ep.url, strlen(ep.url));
-    /*
-     * The signer's splitter must agree on the host.  Known difference,
-     * reported, not checked: a port with leading zeros ("h:0443") is the
-     * default port to the splitter (dropped) but not to the endpoint
-     * parser (kept, and sent and signed as Host).
-     */
-    if (strstr(ep.host, ":0") == NULL && acmpca_sigv4_parse_url(ep.url, strlen(ep.url), &u) == NULL &&
+    /* The signer's splitter must agree on the host, a port with leading
+     * zeros ("h:0443", "h:08080") included. */
+    if (acmpca_sigv4_parse_url(ep.url, strlen(ep.url), &u) == NULL &&
         (u.authority.n != strlen(ep.host) || memcmp(u.authority.p, ep.host, u.authority.n) != 0))
         die("the signer's authority differs from the endpoint's host", ep.url, strlen(ep.url));
     acmpca_endpoint_free(&again);

@@ -222,6 +222,52 @@ describe("acmpca.url", function()
             end
         end)
 
+        it("the client's endpoint reads a port with leading zeros as acmpca.url does",
+           function()
+            -- the signer's URL splitter and acmpca.url read 0443 as 443; the
+            -- Host signed and sent must be the same reading
+            local client = require "acmpca.client"
+            local cases = {
+                { "https://h.test:0443/", "h.test" },
+                { "http://h.test:080", "h.test" },
+                { "http://h.test:08080/p", "h.test:8080" },
+                { "https://[::1]:0443", "[::1]" },
+            }
+            for _, case in ipairs(cases) do
+                local seen
+                local c = client.new{
+                    endpoint = case[1], region = "us-east-1", max_attempts = 1,
+                    credentials = { access_key_id = "AKID", secret_access_key = "SECRET" },
+                    transport = function(req)
+                        seen = req
+                        return { status = 200, headers = {}, body = "{}" }
+                    end,
+                }
+                assert(c:delete_permission{
+                    ca_arn = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
+                        .. "11111111-2222-3333-4444-555555555555",
+                    principal = "acm.amazonaws.com" })
+                assert.equals(case[2], seen.headers.Host, case[1])
+                assert.equals(url.parse(case[1]).host_header, seen.headers.Host, case[1])
+            end
+        end)
+
+        it("the signer refuses a port with leading zeros rather than sign another Host",
+           function()
+            local sigv4 = require "acmpca.sigv4"
+            local opts = { region = "us-east-1", service = "acm-pca", time = 1440938160,
+                           credentials = { access_key_id = "AKID",
+                                           secret_access_key = "SECRET" } }
+            for _, u in ipairs{ "http://h.test:08080/", "https://h.test:0443/" } do
+                local ok_, err = pcall(sigv4.sign, { method = "GET", url = u }, opts)
+                assert.is_false(ok_, u)
+                assert.matches("url: bad port (leading zero)", err, 1, true)
+                assert.is_nil(err:find("SECRET", 1, true))
+            end
+            local h = sigv4.sign({ method = "GET", url = "http://h.test:8080/" }, opts)
+            assert.equals("h.test:8080", h.Host)
+        end)
+
         it("allows an '@' in the path", function()
             local client = require "acmpca.client"
             local c = client.new{ endpoint = "http://127.0.0.1:1/p@x", region = "us-east-1",

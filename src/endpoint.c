@@ -96,11 +96,14 @@ static int has_userinfo(const char *p)
     return memchr(p, '@', n) != NULL;
 }
 
-/* ":port" at p (if any); returns the end, or NULL with *why. */
-static const char *skip_port(const char *p, const char **why)
+/* ":port" at p (if any) into *port (0: none); returns the end, or NULL
+ * with *why.  Leading zeros are read away, as the signer's URL splitter
+ * and acmpca.url read them. */
+static const char *skip_port(const char *p, long *port, const char **why)
 {
     long v = 0;
     const char *start;
+    *port = 0;
     if (*p != ':')
         return p;
     start = ++p;
@@ -110,6 +113,7 @@ static const char *skip_port(const char *p, const char **why)
         *why = "invalid port";
         return NULL;
     }
+    *port = v;
     return p;
 }
 
@@ -123,16 +127,14 @@ static const char *check_path(const char *path)
     return NULL;
 }
 
-/* Fill ep from the parsed spans; the Host drops a default port. */
+/* Fill ep from the parsed spans; the Host is the host and the port's
+ * number, without a default port. */
 static const char *fill(acmpca_endpoint *ep, const char *s, size_t n, int https,
-                        const char *host, const char *hend, const char *path)
+                        const char *host, const char *hend, long port, const char *path)
 {
-    const char *port = *hend == ':' ? hend + 1 : NULL;
-    int default_port = port == NULL ||
-                       (https && path - port == 3 && strncmp(port, "443", 3) == 0) ||
-                       (!https && path - port == 2 && strncmp(port, "80", 2) == 0);
-    size_t hlen = default_port ? (size_t)(hend - host) : (size_t)(path - host);
-    ep->host = malloc(hlen + 1);
+    int default_port = port == 0 || port == (https ? 443 : 80);
+    size_t hlen = (size_t)(hend - host);
+    ep->host = malloc(hlen + 8); /* ":65535" and the NUL */
     ep->path = strdup(*path ? path : "/");
     ep->url = malloc(n + 2);
     if (ep->host == NULL || ep->path == NULL || ep->url == NULL) {
@@ -141,6 +143,8 @@ static const char *fill(acmpca_endpoint *ep, const char *s, size_t n, int https,
     }
     memcpy(ep->host, host, hlen);
     ep->host[hlen] = '\0';
+    if (!default_port)
+        snprintf(ep->host + hlen, 8, ":%ld", port);
     memcpy(ep->url, s, n + 1);
     if (*path == '\0')
         memcpy(ep->url + n, "/", 2);
@@ -150,6 +154,7 @@ static const char *fill(acmpca_endpoint *ep, const char *s, size_t n, int https,
 const char *acmpca_endpoint_parse(const char *s, size_t n, acmpca_endpoint *ep)
 {
     const char *p, *host, *hend, *path, *why = NULL;
+    long port;
     int https;
     memset(ep, 0, sizeof *ep);
     if (strlen(s) != n)
@@ -169,11 +174,11 @@ const char *acmpca_endpoint_parse(const char *s, size_t n, acmpca_endpoint *ep)
         return why;
     if (hend == host)
         return "missing host";
-    if ((path = skip_port(hend, &why)) == NULL)
+    if ((path = skip_port(hend, &port, &why)) == NULL)
         return why;
     if ((why = check_path(path)) != NULL)
         return why;
-    return fill(ep, s, n, https, host, hend, path);
+    return fill(ep, s, n, https, host, hend, port, path);
 }
 
 void acmpca_endpoint_free(acmpca_endpoint *ep)

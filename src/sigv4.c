@@ -848,6 +848,10 @@ static const char *url_port(const char *u, size_t p, size_t e, const char *schem
     }
     if (port < 1 || port > 65535)
         return "url: bad port";
+    /* "0443" would be signed as written while HTTP clients (libcurl, the
+     * client's endpoint) send the number: no leading zeros */
+    if (u[p] == '0')
+        return "url: bad port (leading zero)";
     *dflt = (port == 443 && scheme[4] == 's') || (port == 80 && scheme[4] == '\0');
     return NULL;
 }
