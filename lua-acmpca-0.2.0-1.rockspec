@@ -74,6 +74,10 @@ build = {
       ["acmpca.cli.token"] = "lua/acmpca/cli/token.lua",
       ["acmpca.transport.ngx"] = "lua/acmpca/transport/ngx.lua",
       ["acmpca.url"] = "lua/acmpca/url.lua",
+      ["acmpca.show"] = "lua/acmpca/show.lua",
+      ["acmpca.repl"] = "lua/acmpca/repl.lua",
+      ["acmpca.serve"] = "lua/acmpca/serve.lua",
+      ["acmpca.serve.handler"] = "lua/acmpca/serve/handler.lua",
    },
    install = {
       bin = { acmpca = "bin/acmpca" },
