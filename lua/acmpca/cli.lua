@@ -923,28 +923,23 @@ local function pages_object(cmd, first, items, token, text)
 end
 
 
--- every page, as aws-cli reads them: --page-size per request, and with
--- --max-items no more than that many items.  acmpca.paginate walks the
--- pages (and stops with PaginationLoop on a NextToken seen twice); it asks
--- for each page through a stand-in client that sizes the page for
--- --max-items and keeps the first answer and the token of the last request.
--- A --starting-token that says how many items of its page were printed
--- already (boto_truncate_amount) skips them on the first page; a page that
+-- every page, as aws-cli reads them (botocore's PageIterator): --page-size
+-- per request, and with --max-items no more than that many items.
+-- acmpca.paginate walks the pages (and stops with PaginationLoop on a
+-- NextToken seen twice) through a stand-in client that keeps the first
+-- answer, the last and the token each request was sent with.  A page that
 -- holds more than --max-items wants is cut, and the token printed says
--- where (botocore's PageIterator does the same).
+-- where (boto_truncate_amount, counted from the start of the page that
+-- token fetches); a --starting-token that says so skips that many items of
+-- its page.  Requests are sized as aws sizes them (by --page-size only), so
+-- the token printed is the one aws prints for the same listing.
 local function call_pages(cmd, c, input, g)
     local args, max_items, skip = input.args, input.max_items, input.skip or 0
-    local size, tok = cmd.by_name["page-size"], cmd.by_name["starting-token"]
-    local page_size, method = args[size.field], cmd.op.method
+    local tok, method = cmd.by_name["starting-token"], cmd.op.method
     local items, first, last, sent_token, requests = {}, nil, nil, nil, 0
     local pager = {
         [method] = function(_, a)
             requests = requests + 1
-            if max_items and not (requests == 1 and skip > 0) then
-                local want = max_items - #items
-                want = page_size and min(page_size, want) or want
-                a[size.field] = size.max and min(want, size.max) or want
-            end
             sent_token = a[tok.field]
             local res, err = c[method](c, a)
             first, last = first or res, res or last
@@ -961,7 +956,7 @@ local function call_pages(cmd, c, input, g)
             break
         end
         local from = requests == 1 and skip or 0
-        local take = #page - from
+        local take = max(#page - from, 0)
         if max_items and #items + take > max_items then
             take = max_items - #items
             token = ptoken.encode(sent_token, from + take)
