@@ -125,6 +125,16 @@ describe("acmpca.cli global behaviour", function()
             end
         end)
 
+        it("answer `acmpca help <command>` as `acmpca <command> --help`", function()
+            local seen
+            package.loaded["acmpca.serve"] = nil
+            package.preload["acmpca.serve"] = function()
+                return { main = function(args) seen = args return 0 end }
+            end
+            assert.are.equal(0, (run({ "help", "serve" })))
+            assert.are.same({ "--help" }, seen)
+        end)
+
         it("exit 2 saying so when the module cannot be loaded", function()
             package.loaded["acmpca.repl"] = nil
             package.preload["acmpca.repl"] = function() error("broken on purpose", 0) end

@@ -1452,6 +1452,14 @@ end
 -- the words after the command are theirs
 local function handover(argv, io_env)
     local name = argv[1]
+    if name == "help" and #argv == 2 then
+        -- `acmpca help serve` is `acmpca serve --help`
+        for _, h in ipairs(HANDOVER) do
+            if h.name == argv[2] then
+                return handover({ h.name, "--help" }, io_env)
+            end
+        end
+    end
     for _, h in ipairs(HANDOVER) do
         if h.name == name then
             local ok, mod = pcall(require, h.module)
