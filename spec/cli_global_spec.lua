@@ -443,6 +443,17 @@ describe("acmpca.cli global behaviour", function()
             assert.is_nil(read(path))
         end)
 
+        it("is not written past its size bound, the old file kept", function()
+            write(path, "old")
+            local max_size = state.MAX_SIZE
+            state.MAX_SIZE = 100
+            local ok, err = state.save(mock.demo(), path)
+            state.MAX_SIZE = max_size
+            assert.is_nil(ok)
+            assert.truthy(err:find("more than 100: " .. path .. " not written", 1, true), err)
+            assert.are.equal("old", read(path))
+        end)
+
         it("saves and loads what the fake holds", function()
             local svc = mock.new{ account = "111122223333", region = "eu-west-1", cas = {
                 { arn = ARN, status = "DISABLED", common_name = "c\"n", policy = "{}",

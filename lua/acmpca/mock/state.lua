@@ -91,6 +91,11 @@ end
 -- state.save(svc, path) -> true | nil, err
 function _M.save(svc, path)
     local text = _M.encode(svc)
+    if #text > _M.MAX_SIZE then
+        -- load would refuse it: the old file stays
+        return nil, fmt("the fake's state is %d bytes, more than %d: %s not written", #text,
+                        _M.MAX_SIZE, path)
+    end
     -- a name no other process picks: the time and this process's address of a table
     local tmp = fmt("%s.tmp-%d-%s", path, floor(os.time()),
                     tostring({}):match("(%x+)$") or "0")
