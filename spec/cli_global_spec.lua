@@ -180,6 +180,8 @@ describe("acmpca.cli global behaviour", function()
                   "argument --endpoint-url: expected an http:// or https:// URL" },
                 { { "--endpoint-url", "http://" }, "argument --endpoint-url: missing host" },
                 { { "--region", "bad region" }, "argument --region: expected a region name" },
+                { { "--region", "us-east-1", "--ca-bundle", "/nonexistent/ca.pem" },
+                  "argument --ca-bundle: cannot read /nonexistent/ca.pem" },
             }
             for _, case in ipairs(cases) do
                 local argv = { "has-renewal", "--certificate-authority-arn", ARN }
@@ -192,6 +194,20 @@ describe("acmpca.cli global behaviour", function()
                 assert.falsy(err:find("acmpca.new", 1, true), err)
                 assert.truthy(err:find("^usage: acmpca has%-renewal"), err)
             end
+        end)
+    end)
+
+    describe("a bad AWS_MAX_ATTEMPTS", function()
+        it("is named, and nothing is sent", function()
+            local svc = active()
+            local code, out, err = run({ "has-renewal", "--mock", "--certificate-authority-arn",
+                                         ARN }, { mock = svc,
+                                                  getenv = env_of{ AWS_MAX_ATTEMPTS = "abc" } })
+            assert.are.equal(2, code)
+            assert.are.equal("", out)
+            assert.truthy(err:find("\nacmpca: error: AWS_MAX_ATTEMPTS: ", 1, true), err)
+            assert.falsy(err:find("acmpca.new", 1, true), err)
+            assert.are.equal(0, #svc.log)
         end)
     end)
 
