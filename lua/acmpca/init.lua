@@ -6,6 +6,13 @@
 --   -- or, with a default client made on first use:
 --   local ok, status = acmpca.ensure_acm_renewal(ca_arn)
 --
+--   client:region(), client:endpoint()   -- where requests go (nil: each ARN's)
+--   acmpca.show(client:list_permissions{ ca_arn = ca_arn })  -- readable text
+--   acmpca.help()                         -- the public functions, one line each
+--
+-- Options tables are strict: a key acmpca.new (or configure, or a helper)
+-- does not know is an error naming it, with the closest known key.
+--
 -- acmpca.new fills in credentials (acmpca.credentials, the AWS CLI's chain)
 -- and region (acmpca.config) and, inside nginx, the cosocket transport; the
 -- client class (its operations from acmpca.model, its renewal helpers from
