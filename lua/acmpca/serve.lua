@@ -390,32 +390,38 @@ local function user_directive()
 end
 
 
--- The supervisor: nginx in the background, its PID on stdout once the
--- worker is up ("READY pid"), stopped by PID on INT/TERM/HUP (and on this
--- process's death: the supervisor runs under setpriv --pdeathsig TERM);
--- nginx's logs on stdout ("LOG ...") when it failed; "EXIT status" last;
--- the prefix removed on the way out.
+-- The supervisor: its own PID first ("PID pid"), nginx in the
+-- background, nginx's PID once the worker is up ("READY pid"), then a
+-- "TICK" every half second while nginx runs (so a reader blocked on the
+-- pipe gets to run its Lua, and a reader that died is noticed); nginx is
+-- stopped by PID on INT/TERM/HUP/PIPE (and on this process's death: the
+-- supervisor runs under setpriv --pdeathsig TERM); nginx's logs ("LOG
+-- ...") when it failed; "EXIT status" last; the prefix removed on the way out.
 local SUPERVISOR = [[
 P=@PREFIX@
+echo "PID $$"
 @NGINX@ -p "$P/" -c "$P/nginx.conf" -e "$P/logs/error.log" \
     </dev/null >"$P/logs/stdout" 2>&1 &
 NGINX_PID=$!
 stop() { kill -TERM "$NGINX_PID" 2>/dev/null; }
+# running: not gone, not a zombie waiting for us
+running() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }
 trap stop INT TERM HUP PIPE
 i=0
-while [ ! -f "$P/logs/ready" ] && kill -0 "$NGINX_PID" 2>/dev/null; do
+while [ ! -f "$P/logs/ready" ] && running "$NGINX_PID"; do
     i=$((i + 1))
     if [ "$i" -gt 600 ]; then echo "LOG nginx did not start within 30 s"; stop; break; fi
     sleep 0.05
 done
-if [ -f "$P/logs/ready" ] && kill -0 "$NGINX_PID" 2>/dev/null; then
-    echo "READY $NGINX_PID" 2>/dev/null
+if [ -f "$P/logs/ready" ] && running "$NGINX_PID"; then
+    echo "READY $NGINX_PID" 2>/dev/null || stop
 fi
-while :; do
-    wait "$NGINX_PID"
-    status=$?
-    kill -0 "$NGINX_PID" 2>/dev/null || break
+while running "$NGINX_PID"; do
+    echo TICK 2>/dev/null || stop
+    sleep 0.5
 done
+wait "$NGINX_PID"
+status=$?
 if [ "$status" -ne 0 ] || [ ! -f "$P/logs/ready" ]; then
     tail -n 40 "$P/logs/error.log" "$P/logs/stdout" 2>/dev/null | sed 's/^/LOG /' 2>/dev/null
 fi
@@ -490,58 +496,81 @@ local function banner(url, nginx_pid, seed)
 end
 
 
--- The next line from the supervisor; a Ctrl-C that lua.c turns into an
--- "interrupted!" error only means the supervisor is stopping nginx.
-local function next_line(p)
-    while true do
-        local ok, line = pcall(p.read, p, "*l")
-        if ok then
-            return line
+-- nginx listens: the banner, then the ready file.
+local function on_ready(st, pid)
+    local o, env = st.o, st.env
+    st.ready = true
+    local url = "http://" .. o.url_host .. ":" .. st.port
+    env.stdout:write(banner(url, pid, o.seed))
+    if env.stdout.flush then
+        env.stdout:flush()
+    end
+    if o.ready then
+        local serve_pid = (read_file("/proc/self/stat") or ""):match("^(%d+)")
+        write_file(o.ready .. ".tmp", json_object({
+            url = url, pid = tonumber(pid), serve_pid = tonumber(serve_pid),
+            prefix = st.prefix }) .. "\n")
+        os_rename(o.ready .. ".tmp", o.ready)
+    end
+end
+
+
+-- Reads the supervisor's lines until it closes the pipe.  A read that a
+-- signal cuts short (Lua 5.4's SIGINT handler does not restart it) is
+-- read again.
+local function read_lines(st)
+    local failures = 0
+    while failures < 100 do
+        local line, err = st.pipe:read("*l")
+        if not line and not err then
+            return
         end
-        if not tostring(line):find("interrupted", 1, true) then
-            return nil
+        failures = line and 0 or failures + 1
+        line = line or ""
+        local pid = line:match("^READY (%d+)$")
+        if pid then
+            on_ready(st, pid)
+        elseif line:match("^PID %d+$") then
+            st.supervisor = line:match("%d+")
+        elseif line:match("^LOG ") then
+            st.log[#st.log + 1] = line:sub(5)
+        elseif line:match("^EXIT %d+$") then
+            st.status = tonumber(line:match("%d+"))
         end
     end
 end
 
 
--- Runs nginx from prefix until it exits -> result { ready, busy, status, log }.
+-- Runs nginx from prefix until it exits -> { ready, busy, status, log }.
+-- A Ctrl-C (or SIGINT to this process alone), which lua.c turns into an
+-- "interrupted!" error at the next Lua instruction, has the supervisor
+-- stop nginx; the lines are read on until it is done.
 local function supervise(prefix, o, port, env)
     local setpriv = exists("/usr/bin/setpriv") and "exec /usr/bin/setpriv --pdeathsig TERM "
         or "exec "
-    local p = io_popen(setpriv .. "env -i PATH=/usr/sbin:/usr/bin:/bin sh "
+    local st = { o = o, env = env, port = port, prefix = prefix, log = {} }
+    st.pipe = io_popen(setpriv .. "env -i PATH=/usr/sbin:/usr/bin:/bin sh "
                        .. quote(prefix .. "/run.sh"), "r")
-    local r = { log = {} }
-    for line in next_line, p do
-        local pid = line:match("^READY (%d+)$")
-        if pid then
-            r.ready = true
-            local url = "http://" .. o.url_host .. ":" .. port
-            env.stdout:write(banner(url, pid, o.seed))
-            if env.stdout.flush then
-                env.stdout:flush()
-            end
-            if o.ready then
-                local serve_pid = (read_file("/proc/self/stat") or ""):match("^(%d+)")
-                write_file(o.ready .. ".tmp", json_object({
-                    url = url, pid = tonumber(pid), serve_pid = tonumber(serve_pid),
-                    prefix = prefix }) .. "\n")
-                os_rename(o.ready .. ".tmp", o.ready)
-            end
-        elseif line:match("^LOG ") then
-            r.log[#r.log + 1] = line:sub(5)
-        elseif line:match("^EXIT %d+$") then
-            r.status = tonumber(line:match("%d+"))
+    while true do
+        local ok, err = pcall(read_lines, st)
+        local interrupted = not ok and tostring(err):find("interrupted", 1, true)
+        if not ok and not interrupted then
+            st.log[#st.log + 1] = tostring(err)
+        end
+        if not ok and st.supervisor and not st.status then
+            run("kill -TERM " .. st.supervisor .. " 2>/dev/null")
+        end
+        if not interrupted then
+            break
         end
     end
-    p:close()
-    if o.ready and r.ready then
+    st.pipe:close()
+    if o.ready and st.ready then
         os_remove(o.ready)
     end
     run("rm -rf " .. quote(prefix))
-    local log = concat(r.log, "\n")
-    r.busy = log:find("Address already in use", 1, true) ~= nil
-    return r
+    st.busy = concat(st.log, "\n"):find("Address already in use", 1, true) ~= nil
+    return st
 end
 
 
@@ -560,8 +589,8 @@ local function attempt(o, port, env, where)
         env.stderr:write("acmpca serve: nginx did not start:\n", concat(r.log, "\n"), "\n")
         return 1
     end
-    if r.status and r.status ~= 0 then
-        env.stderr:write("acmpca serve: nginx exited with status ", r.status, ":\n",
+    if r.status ~= 0 then
+        env.stderr:write("acmpca serve: nginx exited with status ", tostring(r.status), ":\n",
                          concat(r.log, "\n"), "\n")
         return 1
     end
@@ -626,7 +655,17 @@ function _M.main(args, io_env)
         env.stdout:write(USAGE)
         return 0
     end
-    return serve(o, env)
+    local code
+    ok, code = pcall(serve, o, env)
+    if not ok then
+        -- a Ctrl-C before or after nginx runs (during it, serve stops nginx)
+        if tostring(code):find("interrupted!", 1, true) then
+            env.stderr:write("acmpca serve: interrupted\n")
+            return 130
+        end
+        error(code, 0)
+    end
+    return code
 end
 
 

@@ -334,6 +334,28 @@ describe("acmpca.serve #nginx", function()
     end)
 
 
+    it("stops nginx on SIGINT (Ctrl-C) to it alone, and says so", function()
+        local srv, err = start_server({ "--seed", "empty" })
+        assert(srv, err)
+        local master = srv.ready.pid
+        proc.run("kill -INT " .. srv.pid)
+        for _ = 1, 200 do
+            if not proc.alive(srv.pid) then
+                break
+            end
+            socket.sleep(0.025)
+        end
+        local alive = proc.alive(srv.pid)
+        proc.stop(srv.pid, 1)
+        local out = read_file(srv.dir .. "/stdout") or ""
+        proc.run("rm -rf " .. quote(srv.dir))
+        assert.is_false(alive)
+        assert.is_false(proc.alive(master))
+        assert.matches("acmpca serve: stopped\n$", out)
+        assert.is_nil(read_file(srv.ready.prefix .. "/nginx.conf"))
+    end)
+
+
     it("exits when its nginx is stopped by the PID in the ready file", function()
         local srv, err = start_server({ "--seed", "empty" })
         assert(srv, err)
