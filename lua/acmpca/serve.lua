@@ -646,7 +646,8 @@ function _M.main(args, io_env)
     local ok, o = pcall(parse, args)
     if not ok then
         if getmetatable(o) == Usage then
-            env.stderr:write("acmpca serve: error: ", o.msg, "\n", USAGE)
+            env.stderr:write(USAGE:match("^[^\n]*"), "  (acmpca serve --help for more)\n",
+                             "acmpca: error: ", o.msg, "\n")
             return 2
         end
         error(o, 0)
