@@ -62,6 +62,44 @@ describe("strict options", function()
         end)
     end)
 
+    describe("the nginx cosocket transport's settings", function()
+        local SETTINGS = { keepalive_timeout = 30, pool_size = 8, max_body = 65536 }
+
+        it("are refused outside nginx, saying where they belong", function()
+            for k, v in pairs(SETTINGS) do
+                assert.has_error(function()
+                    acmpca.new{ [k] = v, region = "eu-west-1", credentials = mock.credentials }
+                end, ("acmpca.new: %s: a setting of the nginx cosocket transport, taken only "
+                      .. "inside nginx and without opts.transport"):format(k))
+                assert.has_error(function() acmpca.configure{ [k] = v } end,
+                    ("acmpca.configure: %s: a setting of the nginx cosocket transport, taken "
+                     .. "only inside nginx and without opts.transport"):format(k))
+            end
+        end)
+
+        it("go to the cosocket transport inside nginx", function()
+            local fake_ngx = {
+                get_phase = function() return "content" end,
+                socket = { tcp = function() error("no network in this spec") end },
+                sleep = function() end,
+            }
+            rawset(_G, "ngx", fake_ngx)
+            finally(function() rawset(_G, "ngx", nil) end)
+            local c = acmpca.new{ keepalive_timeout = 30, pool_size = 8, max_body = 65536,
+                                  region = "eu-west-1", credentials = mock.credentials }
+            assert.are.equal("eu-west-1", c:region())
+            local ok, err = pcall(acmpca.new, { pool_size = 0.5, region = "eu-west-1",
+                                                credentials = mock.credentials })
+            assert.is_false(ok)
+            assert.matches("pool_size: expected a positive integer", err, 1, true)
+            -- with a transport of one's own they mean nothing: refused
+            assert.has_error(function()
+                acmpca.new{ pool_size = 8, transport = function() end }
+            end, "acmpca.new: pool_size: a setting of the nginx cosocket transport, taken "
+                 .. "only inside nginx and without opts.transport")
+        end)
+    end)
+
     describe("acmpca.client.new", function()
         it("refuses an unknown key too (profile is acmpca.new's)", function()
             local client = require "acmpca.client"

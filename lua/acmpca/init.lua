@@ -30,10 +30,20 @@ local new_error = core.new_error
 local show = require "acmpca.show"
 local check_options = show.check_options
 
--- acmpca.new's options: acmpca.client.new's and profile
+-- acmpca.new's options: acmpca.client.new's and profile; inside nginx,
+-- without opts.transport, also the cosocket transport's own settings
+-- (acmpca.transport.ngx.new: keepalive_timeout, pool_size, max_body).
 local NEW_OPTIONS = { profile = true }
 for k in pairs(client.OPTIONS) do
     NEW_OPTIONS[k] = true
+end
+local NGX_OPTIONS = { keepalive_timeout = true, pool_size = true, max_body = true }
+local NGX_NEW_OPTIONS = {}
+for k in pairs(NEW_OPTIONS) do
+    NGX_NEW_OPTIONS[k] = true
+end
+for k in pairs(NGX_OPTIONS) do
+    NGX_NEW_OPTIONS[k] = true
 end
 
 
@@ -83,17 +93,36 @@ local function nginx_transport(o)
 end
 
 
+-- Any key of opts acmpca.new (fn: or configure) does not take raises.
+local function check_new_options(fn, opts)
+    local cosocket = in_nginx() and opts.transport == nil
+    for k in pairs(NGX_OPTIONS) do
+        if opts[k] ~= nil and not cosocket then
+            error(("acmpca.%s: %s: a setting of the nginx cosocket transport, taken only "
+                   .. "inside nginx and without opts.transport"):format(fn, k), 3)
+        end
+    end
+    check_options(fn, opts, cosocket and NGX_NEW_OPTIONS or NEW_OPTIONS, 3)
+end
+
+
 -- acmpca.new(opts) -> client.  opts as acmpca.client.new, plus profile
 -- (the shared-config profile for credentials and region); opts.getenv
 -- (tests) feeds the credential chain and the region lookup as well.
+-- Inside nginx (no opts.transport), keepalive_timeout, pool_size and
+-- max_body go to the cosocket transport; elsewhere they are errors.
 function _M.new(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.new: opts: expected a table, got " .. type(opts), 2)
     end
-    check_options("new", opts or {}, NEW_OPTIONS, 2)
-    local o = {}
+    check_new_options("new", opts or {})
+    local o, ngx_o = {}, {}
     for k, v in pairs(opts or {}) do
-        o[k] = v
+        if NGX_OPTIONS[k] then
+            ngx_o[k] = v
+        else
+            o[k] = v
+        end
     end
     local profile = o.profile
     o.profile = nil
@@ -107,7 +136,10 @@ function _M.new(opts)
     local in_ngx = in_nginx()
     local nginx = o.transport == nil and in_ngx
     if nginx then
-        o.transport = nginx_transport(o)
+        for k, v in pairs(o) do
+            ngx_o[k] = v
+        end
+        o.transport = nginx_transport(ngx_o)
     end
     if in_ngx and o.sleep == nil then
         o.sleep = ngx.sleep
@@ -145,7 +177,7 @@ function _M.configure(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.configure: opts: expected a table, got " .. type(opts), 2)
     end
-    check_options("configure", opts or {}, NEW_OPTIONS, 2)
+    check_new_options("configure", opts or {})
     local old = default_client
     default_client, default_opts = nil, opts
     if old then
