@@ -101,6 +101,26 @@ describe("acmpca.cli global behaviour", function()
         end)
     end)
 
+    describe("every help text", function()
+        it("fits 79 columns", function()
+            local _, overall = run({ "--help" })
+            local texts = { overall }
+            for name in overall:gmatch("\n  (%l[%l%-]*)") do
+                if name ~= "serve" and name ~= "repl" then
+                    local code, out = run({ name, "--help" })
+                    assert.are.equal(0, code, name)
+                    texts[#texts + 1] = out
+                end
+            end
+            assert.is_true(#texts > 10)
+            for _, text in ipairs(texts) do
+                for line in text:gmatch("[^\n]+") do
+                    assert.is_true(#line <= 79, line)
+                end
+            end
+        end)
+    end)
+
     describe("serve and repl", function()
         after_each(function()
             package.preload["acmpca.serve"], package.loaded["acmpca.serve"] = nil, nil

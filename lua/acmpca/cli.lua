@@ -85,7 +85,8 @@ Global options:
                            exists and written back after the command, so a
                            sequence of commands sees one fake
   --version                print acmpca's version
-  --help                   this help, or a command's with `acmpca <command> --help`
+  --help                   this help, or a command's with
+                           `acmpca <command> --help`
 ]]
 
 -- the commands that hand over to their own module: name, the line of help
@@ -708,8 +709,8 @@ local RENEWAL_COMMANDS = {
             { name = "dry-run", kind = "flag" },
             fleet.CONCURRENCY, fleet.RATE_LIMIT,
         },
-        synopsis = "--certificate-authority-arn <value> [--source-account <value>]\n"
-            .. "        [--wait <seconds>]\n"
+        synopsis = "--certificate-authority-arn <value>\n"
+            .. "        [--source-account <value>] [--wait <seconds>]\n"
             .. "   or: acmpca ensure-renewal --all [--dry-run] [--concurrency <n>]\n"
             .. "        [--rate-limit quota|off|<n>] [--output table|json|text]",
         about = "Makes sure the ACM service principal (acm.amazonaws.com) holds\n"
