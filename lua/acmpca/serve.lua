@@ -600,6 +600,9 @@ end
 
 
 local function serve(o, env)
+    if o.ready then
+        os_remove(o.ready) -- a script waiting for it must not read a stale one
+    end
     local why = check_nginx(env.nginx, env.modules)
     if why then
         env.stderr:write("acmpca serve: ", why, "\n")
