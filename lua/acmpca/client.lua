@@ -1,4 +1,4 @@
--- acmpca.client: the low-level ACM PCA client.
+--- acmpca.client: the low-level ACM PCA client.
 --
 -- The client class is assembled here, in one place: the C userdata of
 -- acmpca.core (validation, endpoint, encoding, signing and response parsing
@@ -9,13 +9,15 @@
 --
 -- Retries follow the AWS SDKs' "standard" mode (botocore/retries/standard.py
 -- and the SDK reference "Retry behavior"): at most max_attempts attempts
--- (default 3), delay = min(random() * 2^(attempt - 1), 20) seconds, a retry
+-- (default 3), delay = min(random() * 2 ^ (attempt - 1), 20) seconds, a retry
 -- quota of 500 tokens per client (5 per retry, 10 per retry after a
 -- timeout, 1 back per success), on throttling codes, transient codes,
 -- HTTP 500/502/503/504, timeouts and connection failures; never on other
 -- 4xx errors.  A clock-skew error (RequestTimeTooSkewed, expired signature)
 -- corrects the client's clock offset from the response Date and is retried
 -- once, outside that budget.
+--
+-- @module acmpca.client
 
 local core = require "acmpca.core"
 

@@ -1,4 +1,4 @@
--- acmpca.config: the AWS shared config and credentials files, profile
+--- acmpca.config: the AWS shared config and credentials files, profile
 -- selection and region resolution, the way botocore (and so the AWS CLI)
 -- reads them. Nothing here runs at require time; every function takes an
 -- opts table whose getenv/home fields let specs inject an environment.
@@ -8,6 +8,8 @@
 -- Parsing is linear: plain finds and byte loops, no backtracking pattern;
 -- multi-line values are joined once, at the end.  Failures of read_file,
 -- load, profile and region are ConfigError objects (core.new_error).
+--
+-- @module acmpca.config
 
 local io_open = io.open
 local os_getenv = os.getenv
@@ -34,7 +36,7 @@ local MAX_LINE = 1024 * 1024
 _M.MAX_FILE, _M.MAX_LINE = MAX_FILE, MAX_LINE
 
 
--- An error object with this code (ConfigError here, CredentialsError for
+--- An error object with this code (ConfigError here, CredentialsError for
 -- acmpca.credentials): core.new_error, or a plain table where acmpca.core
 -- is not loaded.
 function _M.new_error(code, message)
@@ -108,6 +110,7 @@ local function env_reader(opts)
         return v
     end
 end
+--- env_reader(opts) -> a getenv for these opts ("" counts as unset).
 _M.env_reader = env_reader
 
 
@@ -130,7 +133,7 @@ local function parse_nested(value)
 end
 
 
--- Parses the INI dialect of ~/.aws/config and ~/.aws/credentials
+--- Parses the INI dialect of ~/.aws/config and ~/.aws/credentials
 -- (Python's RawConfigParser as botocore configures it): "[section]"
 -- headers, "key = value" or "key: value" (keys are lower-cased), full-line
 -- comments starting with # or ;, indented continuation lines, and nested
@@ -243,7 +246,7 @@ function _M.parse(text, name)
 end
 
 
--- Reads and parses one file. Returns sections, or nil, err, "missing"
+--- Reads and parses one file. Returns sections, or nil, err, "missing"
 -- when the file does not exist (or cannot be opened), or nil, err on a
 -- syntax error.
 function _M.read_file(path)
@@ -269,7 +272,7 @@ function _M.read_file(path)
 end
 
 
--- The home directory: opts.home, else $HOME.
+--- The home directory: opts.home, else $HOME.
 function _M.home(opts)
     if opts and opts.home then
         return opts.home
@@ -289,7 +292,7 @@ local function expand_user(path, home)
 end
 
 
--- The paths of the shared credentials and config files; either may be nil
+--- The paths of the shared credentials and config files; either may be nil
 -- when it depends on a HOME that is not set.
 function _M.paths(opts)
     local env = env_reader(opts)
@@ -300,7 +303,7 @@ function _M.paths(opts)
 end
 
 
--- The selected profile and where the choice came from. botocore's order:
+--- The selected profile and where the choice came from. botocore's order:
 -- an explicit profile, AWS_DEFAULT_PROFILE, AWS_PROFILE, "default".
 function _M.profile_name(opts)
     if opts and opts.profile ~= nil then
@@ -322,7 +325,7 @@ function _M.profile_name(opts)
 end
 
 
--- The profiles of a parsed config file: "[profile name]" sections (the
+--- The profiles of a parsed config file: "[profile name]" sections (the
 -- name may be quoted) and "[default]"; other sections (sso-session,
 -- services, plain "[name]") are not profiles there.
 function _M.config_profiles(sections)
@@ -346,13 +349,14 @@ function _M.config_profiles(sections)
 end
 
 
--- Loads both files for the selected profile. Returns a table:
---   profile, profile_source, credentials_path, config_path,
---   credentials (the profile's section of the credentials file or nil),
---   config (the profile's section of the config file or nil),
---   credentials_status / config_status ("ok", "missing", "no-home",
---   "no-profile"), and merged (config overlaid by credentials, what
---   botocore's scoped config is).
+--- Loads both files for the selected profile. Returns a table:
+--
+--    profile, profile_source, credentials_path, config_path,
+--    credentials (the profile's section of the credentials file or nil),
+--    config (the profile's section of the config file or nil),
+--    credentials_status / config_status ("ok", "missing", "no-home",
+--    "no-profile"), and merged (config overlaid by credentials, what
+--    botocore's scoped config is).
 -- Returns nil, err when a file exists but cannot be parsed.
 function _M.load(opts)
     opts = opts or {}
@@ -404,7 +408,7 @@ function _M.load(opts)
 end
 
 
--- The selected profile's settings (config file overlaid by the credentials
+--- The selected profile's settings (config file overlaid by the credentials
 -- file), or nil, err.
 function _M.profile(opts)
     local st, err = _M.load(opts)
@@ -415,7 +419,7 @@ function _M.profile(opts)
 end
 
 
--- The region: AWS_REGION, AWS_DEFAULT_REGION, the profile's "region",
+--- The region: AWS_REGION, AWS_DEFAULT_REGION, the profile's "region",
 -- else nil. A file that cannot be parsed gives nil, err.
 function _M.region(opts)
     opts = opts or {}
@@ -442,7 +446,7 @@ local STATUS_NOTE = {
 }
 
 
--- A short human description of where a profile was looked for, used in
+--- A short human description of where a profile was looked for, used in
 -- error messages.
 function _M.describe(st)
     return str_format("shared credentials file %s (profile %s%s), config file %s (profile %s%s)",

@@ -1,4 +1,4 @@
--- acmpca.credentials: the AWS credential chain as botocore resolves it:
+--- acmpca.credentials: the AWS credential chain as botocore resolves it:
 -- environment -> shared credentials file -> credential_process -> config
 -- file -> container credentials (ECS/EKS) -> EC2 instance metadata
 -- (IMDSv2). provider(opts) returns a function; nothing runs until it is
@@ -9,16 +9,19 @@
 -- Every failure is nil, err with err a CredentialsError error object
 -- (core.new_error) naming the source; the provider never raises on what a
 -- source answers (a transport that raises is caught too).  Limits:
---   * every answer is checked: strings where strings belong, no control
+--
+--    * every answer is checked: strings where strings belong, no control
 --     characters in keys, tokens or the IMDS role name and token;
 --     credentials already expired when fetched are refused;
---   * credential_process runs under timeout(1) from coreutils
+--    * credential_process runs under timeout(1) from coreutils
 --     (opts.process_timeout seconds, default 60; killed 1 s after TERM) and
 --     at most 1 MiB of its stdout is read (read in chunks; past that its
 --     process group is killed).  Its stderr is inherited, never read, so
 --     it cannot block it.  io.popen blocks: inside nginx the process
 --     blocks the worker for at most the timeout;
---   * text from the network is scanned without backtracking patterns.
+--    * text from the network is scanned without backtracking patterns.
+--
+-- @module acmpca.credentials
 
 local config = require "acmpca.config"
 local url_parse = require("acmpca.url").parse
@@ -116,6 +119,7 @@ local function mask(id)
     end
     return str_rep("*", n - 4) .. str_sub(id, -4)
 end
+--- mask(id) -> the access key id with all but its last 4 characters as "*".
 _M.mask = mask
 
 
@@ -138,13 +142,13 @@ local function new_creds(t)
 end
 
 
--- True when c is a credentials table made by this module.
+--- True when c is a credentials table made by this module.
 function _M.is_credentials(c)
     return type(c) == "table" and getmetatable(c) == creds_mt
 end
 
 
--- check_keys(t) -> true | nil, problem, field: whether t holds usable keys
+--- check_keys(t) -> true | nil, problem, field: whether t holds usable keys
 -- (access_key_id and secret_access_key non-empty strings, session_token a
 -- string or nil).  problem names the field, never a value; field is nil
 -- when t is not a table.  static() and acmpca.client.new share this rule.
@@ -170,7 +174,7 @@ end
 local check_keys = _M.check_keys
 
 
--- Validates a caller's credentials table and returns a credentials object
+--- Validates a caller's credentials table and returns a credentials object
 -- (source "static" unless given). Misuse raises, naming the field and never
 -- its value.
 function _M.static(t)
@@ -243,6 +247,7 @@ local function parse_time(s)
     end
     return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset
 end
+--- parse_time(s) -> epoch seconds, or nil: an ISO-8601 / RFC 3339 timestamp.
 _M.parse_time = parse_time
 
 
@@ -765,6 +770,7 @@ local function url_host(s)
     end
     return u.scheme, u.host
 end
+--- url_host(s) -> scheme, host of an absolute http(s) URL, or nil.
 _M.url_host = url_host
 
 
@@ -1104,7 +1110,7 @@ local function resolve(ctx, explicit_profile)
 end
 
 
--- Returns a function() -> creds | nil, err resolving the chain on first
+--- Returns a function() -> creds | nil, err resolving the chain on first
 -- call and caching the result. opts (all optional): profile (explicit;
 -- disables the environment source as aws --profile does), getenv
 -- (default os.getenv), home (default $HOME), http (transport for

@@ -1,10 +1,10 @@
--- acmpca.fleet: every CA of the account at once.
+--- acmpca.fleet: every CA of the account at once.
 --
---   for ca, err in client:certificate_authorities{ resource_owner = "SELF" } do ... end
---   client:list_all_certificate_authorities{ ... }     -> list | nil, err
---   client:audit{ resource_owner =, concurrency =, on_progress =, rate_limit = }
+--    for ca, err in client:certificate_authorities{ resource_owner = "SELF" } do ... end
+--    client:list_all_certificate_authorities{ ... }     -> list | nil, err
+--    client:audit{ resource_owner =, concurrency =, on_progress =, rate_limit = }
 --                                                      -> rows, summary | nil, err
---   client:ensure_acm_renewal_all{ dry_run =, concurrency =, filter =,
+--    client:ensure_acm_renewal_all{ dry_run =, concurrency =, filter =,
 --                                  on_progress =, rate_limit = }
 --                                                      -> results, summary | nil, err
 --
@@ -15,6 +15,8 @@
 -- stops the others: it is that CA's row.  nil, err only when the CAs
 -- cannot be listed at all; a listing that fails midway keeps the rows of
 -- what it got, with summary.complete_listing = false and summary.error.
+--
+-- @module acmpca.fleet
 
 local core = require "acmpca.core"
 local batch = require "acmpca.batch"
@@ -87,6 +89,7 @@ end
 
 ------------------------------------------------------------------------
 -- options
+-- @section options
 ------------------------------------------------------------------------
 
 local OWNERS = { SELF = true, OTHER_ACCOUNTS = true }
@@ -146,14 +149,16 @@ end
 
 ------------------------------------------------------------------------
 -- listing
+-- @section listing
 ------------------------------------------------------------------------
 
 local LIST_OPTS = { resource_owner = true, max_results = true }
 
 
--- client:certificate_authorities{ resource_owner =, max_results = }: for
+--- client:certificate_authorities{ resource_owner =, max_results = }: for
 -- ca[, err] in ... walks every CA across all pages (the description as
 -- ListCertificateAuthorities gives it); a failure gives false, err once.
+-- @function client:certificate_authorities
 function methods.certificate_authorities(self, opts)
     opts = check_opts("certificate_authorities", opts, LIST_OPTS)
     return paginate.items(self, "list_certificate_authorities",
@@ -162,7 +167,8 @@ function methods.certificate_authorities(self, opts)
 end
 
 
--- client:list_all_certificate_authorities{ ... } -> list | nil, err
+--- client:list_all_certificate_authorities{ ... } -> list | nil, err
+-- @function client:list_all_certificate_authorities
 function methods.list_all_certificate_authorities(self, opts)
     opts = check_opts("list_all_certificate_authorities", opts, LIST_OPTS)
     return paginate.all(self, "list_certificate_authorities",
@@ -188,6 +194,7 @@ end
 
 ------------------------------------------------------------------------
 -- what a CA's state means for renewal
+-- @section what_a_ca_s_state_means_for_renewal
 ------------------------------------------------------------------------
 
 local function common_name(ca)
@@ -337,13 +344,15 @@ end
 
 ------------------------------------------------------------------------
 -- audit
+-- @section audit
 ------------------------------------------------------------------------
 
 local AUDIT_OPTS = { resource_owner = true, concurrency = true, on_progress = true,
                      rate_limit = true }
 
 
--- client:audit{ resource_owner = "SELF" | "OTHER_ACCOUNTS", concurrency = 4,
+--- client:audit{ resource_owner = "SELF" | "OTHER_ACCOUNTS", concurrency = 4,
+--
 --               on_progress = fn(done, total | nil, row), rate_limit = "quota" }
 -- -> rows, summary | nil, err (the CAs could not be listed).  One row per
 -- CA in the listing's order: arn, type, status, common_name, not_after,
@@ -353,6 +362,7 @@ local AUDIT_OPTS = { resource_owner = true, concurrency = true, on_progress = tr
 -- compliant (every ACTIVE CA the account owns is COMPLETE), requests,
 -- throttled, elapsed, complete_listing (false: the listing failed midway;
 -- summary.error says why).
+-- @function client:audit
 function methods.audit(self, opts)
     opts = check_opts("audit", opts, AUDIT_OPTS)
     local now = os_time()
@@ -403,6 +413,7 @@ end
 
 ------------------------------------------------------------------------
 -- ensure_acm_renewal_all
+-- @section ensure_acm_renewal_all
 ------------------------------------------------------------------------
 
 local ENSURE_OPTS = { dry_run = true, concurrency = true, filter = true, on_progress = true,
@@ -446,7 +457,8 @@ local function ensure_one(self, ca, opts)
 end
 
 
--- client:ensure_acm_renewal_all{ dry_run = false, concurrency = 4,
+--- client:ensure_acm_renewal_all{ dry_run = false, concurrency = 4,
+--
 --     filter = fn(ca) -> boolean, on_progress = fn(done, total | nil, result),
 --     rate_limit = "quota" } -> results, summary | nil, err
 -- Ensures ACM's renewal permission on every ACTIVE CA the account owns
@@ -457,6 +469,7 @@ end
 -- written and results are present, would_create, would_repair, skipped or
 -- failed.  summary: total, by_result, failed, ok (nothing failed),
 -- requests, throttled, elapsed, complete_listing, error.
+-- @function client:ensure_acm_renewal_all
 function methods.ensure_acm_renewal_all(self, opts)
     opts = check_opts("ensure_acm_renewal_all", opts, ENSURE_OPTS)
     local clock = self:_state().now or core.now

@@ -1,14 +1,14 @@
--- acmpca: the module users require.
+--- acmpca: the module users require.
 --
---   local acmpca = require "acmpca"
---   local client = acmpca.new{ region = "eu-west-1" }
---   local ok, status = client:ensure_acm_renewal(ca_arn)  -- "created" | "present" | "repaired"
---   -- or, with a default client made on first use:
---   local ok, status = acmpca.ensure_acm_renewal(ca_arn)
+--    local acmpca = require "acmpca"
+--    local client = acmpca.new{ region = "eu-west-1" }
+--    local ok, status = client:ensure_acm_renewal(ca_arn)  -- "created" | "present" | "repaired"
+--    -- or, with a default client made on first use:
+--    local ok, status = acmpca.ensure_acm_renewal(ca_arn)
 --
---   client:region(), client:endpoint()   -- where requests go (nil: each ARN's)
---   acmpca.show(client:list_permissions{ ca_arn = ca_arn })  -- readable text
---   acmpca.help()                         -- the public functions, one line each
+--    client:region(), client:endpoint()   -- where requests go (nil: each ARN's)
+--    acmpca.show(client:list_permissions{ ca_arn = ca_arn })  -- readable text
+--    acmpca.help()                         -- the public functions, one line each
 --
 -- Options tables are strict: a key acmpca.new (or configure, or a helper)
 -- does not know is an error naming it, with the closest known key.
@@ -18,6 +18,8 @@
 -- client class (its operations from acmpca.model, its renewal helpers from
 -- acmpca.renewal) is assembled by acmpca.client.  Nothing here touches the
 -- network or the file system at require time.
+--
+-- @module acmpca
 
 local client = require "acmpca.client"
 local core = require "acmpca.core"
@@ -51,11 +53,21 @@ local _M = { _VERSION = "0.1.0" }
 
 
 local renewal = require "acmpca.renewal"
+--- The library's version ("0.1.0"), also `acmpca.core._VERSION`.
+-- @field _VERSION
+
+--- The actions ACM needs: IssueCertificate, GetCertificate, ListPermissions.
+-- @field RENEWAL_ACTIONS
+
+--- The service principal ACM renews certificates as: "acm.amazonaws.com".
 _M.ACM_PRINCIPAL = renewal.ACM_PRINCIPAL
 -- a copy: changing it does not change what the helpers ask for
 _M.RENEWAL_ACTIONS = { renewal.RENEWAL_ACTIONS[1], renewal.RENEWAL_ACTIONS[2],
                        renewal.RENEWAL_ACTIONS[3] }
+--- acmpca.is_ca_arn(s) -> boolean: is s a CA ARN the client accepts?
+-- (acmpca.renewal.is_ca_arn; the rule is core.parse_ca_arn's.)
 _M.is_ca_arn = renewal.is_ca_arn
+--- The operations and their shapes: the acmpca.model module.
 _M.model = require "acmpca.model"
 
 
@@ -106,7 +118,7 @@ local function check_new_options(fn, opts)
 end
 
 
--- acmpca.new(opts) -> client.  opts as acmpca.client.new, plus profile
+--- acmpca.new(opts) -> client.  opts as acmpca.client.new, plus profile
 -- (the shared-config profile for credentials and region); opts.getenv
 -- (tests) feeds the credential chain and the region lookup as well.
 -- Inside nginx (no opts.transport), keepalive_timeout, pool_size and
@@ -166,12 +178,13 @@ end
 
 ------------------------------------------------------------------------
 -- module-level helpers on a default client
+-- @section default_client
 ------------------------------------------------------------------------
 
 local default_opts, default_client
 
 
--- acmpca.configure(opts): options for the default client (made on first
+--- acmpca.configure(opts): options for the default client (made on first
 -- use); closes the current one.
 function _M.configure(opts)
     if opts ~= nil and type(opts) ~= "table" then
@@ -186,7 +199,7 @@ function _M.configure(opts)
 end
 
 
--- acmpca.default_client() -> the client the module-level functions use.
+--- acmpca.default_client() -> the client the module-level functions use.
 function _M.default_client()
     if not default_client then
         default_client = _M.new(default_opts)
@@ -204,6 +217,16 @@ local function forward(name)
     end
 end
 
+--- `acmpca.<method>(...)`: every client method but region, endpoint and close,
+-- on the default client: the renewal helpers (ensure_acm_renewal,
+-- has_acm_renewal, revoke_acm_renewal, permissions, list_all_permissions:
+-- acmpca.renewal), the fleet helpers (audit, ensure_acm_renewal_all,
+-- certificate_authorities, list_all_certificate_authorities: acmpca.fleet)
+-- and one per operation (create_permission, list_permissions, ...:
+-- acmpca.client).  acmpca.ensure_acm_renewal(arn) is
+-- acmpca.default_client():ensure_acm_renewal(arn).
+-- @function acmpca.method
+-- @param ... the client method's arguments
 for name in pairs(renewal.methods) do
     forward(name)
 end
@@ -217,9 +240,10 @@ end
 
 ------------------------------------------------------------------------
 -- the REPL's helpers: show and help
+-- @section repl
 ------------------------------------------------------------------------
 
--- acmpca.show(...) -> text: prints any values (results, a client, an
+--- acmpca.show(...) -> text: prints any values (results, a client, an
 -- error, the fake service) readably, secrets redacted, and returns the text.
 function _M.show(...)
     local text = show.render(...)
@@ -266,8 +290,8 @@ end
 _M._HELP = HELP
 
 
--- acmpca.help([out]) -> text: the public functions, one line each (also
--- client:<name> for every one but new, configure, default_client,
+--- acmpca.help([out]) -> text: the public functions, one line each (also
+-- `client:<name>` for every one but new, configure, default_client,
 -- is_ca_arn, show and help), written to out (an object with :write,
 -- default io.stdout) and returned.
 function _M.help(out)

@@ -1,10 +1,10 @@
--- acmpca.mock: an in-memory ACM Private CA for specs, examples and the REPL.
+--- acmpca.mock: an in-memory ACM Private CA for specs, examples and the REPL.
 --
---   local mock = require "acmpca.mock"
---   local svc = mock.new{ cas = { [arn] = { status = "ACTIVE" } } }
---   local client = svc:client()          -- acmpca.new{ transport = svc, ... }
---   local demo = mock.demo()             -- a seeded fleet of nine CAs
---   local big = mock.fleet(250)          -- 250 ACTIVE CAs, for benchmarks
+--    local mock = require "acmpca.mock"
+--    local svc = mock.new{ cas = { [arn] = { status = "ACTIVE" } } }
+--    local client = svc:client()          -- acmpca.new{ transport = svc, ... }
+--    local demo = mock.demo()             -- a seeded fleet of nine CAs
+--    local big = mock.fleet(250)          -- 250 ACTIVE CAs, for benchmarks
 --
 -- The service object is callable: svc(req) -> res | nil, err, the client's
 -- transport seam.  Each request is checked the way AWS checks it (POST /,
@@ -17,14 +17,15 @@
 --
 -- The operations (acmpca.mock.ops; the Python fake spec/support/
 -- fake_acmpca.py has the same semantics) keep per-CA state:
---   CreatePermission, DeletePermission   the CA ACTIVE; duplicate principal
---   ListPermissions                      ACTIVE, DISABLED or EXPIRED
---   ListCertificateAuthorities           ResourceOwner SELF (default) lists
+--
+--    CreatePermission, DeletePermission   the CA ACTIVE; duplicate principal
+--    ListPermissions                      ACTIVE, DISABLED or EXPIRED
+--    ListCertificateAuthorities           ResourceOwner SELF (default) lists
 --       the caller's CAs, OTHER_ACCOUNTS the shared ones; every status; at
 --       most 100 a page (default page_size)
---   DescribeCertificateAuthority         any CA, shared ones too
---   GetPolicy                            any CA but a DELETED one
---   PutPolicy, DeletePolicy              the CA ACTIVE; PutPolicy wants a
+--    DescribeCertificateAuthority         any CA, shared ones too
+--    GetPolicy                            any CA but a DELETED one
+--    PutPolicy, DeletePolicy              the CA ACTIVE; PutPolicy wants a
 --       JSON object with a Statement and a Version (InvalidPolicyException)
 -- A shared CA (not the caller's) refuses the writes and ListPermissions
 -- with AccessDeniedException.  NextTokens are opaque and good only for the
@@ -43,6 +44,8 @@
 -- when its ARN names another account (a shared option must agree);
 -- without an account, only CAs seeded shared are.
 -- Everything, active_at included, runs on svc.now() (mock.new{ now = }).
+--
+-- @module acmpca.mock
 
 local cjson = require "cjson.safe"
 local json = require "acmpca.json"
@@ -79,17 +82,21 @@ local CREDS_MT = {
     end,
 }
 
+--- The credentials a mock client signs with (the AWS documentation's
+-- example keys, AKIDEXAMPLE): svc:client() uses them.
 _M.credentials = setmetatable({
     access_key_id = "AKIDEXAMPLE",
     secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
 }, CREDS_MT)
 
 
+--- The JSON codec the fake uses (acmpca.json), kept for callers of mock.json.
 _M.json = json -- kept for callers of mock.json
 
 
 ------------------------------------------------------------------------
 -- small helpers
+-- @section small_helpers
 ------------------------------------------------------------------------
 
 local function http_date(t)
@@ -129,6 +136,7 @@ end
 
 ------------------------------------------------------------------------
 -- the service
+-- @section the_service
 ------------------------------------------------------------------------
 
 local methods = {}
@@ -164,6 +172,7 @@ end
 
 ------------------------------------------------------------------------
 -- the request handler: svc(req)
+-- @section the_request_handler_svc_req
 ------------------------------------------------------------------------
 
 local function redacted(headers)
@@ -312,6 +321,7 @@ end
 
 ------------------------------------------------------------------------
 -- the public API: the CAs
+-- @section the_public_api_the_cas
 ------------------------------------------------------------------------
 
 local function check_arn_arg(fn, arn)
@@ -359,11 +369,12 @@ local function seed(svc, arn, o)
 end
 
 
--- svc:add_ca(arn[, status | opts]): a CA, ACTIVE unless said otherwise.
+--- svc:add_ca(arn[, status | opts]): a CA, ACTIVE unless said otherwise.
 -- A status alone changes an existing CA's status (as set_status does); a
 -- table of seeding options (status, type, common_name, organization,
 -- not_before, not_after, created_at, failure_reason, policy, permissions,
 -- shared, active_at) makes the CA anew, in its place in the listing order.
+-- @function svc:add_ca
 function methods.add_ca(svc, arn, opts)
     check_arn_arg("add_ca", arn)
     if opts == nil or type(opts) == "string" then
@@ -385,8 +396,9 @@ function methods.add_ca(svc, arn, opts)
 end
 
 
--- svc:set_status(arn, status): LastStateChangeAt is now; a CA that had no
+--- svc:set_status(arn, status): LastStateChangeAt is now; a CA that had no
 -- certificate gets one; a DELETED CA is restorable for 30 days.
+-- @function svc:set_status
 function methods.set_status(svc, arn, status)
     local ca = the_ca(svc, "set_status", arn)
     check_status("set_status", status)
@@ -395,6 +407,8 @@ function methods.set_status(svc, arn, status)
 end
 
 
+--- svc:status(arn) -> the CA's status ("ACTIVE", ...), or nil for an unknown CA.
+-- @function svc:status
 function methods.status(svc, arn)
     tick(svc)
     local ca = svc.cas[arn]
@@ -402,8 +416,9 @@ function methods.status(svc, arn)
 end
 
 
--- svc:ca(arn) -> the CA as client:describe_certificate_authority returns
+--- svc:ca(arn) -> the CA as client:describe_certificate_authority returns
 -- it (a copy, snake_case), or nil.
+-- @function svc:ca
 function methods.ca(svc, arn)
     tick(svc)
     local ca = svc.cas[arn]
@@ -411,28 +426,32 @@ function methods.ca(svc, arn)
 end
 
 
--- svc:policy(arn) -> the CA's resource policy (the text), or nil.
+--- svc:policy(arn) -> the CA's resource policy (the text), or nil.
+-- @function svc:policy
 function methods.policy(svc, arn)
     local ca = svc.cas[arn]
     return ca and ca.policy
 end
 
 
--- svc:cas_list() -> the CAs' ARNs in listing (insertion) order.
+--- svc:cas_list() -> the CAs' ARNs in listing (insertion) order.
+-- @function svc:cas_list
 function methods.cas_list(svc)
     return cas.copy_list(svc._order)
 end
 
 
--- svc:permissions(arn) -> list of { principal=, actions=, source_account=,
+--- svc:permissions(arn) -> list of { principal=, actions=, source_account=,
 -- created_at=, certificate_authority_arn= } (copies), in creation order.
+-- @function svc:permissions
 function methods.permissions(svc, arn)
     return cas.permissions(the_ca(svc, "permissions", arn))
 end
 
 
--- svc:grant(arn, principal, actions[, source_account[, created_at]]): seed
+--- svc:grant(arn, principal, actions[, source_account[, created_at]]): seed
 -- a permission directly, without a request (nothing is counted or logged).
+-- @function svc:grant
 function methods.grant(svc, arn, principal, actions, source_account, created_at)
     local ca = the_ca(svc, "grant", arn)
     if type(principal) ~= "string" or type(actions) ~= "table" then
@@ -443,7 +462,8 @@ function methods.grant(svc, arn, principal, actions, source_account, created_at)
 end
 
 
--- svc:remove(arn, principal): drop a permission directly.
+--- svc:remove(arn, principal): drop a permission directly.
+-- @function svc:remove
 function methods.remove(svc, arn, principal)
     local ca = svc.cas[arn]
     return ca ~= nil and cas.revoke(ca, principal)
@@ -452,6 +472,7 @@ end
 
 ------------------------------------------------------------------------
 -- the public API: faults, hooks, counts, clients
+-- @section the_public_api_faults_hooks_counts_clien
 ------------------------------------------------------------------------
 
 local function check_op(fn, what, op)
@@ -462,12 +483,13 @@ local function check_op(fn, what, op)
 end
 
 
--- svc:fail_next(n, kind[, opts]): the next n matching requests fail.
+--- svc:fail_next(n, kind[, opts]): the next n matching requests fail.
 -- kind: an error code ("ThrottlingException", ...; HTTP 400 unless known),
 -- an HTTP status (500, 503: JSON error; 502, 504: an HTML page), "malformed"
 -- (200 with a truncated body), "html" (a proxy's 502 page), "network" or
 -- "timeout" (the transport returns nil, err).  opts: operation (only
 -- requests for it), status, message.
+-- @function svc:fail_next
 function methods.fail_next(svc, n, kind, opts)
     if type(n) ~= "number" or n < 1 or floor(n) ~= n then
         error("acmpca.mock.fail_next: n: expected a positive integer, got " .. tostring(n), 2)
@@ -489,9 +511,10 @@ function methods.fail_next(svc, n, kind, opts)
 end
 
 
--- svc:on_before(op, fn): fn(svc, params) runs after a request for op is
+--- svc:on_before(op, fn): fn(svc, params) runs after a request for op is
 -- validated and before the service acts on it (e.g. a concurrent creator).
 -- fn = nil removes the hook.
+-- @function svc:on_before
 function methods.on_before(svc, op, fn)
     check_op("on_before", "op", op)
     if fn ~= nil and type(fn) ~= "function" then
@@ -502,7 +525,8 @@ function methods.on_before(svc, op, fn)
 end
 
 
--- svc:reset(): forget counts, the log and pending faults (not the CAs).
+--- svc:reset(): forget counts, the log and pending faults (not the CAs).
+-- @function svc:reset
 function methods.reset(svc)
     for _, op in ipairs(ops.operations()) do
         svc.calls[op] = 0
@@ -515,7 +539,8 @@ function methods.reset(svc)
 end
 
 
--- svc:transport(): a plain function wrapping the service.
+--- svc:transport(): a plain function wrapping the service.
+-- @function svc:transport
 function methods.transport(svc)
     return function(req)
         return handle(svc, req)
@@ -523,8 +548,9 @@ function methods.transport(svc)
 end
 
 
--- svc:client([opts]): require("acmpca").new with this service as transport
+--- svc:client([opts]): require("acmpca").new with this service as transport
 -- and its credentials; opts add to or override those.
+-- @function svc:client
 function methods.client(svc, opts)
     local o = {}
     if opts ~= nil then
@@ -550,6 +576,7 @@ end
 
 ------------------------------------------------------------------------
 -- making a service
+-- @section making_a_service
 ------------------------------------------------------------------------
 
 local function check_new_opts(opts)
@@ -608,7 +635,8 @@ local function seeds_of(list)
 end
 
 
--- mock.new{ cas = { [arn] = "ACTIVE" | { <seeding options> } }
+--- mock.new{ cas = { [arn] = "ACTIVE" | { <seeding options> } }
+--
 --                 | { { arn = ..., <seeding options> }, ... },
 --           account = nil, credentials = mock.credentials, region = nil,
 --           page_size = 100, now = os.time }
@@ -683,7 +711,7 @@ local function preset(fn, opts, seeds)
 end
 
 
--- mock.demo([opts]) -> a new service holding the demo fleet (nine CAs of
+--- mock.demo([opts]) -> a new service holding the demo fleet (nine CAs of
 -- account 111122223333 in us-east-1, one of them shared by 444455556666),
 -- its times relative to the clock now.  opts: as mock.new's, but cas and
 -- account.
@@ -692,7 +720,7 @@ function _M.demo(opts)
 end
 
 
--- mock.fleet(n[, opts]) -> a new service holding n ACTIVE SUBORDINATE CAs
+--- mock.fleet(n[, opts]) -> a new service holding n ACTIVE SUBORDINATE CAs
 -- (fleet-00001.example.com ...): ACM holds every action on each third one,
 -- two of them on the one after, none on the rest.
 function _M.fleet(n, opts)
@@ -703,6 +731,7 @@ function _M.fleet(n, opts)
 end
 
 
+--- parse_amz_date(s) -> epoch seconds, or nil: an X-Amz-Date ("YYYYMMDDTHHMMSSZ").
 _M.parse_amz_date = signature.parse_amz_date
 
 

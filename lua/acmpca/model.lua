@@ -1,9 +1,9 @@
--- acmpca.model: the ACM PCA operations lua-acmpca speaks, and their shapes.
+--- acmpca.model: the ACM PCA operations lua-acmpca speaks, and their shapes.
 --
---   local model = require "acmpca.model"
---   for _, op in ipairs(model.operations) do print(op.method, op.target) end
---   model.operation("ListPermissions").paginator.result_key  --> "Permissions"
---   model.shape("ListPermissionsRequest").members[1]
+--    local model = require "acmpca.model"
+--    for _, op in ipairs(model.operations) do print(op.method, op.target) end
+--    model.operation("ListPermissions").paginator.result_key  --> "Permissions"
+--    model.shape("ListPermissionsRequest").members[1]
 --     --> { lua = "ca_arn", wire = "CertificateAuthorityArn", shape = "Arn", required = true }
 --
 -- The description is generated from the service's published model
@@ -11,6 +11,8 @@
 -- body, the response mapping, the client's methods, the acmpca command and
 -- the fake service all read.  What this module hands out is a copy, guarded
 -- against new keys: changing it changes nothing the library does.
+--
+-- @module acmpca.model
 
 local core = require "acmpca.core"
 
@@ -64,7 +66,7 @@ setmetatable(_M, {
 })
 
 
--- The one naming rule: CertificateAuthorityArn -> certificate_authority_arn,
+--- The one naming rule: CertificateAuthorityArn -> certificate_authority_arn,
 -- S3BucketName -> s3_bucket_name, CRLSign -> crl_sign (tools/gen_model.lua's).
 function _M.snake(name)
     local s = name:gsub("(%u)(%u%l)", "%1_%2")
@@ -73,13 +75,13 @@ function _M.snake(name)
 end
 
 
--- CertificateAuthorityArn -> certificate-authority-arn (the AWS CLI's option names).
+--- CertificateAuthorityArn -> certificate-authority-arn (the AWS CLI's option names).
 function _M.kebab(name)
     return (_M.snake(name):gsub("_", "-"))
 end
 
 
--- model.operation(name) -> the operation by model name or Lua method, or nil.
+--- model.operation(name) -> the operation by model name or Lua method, or nil.
 function _M.operation(name)
     local op = by_name[name]
     if not op then
@@ -93,13 +95,13 @@ function _M.operation(name)
 end
 
 
--- model.shape(name) -> the shape, or nil.
+--- model.shape(name) -> the shape, or nil.
 function _M.shape(name)
     return view().shapes[name]
 end
 
 
--- The library's private copy (for acmpca's own modules: the client, the
+--- The library's private copy (for acmpca's own modules: the client, the
 -- command, the fake service), so a caller's changes to what it was handed
 -- cannot reach them.
 function _M._private()

@@ -1,17 +1,19 @@
--- acmpca.paginate: every page of a paginated operation, the way the
+--- acmpca.paginate: every page of a paginated operation, the way the
 -- model's paginator describes it (input_token, output_token, limit_key,
 -- result_key; paginators-1.json).
 --
---   local next_page = paginate.pages(client, "list_permissions", { ca_arn = arn })
---   local page, err = next_page()   -- a list; nil after the last; false, err once
+--    local next_page = paginate.pages(client, "list_permissions", { ca_arn = arn })
+--    local page, err = next_page()   -- a list; nil after the last; false, err once
 --
---   for item, err in paginate.items(client, "list_certificate_authorities", {}) do
+--    for item, err in paginate.items(client, "list_certificate_authorities", {}) do
 --       if item == false then ... err ... end
---   end
+--    end
 --
 -- A page that fails ends the walk with false, err (the operation's error
 -- object).  A NextToken the service hands out twice would loop forever:
 -- the walk stops with a PaginationLoop error object instead.
+--
+-- @module acmpca.paginate
 
 local core = require "acmpca.core"
 

@@ -1,16 +1,18 @@
--- acmpca.renewal: the renewal helpers every client has.
+--- acmpca.renewal: the renewal helpers every client has.
 --
---   client:ensure_acm_renewal(ca_arn[, opts])  -> true, "created" | "present" | "repaired"
---   client:has_acm_renewal(ca_arn[, opts])     -> true | false
---   client:revoke_acm_renewal(ca_arn)          -> true, "revoked" | "absent"
---   client:permissions(ca_arn[, opts])         iterator over every permission
---   client:list_all_permissions(ca_arn[, opts]) -> list
+--    client:ensure_acm_renewal(ca_arn[, opts])  -> true, "created" | "present" | "repaired"
+--    client:has_acm_renewal(ca_arn[, opts])     -> true | false
+--    client:revoke_acm_renewal(ca_arn)          -> true, "revoked" | "absent"
+--    client:permissions(ca_arn[, opts])         iterator over every permission
+--    client:list_all_permissions(ca_arn[, opts]) -> list
 --
 -- ACM renews a private CA's certificates only if the service principal
 -- acm.amazonaws.com holds IssueCertificate, GetCertificate and
 -- ListPermissions on the CA.  These helpers are built on the operation
 -- methods (list_permissions, create_permission, delete_permission) and are
 -- installed on the client class by acmpca.client.
+--
+-- @module acmpca.renewal
 
 local core = require "acmpca.core"
 
@@ -47,6 +49,10 @@ _M.help = {
 local ACM_PRINCIPAL = "acm.amazonaws.com"
 local RENEWAL_ACTIONS = { "IssueCertificate", "GetCertificate", "ListPermissions" }
 
+--- { "IssueCertificate", "GetCertificate", "ListPermissions" }.
+-- @field RENEWAL_ACTIONS
+
+--- "acm.amazonaws.com", the principal the helpers grant.
 _M.ACM_PRINCIPAL = ACM_PRINCIPAL
 -- a copy: changing it does not change what the helpers ask for
 _M.RENEWAL_ACTIONS = { RENEWAL_ACTIONS[1], RENEWAL_ACTIONS[2], RENEWAL_ACTIONS[3] }
@@ -62,6 +68,7 @@ local ARN_HINT = require("acmpca.model")._private().shapes.Arn.hint
 
 ------------------------------------------------------------------------
 -- helpers
+-- @section helpers
 ------------------------------------------------------------------------
 
 -- acmpca.is_ca_arn(s): s is a CA ARN as acmpca.client accepts it:
@@ -71,6 +78,7 @@ local function is_ca_arn(s)
     return parse_ca_arn(s) ~= nil
 end
 
+--- is_ca_arn(s) -> boolean, as described above.
 _M.is_ca_arn = is_ca_arn
 
 
@@ -180,6 +188,7 @@ local function missing_actions(p)
     return out
 end
 
+--- missing_actions(p) -> the renewal actions permission p lacks, in order.
 _M.missing_actions = missing_actions
 
 
@@ -230,6 +239,7 @@ local function find_renewal(self, ca_arn, source_account)
     end
 end
 
+--- find_renewal(client, ca_arn[, source_account]) -> p, complete | nil, err.
 _M.find_renewal = find_renewal
 
 
@@ -241,11 +251,13 @@ end
 
 ------------------------------------------------------------------------
 -- client methods
+-- @section client_methods
 ------------------------------------------------------------------------
 
--- client:permissions(ca_arn[, opts]): for p[, err] in client:permissions(arn)
+--- client:permissions(ca_arn[, opts]): for p[, err] in client:permissions(arn)
 -- walks every permission across all pages.  On failure the loop gets
 -- false, err once and then ends.  opts.max_results sets the page size.
+-- @function client:permissions
 function methods.permissions(self, ca_arn, opts)
     check_arn("permissions", ca_arn)
     opts = check_opts("permissions", opts)
@@ -262,7 +274,8 @@ function methods.permissions(self, ca_arn, opts)
 end
 
 
--- client:list_all_permissions(ca_arn[, opts]) -> list | nil, err
+--- client:list_all_permissions(ca_arn[, opts]) -> list | nil, err
+-- @function client:list_all_permissions
 function methods.list_all_permissions(self, ca_arn, opts)
     check_arn("list_all_permissions", ca_arn)
     opts = check_opts("list_all_permissions", opts)
@@ -274,10 +287,11 @@ function methods.list_all_permissions(self, ca_arn, opts)
 end
 
 
--- client:has_acm_renewal(ca_arn[, opts]) -> true | false | nil, err
+--- client:has_acm_renewal(ca_arn[, opts]) -> true | false | nil, err
 -- true when ACM holds the three actions; with opts.source_account, for
 -- that source account (true exactly when ensure_acm_renewal with the same
 -- opts would report "present").
+-- @function client:has_acm_renewal
 function methods.has_acm_renewal(self, ca_arn, opts)
     check_arn("has_acm_renewal", ca_arn)
     opts = check_opts("has_acm_renewal", opts)
@@ -377,7 +391,7 @@ local function wait_active(self, ca_arn, wait)
 end
 
 
--- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
+--- client:ensure_acm_renewal(ca_arn[, opts]) -> true, "created" | "present"
 -- | "repaired", or nil, err.  One ListPermissions (per page) when all is in
 -- place.  opts.source_account (12 digits) goes into CreatePermission and is
 -- part of what "in place" means: when ACM already holds the three actions
@@ -388,6 +402,7 @@ end
 -- opts.wait = seconds: a CA still CREATING or PENDING_CERTIFICATE (just
 -- created) is polled with DescribeCertificateAuthority, backing off from
 -- 1 s to 10 s, until it is ACTIVE, then granted; WaiterTimeout after that.
+-- @function client:ensure_acm_renewal
 function methods.ensure_acm_renewal(self, ca_arn, opts)
     check_arn("ensure_acm_renewal", ca_arn)
     opts = check_opts("ensure_acm_renewal", opts)
@@ -403,9 +418,10 @@ function methods.ensure_acm_renewal(self, ca_arn, opts)
 end
 
 
--- client:revoke_acm_renewal(ca_arn[, opts]) -> true, "revoked" | "absent"
+--- client:revoke_acm_renewal(ca_arn[, opts]) -> true, "revoked" | "absent"
 -- | nil, err.  Deletes every permission of ACM (whatever its source
 -- account).  It takes no options: opts must be nil or empty.
+-- @function client:revoke_acm_renewal
 function methods.revoke_acm_renewal(self, ca_arn, opts)
     check_arn("revoke_acm_renewal", ca_arn)
     check_opts("revoke_acm_renewal", opts)

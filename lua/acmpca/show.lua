@@ -1,18 +1,20 @@
--- acmpca.show: text for people.  Three things, one concern (what a user
+--- acmpca.show: text for people.  Three things, one concern (what a user
 -- reads when they are at a prompt or made a mistake):
 --
---   show.render(...)        -> text: any values (results, a client, an error,
+--    show.render(...)        -> text: any values (results, a client, an error,
 --                              the fake service) as indented, readable text,
 --                              keys sorted, secrets replaced by <redacted>
---   show.tag(method, result) gives a list_permissions result (a page) and its
+--    show.tag(method, result) gives a list_permissions result (a page) and its
 --                              permissions a __tostring (acmpca.client does it)
---   show.check_options(fn, opts, known[, level[, why]])
+--    show.check_options(fn, opts, known[, level[, why]])
 --                            raises on a key of opts not in known, naming it
 --                            and the closest known key ("did you mean")
 --
 -- Secrets never shown: a value under a key that names one (secret access
--- key, session token, Authorization, password, ...) is <redacted>, and so
+-- key, session token, Authorization, password, ...) is `<redacted>`, and so
 -- are a presigned URL's signature and token and a URL's user:password@.
+--
+-- @module acmpca.show
 
 local type, pairs, ipairs, tostring, select, next = type, pairs, ipairs, tostring, select, next
 local getmetatable, setmetatable, error = getmetatable, setmetatable, error
@@ -25,6 +27,7 @@ local _M = { _VERSION = "0.1.0" }
 
 ------------------------------------------------------------------------
 -- unknown options
+-- @section unknown_options
 ------------------------------------------------------------------------
 
 -- Levenshtein distance between two short strings.
@@ -56,7 +59,7 @@ local function sorted_keys(set)
 end
 
 
--- The known name closest to name (at most 2 edits, and fewer edits than
+--- The known name closest to name (at most 2 edits, and fewer edits than
 -- name has characters), or nil.
 function _M.closest(name, known)
     local best, best_d
@@ -70,7 +73,7 @@ function _M.closest(name, known)
 end
 
 
--- Raise "acmpca.<fn>: unknown option ..." for the first unknown key of
+--- Raise `"acmpca.<fn>: unknown option ..."` for the first unknown key of
 -- opts (sorted, so the message does not depend on table order).  known: a
 -- set of names; why(key) may give the reason instead of the suggestion.
 function _M.check_options(fn, opts, known, level, why)
@@ -107,6 +110,7 @@ end
 
 ------------------------------------------------------------------------
 -- pages and permissions
+-- @section pages_and_permissions
 ------------------------------------------------------------------------
 
 local function permission_line(p)
@@ -145,7 +149,7 @@ end
 _M.PAGE_MT, _M.PERMISSION_MT = PAGE_MT, PERMISSION_MT
 
 
--- Give a result its __tostring where one reads better than a table.
+--- Give a result its __tostring where one reads better than a table.
 function _M.tag(method, result)
     if method ~= "list_permissions" or type(result) ~= "table"
        or getmetatable(result) ~= nil then
@@ -164,6 +168,7 @@ end
 
 ------------------------------------------------------------------------
 -- rendering
+-- @section rendering
 ------------------------------------------------------------------------
 
 local SECRET_KEYS = {
@@ -310,7 +315,7 @@ function render_value(v, depth, seen)
 end
 
 
--- show.render(...) -> the values as text, one after the other.
+--- show.render(...) -> the values as text, one after the other.
 function _M.render(...)
     local n = select("#", ...)
     local parts, multi = {}, false

@@ -1,9 +1,9 @@
--- acmpca.transport.ngx: the client's transport over nginx cosockets.
+--- acmpca.transport.ngx: the client's transport over nginx cosockets.
 --
---   local ngx_transport = require "acmpca.transport.ngx"
---   local ok, why = ngx_transport.available()
---   local transport = ngx_transport.new{ timeout = 30, connect_timeout = 10 }
---   local res, err = transport{ method = "POST", url = "https://...",
+--    local ngx_transport = require "acmpca.transport.ngx"
+--    local ok, why = ngx_transport.available()
+--    local transport = ngx_transport.new{ timeout = 30, connect_timeout = 10 }
+--    local res, err = transport{ method = "POST", url = "https://...",
 --                               headers = {...}, body = "..." }
 --
 -- HTTP/1.1 over ngx.socket.tcp(): connect, send and read timeouts, TLS with
@@ -40,6 +40,8 @@
 --
 -- Names: cosockets resolve host names with nginx's `resolver` directive,
 -- not /etc/hosts; "localhost" is mapped to 127.0.0.1 here for convenience.
+--
+-- @module acmpca.transport.ngx
 
 local type = type
 local tostring = tostring
