@@ -11,6 +11,7 @@
 #   make ctest      the pure-C signer against the SigV4 suites (plain and ASan builds)
 #   make console    the admin console (examples/openresty) in nginx on the fake service;
 #                   prints the URL and the token, Ctrl-C stops it
+#   make docs       the API reference in docs/ (LDoc, config.ld); fails on any LDoc warning
 #   make dist       build/dist/lua-acmpca-<version>.tar.gz, the archive the versioned
 #                   rockspec's source.url names (git archive of HEAD), and its .src.rock
 
@@ -26,7 +27,7 @@ SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 SRC  = $(wildcard src/*.c)
 HDR  = $(wildcard src/*.h)
 
-.PHONY: all asan check console ctest demo deps dist bench lint model valgrind clean
+.PHONY: all asan check console ctest demo deps dist docs bench lint model valgrind clean
 
 all: build/5.4/acmpca/core.so build/jit/acmpca/core.so
 
@@ -84,6 +85,12 @@ console: all
 # (tools/rock_check.sh, spec/integration/rock_nginx_spec.lua).
 dist:
 	sh tools/dist.sh build/dist
+
+# The API reference: LDoc over the doc comments (config.ld says which files)
+# into docs/, committed; spec/run.sh runs `tools/docs.sh` (check mode), which
+# fails on any warning or when docs/ differs from a fresh build.
+docs: build/5.4/acmpca/core.so
+	sh tools/docs.sh build
 
 lint:
 	luacheck lua spec examples bench bin tools

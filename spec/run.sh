@@ -1,5 +1,6 @@
 #!/bin/sh
 # Runs every suite: luacheck, the rock's install (tools/rock_check.sh),
+# the API reference (tools/docs.sh: no LDoc warning, docs/ up to date),
 # then the busted specs under Lua 5.4, under
 # LuaJIT (with the nginx specs), under Lua 5.4 against the
 # AddressSanitizer/UBSan build, and under valgrind's memcheck (Lua 5.4; a
@@ -89,6 +90,10 @@ fi
 # (tools/rock_check.sh).  rock_nginx_spec.lua (LuaJIT pass) installs it for
 # nginx's LuaJIT and loads it in nginx.
 run_c rock tools/rock_check.sh
+
+# The API reference: LDoc builds it from config.ld without a warning and the
+# committed docs/ is what that build gives (tools/docs.sh; make docs).
+run_c docs tools/docs.sh
 
 run_busted lua5.4 lua5.4 build/5.4 "--exclude-tags=nginx"
 run_busted luajit luajit build/jit ""
