@@ -155,8 +155,9 @@ end
 local LIST_OPTS = { resource_owner = true, max_results = true }
 
 
---- client:certificate_authorities{ resource_owner =, max_results = }: for
--- ca[, err] in ... walks every CA across all pages (the description as
+--- client:certificate_authorities([opts]): an iterator over every CA.
+-- `for ca[, err] in client:certificate_authorities{ resource_owner =,
+-- max_results = } do` walks every CA across all pages (the description as
 -- ListCertificateAuthorities gives it); a failure gives false, err once.
 -- @function client:certificate_authorities
 function methods.certificate_authorities(self, opts)
@@ -167,7 +168,8 @@ function methods.certificate_authorities(self, opts)
 end
 
 
---- client:list_all_certificate_authorities{ ... } -> list | nil, err
+--- client:list_all_certificate_authorities([opts]) -> list | nil, err: every CA.
+-- opts as certificate_authorities': resource_owner, max_results.
 -- @function client:list_all_certificate_authorities
 function methods.list_all_certificate_authorities(self, opts)
     opts = check_opts("list_all_certificate_authorities", opts, LIST_OPTS)
@@ -351,10 +353,12 @@ local AUDIT_OPTS = { resource_owner = true, concurrency = true, on_progress = tr
                      rate_limit = true }
 
 
---- client:audit{ resource_owner = "SELF" | "OTHER_ACCOUNTS", concurrency = 4,
+--- client:audit([opts]) -> rows, summary | nil, err: each CA's renewal permission.
 --
---               on_progress = fn(done, total | nil, row), rate_limit = "quota" }
--- -> rows, summary | nil, err (the CAs could not be listed).  One row per
+--     client:audit{ resource_owner = "SELF" | "OTHER_ACCOUNTS", concurrency = 4,
+--                   on_progress = fn(done, total | nil, row), rate_limit = "quota" }
+--
+-- nil, err: the CAs could not be listed.  Otherwise one row per
 -- CA in the listing's order: arn, type, status, common_name, not_after,
 -- expires_in_days, owner_account, shared, renewal (COMPLETE | PARTIAL |
 -- ABSENT | UNKNOWN), missing_actions, finding, fix, error (UNKNOWN only).
@@ -457,10 +461,12 @@ local function ensure_one(self, ca, opts)
 end
 
 
---- client:ensure_acm_renewal_all{ dry_run = false, concurrency = 4,
+--- client:ensure_acm_renewal_all([opts]) -> results, summary | nil, err.
 --
---     filter = fn(ca) -> boolean, on_progress = fn(done, total | nil, result),
---     rate_limit = "quota" } -> results, summary | nil, err
+--     client:ensure_acm_renewal_all{ dry_run = false, concurrency = 4,
+--         filter = fn(ca) -> boolean, on_progress = fn(done, total | nil, result),
+--         rate_limit = "quota" } -> results, summary | nil, err
+--
 -- Ensures ACM's renewal permission on every ACTIVE CA the account owns
 -- (ListCertificateAuthorities, SELF).  One result per CA, in listing order:
 -- { arn, common_name, status, result, reason, error }, result one of

@@ -635,11 +635,12 @@ local function seeds_of(list)
 end
 
 
---- mock.new{ cas = { [arn] = "ACTIVE" | { <seeding options> } }
+--- mock.new([opts]) -> a new fake service (callable: the client's transport).
 --
---                 | { { arn = ..., <seeding options> }, ... },
---           account = nil, credentials = mock.credentials, region = nil,
---           page_size = 100, now = os.time }
+--     mock.new{ cas = { [arn] = "ACTIVE" | { <seeding options> } }
+--                   | { { arn = ..., <seeding options> }, ... },
+--               account = nil, credentials = mock.credentials, region = nil,
+--               page_size = 100, now = os.time }
 function _M.new(opts)
     opts = opts or {}
     if type(opts) ~= "table" then

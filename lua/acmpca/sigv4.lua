@@ -13,14 +13,12 @@
 --    region, service), sigv4.sha256_hex(data), sigv4.hmac_sha256(key, data),
 --    sigv4.hex(bytes)
 --
--- request = { method =, url = (or host =, path =, query =),
---
---             headers = { Name = "v" | { "v1", "v2" } }, body = "" }
--- opts    = { region =, service =, credentials = { access_key_id =,
---
---             secret_access_key =, session_token = }, time = unix seconds or
---             "YYYYMMDDTHHMMSSZ" (default now), normalize_path = true,
---             sign_body = false, payload_hash = nil, omit_session_token = false }
+--     request = { method =, url = (or host =, path =, query =),
+--                 headers = { Name = "v" | { "v1", "v2" } }, body = "" }
+--     opts    = { region =, service =, credentials = { access_key_id =,
+--                 secret_access_key =, session_token = }, time = unix seconds or
+--                 "YYYYMMDDTHHMMSSZ" (default now), normalize_path = true,
+--                 sign_body = false, payload_hash = nil, omit_session_token = false }
 --
 -- opts.region and opts.service are required by sign, presign,
 -- canonical_request and string_to_sign (they make the credential scope
