@@ -19,7 +19,8 @@ end
 local MODULES = { "acmpca", "acmpca.client", "acmpca.renewal", "acmpca.fleet",
                   "acmpca.credentials", "acmpca.config", "acmpca.mock", "acmpca.show",
                   "acmpca.sigv4", "acmpca.model", "acmpca.paginate",
-                  "acmpca.transport.ngx", "acmpca.core" }
+                  "acmpca.transport.ngx", "acmpca.core", "acmpca.json", "acmpca.cli",
+                  "acmpca.repl", "acmpca.serve" }
 
 local pages = {}
 for _, m in ipairs(MODULES) do
@@ -168,6 +169,23 @@ describe("docs/", function()
             assert.same({}, missing(names, function(n)
                 return has_anchor(pages["acmpca.credentials"], n)
             end))
+        end)
+    end)
+
+    describe("the command's modules", function()
+        it("document main (acmpca.cli, acmpca.repl, acmpca.serve)", function()
+            for _, m in ipairs{ "acmpca.cli", "acmpca.repl", "acmpca.serve" } do
+                assert.is_function(require(m).main, m)
+                assert.is_true(has_anchor(pages[m], "main"), m)
+            end
+        end)
+
+        it("show command-line options as typed, not with typographic dashes", function()
+            for m, page in pairs(pages) do
+                assert.falsy(page:find("&ndash;", 1, true), m)
+                assert.falsy(page:find("&mdash;", 1, true), m)
+            end
+            assert.truthy(pages["acmpca.cli"]:find("<code>--mock</code>", 1, true))
         end)
     end)
 

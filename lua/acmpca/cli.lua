@@ -1,7 +1,7 @@
--- acmpca.cli: the `acmpca` command, as a function the specs can drive.
+--- acmpca.cli: the `acmpca` command, as a function the specs can drive.
 --
---   local cli = require "acmpca.cli"
---   local code = cli.main({ "list-permissions", "--certificate-authority-arn", arn },
+--    local cli = require "acmpca.cli"
+--    local code = cli.main({ "list-permissions", "--certificate-authority-arn", arn },
 --                         { stdout = io.stdout, stderr = io.stderr })
 --
 -- Option names are those of `aws acm-pca` and the JSON printed is what it
@@ -16,12 +16,14 @@
 -- are written by hand over the client's renewal helpers; serve and repl are
 -- handed to acmpca.serve and acmpca.repl (loaded only for them).
 --
--- As aws does: --output comes from the option, AWS_DEFAULT_OUTPUT or the
+-- As aws does: `--output` comes from the option, AWS_DEFAULT_OUTPUT or the
 -- profile's output; pagination tokens are botocore's (acmpca.cli.token)
--- and --output text ends with NEXTTOKEN; --debug prints each request and
+-- and `--output` text ends with NEXTTOKEN; `--debug` prints each request and
 -- response on stderr with the secrets hidden (acmpca.cli.debug, a wrapper
--- around the client's transport).  --mock-state FILE keeps the fake of
--- --mock in a file between commands (acmpca.mock.state).
+-- around the client's transport).  `--mock-state FILE` keeps the fake of
+-- `--mock` in a file between commands (acmpca.mock.state).
+--
+-- @module acmpca.cli
 
 local acmpca = require "acmpca"
 local json = require "acmpca.json"
@@ -100,6 +102,7 @@ local HANDOVER = {
 
 ------------------------------------------------------------------------
 -- output
+-- @section output
 ------------------------------------------------------------------------
 
 -- What the service sends is printed with care: a name, a message or a
@@ -488,6 +491,7 @@ end
 
 ------------------------------------------------------------------------
 -- option values
+-- @section option_values
 ------------------------------------------------------------------------
 
 local Usage = {}
@@ -612,6 +616,7 @@ end
 
 ------------------------------------------------------------------------
 -- the renewal commands (written by hand)
+-- @section the_renewal_commands_written_by_hand
 ------------------------------------------------------------------------
 
 local ARN_OPT = "certificate-authority-arn"
@@ -763,6 +768,7 @@ local RENEWAL_COMMANDS = {
 
 ------------------------------------------------------------------------
 -- one command per operation of the model
+-- @section one_command_per_operation_of_the_model
 ------------------------------------------------------------------------
 
 -- the texts the model cannot give, by operation name; the others get
@@ -1006,6 +1012,7 @@ end
 
 ------------------------------------------------------------------------
 -- the command table and help
+-- @section the_command_table_and_help
 ------------------------------------------------------------------------
 
 local COMMANDS, COMMAND_ORDER = {}, {}
@@ -1096,6 +1103,7 @@ end
 
 ------------------------------------------------------------------------
 -- argument parsing
+-- @section argument_parsing
 ------------------------------------------------------------------------
 
 -- Options no command and no global knows are collected (they take no
@@ -1269,6 +1277,7 @@ end
 
 ------------------------------------------------------------------------
 -- running a command
+-- @section running_a_command
 ------------------------------------------------------------------------
 
 -- An --endpoint-url with user:password@ is refused before the library
@@ -1547,8 +1556,8 @@ local function run(argv, io_env)
 end
 
 
--- cli.main(argv[, io_env]) -> exit code.  io_env: stdout, stderr (objects
--- with :write), mock (an acmpca.mock service for --mock; default: a new one
+--- cli.main(argv[, io_env]) -> exit code.  io_env: stdout, stderr (objects
+-- with :write), mock (an acmpca.mock service for `--mock`; default: a new one
 -- seeded with mock.demo()'s fleet, plus the command's CA, ACTIVE), new (the
 -- client constructor; default acmpca.new), sleep (the client's retry
 -- sleep), isatty (fd -> boolean: whether stdout (1) or stderr (2) is a

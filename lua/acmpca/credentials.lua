@@ -1112,7 +1112,7 @@ end
 
 --- Returns a function() -> creds | nil, err resolving the chain on first
 -- call and caching the result. opts (all optional): profile (explicit;
--- disables the environment source as aws --profile does), getenv
+-- disables the environment source as aws `--profile` does), getenv
 -- (default os.getenv), home (default $HOME), http (transport for
 -- container/IMDS; default the ngx one inside nginx, else
 -- acmpca.core.http_new), now (clock, epoch seconds; default os.time),

@@ -1,11 +1,13 @@
--- acmpca.json: JSON text with ordered keys, for what people read (the
+--- acmpca.json: JSON text with ordered keys, for what people read (the
 -- acmpca command's output, aws-cli style) and what the fake service sends.
 -- lua-cjson decodes; requests are encoded in C from the model (src/json.c).
 -- cjson orders no keys and has no empty array, which output for people needs.
 --
---   json.object("K1", v1, "K2", v2, ...)   keys keep this order, nil values left out
---   json.array(t)                          an array even when empty
---   json.encode(v[, indent])               compact, or pretty like json.dumps(indent=N)
+--    json.object("K1", v1, "K2", v2, ...)   keys keep this order, nil values left out
+--    json.array(t)                          an array even when empty
+--    json.encode(v[, indent])               compact, or pretty like json.dumps(indent=N)
+--
+-- @module acmpca.json
 
 local cjson = require "cjson.safe"
 
@@ -25,13 +27,13 @@ local OBJECT_MT = { __name = "acmpca.json.object" }
 
 
 
--- json.array(t): t encodes as an array even when empty.
+--- json.array(t): t encodes as an array even when empty.
 function json.array(t)
     return setmetatable(t or {}, ARRAY_MT)
 end
 
 
--- json.object{ "k1", v1, "k2", v2, ... }: an object whose keys keep this
+--- json.object("k1", v1, "k2", v2, ...): an object whose keys keep this
 -- order; nil values are left out.
 function json.object(...)
     local n = select("#", ...)
@@ -144,7 +146,7 @@ function encode_value(v, indent, depth)
 end
 
 
--- json.encode(value[, indent[, depth]]): compact, or pretty with `indent`
+--- json.encode(value[, indent[, depth]]): compact, or pretty with `indent`
 -- spaces like Python's json.dumps(indent=N) (what aws-cli prints); depth:
 -- the nesting level the value sits at (0), for writing a long document a
 -- piece at a time (json.write_list).
@@ -153,7 +155,8 @@ function json.encode(value, indent, depth)
 end
 
 
--- json.write_list(out, key, n, item, rest) writes, pretty with 4 spaces,
+--- json.write_list(out, key, n, item, rest): a long list, an item at a time.
+-- It writes, pretty with 4 spaces,
 -- the object { key: [item(1), ..., item(n)], rest... } to out (:write),
 -- one item at a time: what json.encode(json.object(key, list, ...), 4)
 -- prints, without holding the list's objects or the whole text at once.

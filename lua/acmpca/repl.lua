@@ -1,11 +1,11 @@
--- acmpca.repl: an interactive Lua prompt with acmpca loaded (what
+--- acmpca.repl: an interactive Lua prompt with acmpca loaded (what
 -- `acmpca repl` runs; examples/repl.lua launches it from a checkout).
 --
---   repl.main(args, io_env) -> exit code
+--    repl.main(args, io_env) -> exit code
 --
--- args: the words after `repl`: --aws (a client for the real service
+-- args: the words after `repl`: `--aws` (a client for the real service
 -- instead of the fake one: the AWS credential chain and region, as the
--- acmpca command uses), --help.  io_env: stdin (an object with :read("l"),
+-- acmpca command uses), `--help`.  io_env: stdin (an object with :read("l"),
 -- default io.stdin), stdout and stderr (objects with :write), getenv.
 --
 -- Each line is run as Lua in an environment that holds acmpca, mock,
@@ -13,9 +13,11 @@
 -- public functions, one line each) and, with the fake (the default): svc
 -- (an acmpca.mock service, state kept for the session), arn (one of its
 -- CAs, ACTIVE) and client (a real client whose transport is svc); with
--- --aws: client only.  An expression's values are shown ("= " is not
+-- `--aws`: client only.  An expression's values are shown ("= " is not
 -- needed); an incomplete statement continues on the next line (">>");
 -- an error is printed and the session goes on.  End of input ends it.
+--
+-- @module acmpca.repl
 
 local type, pcall, select, tostring, rawget, ipairs = type, pcall, select, tostring, rawget,
     ipairs
@@ -159,7 +161,7 @@ local function run(io_env, env, show)
 end
 
 
--- repl.main(args, io_env) -> exit code
+--- repl.main(args, io_env) -> exit code
 function _M.main(args, io_env)
     io_env = io_env or {}
     local env_io = {

@@ -1,10 +1,10 @@
--- acmpca.serve: `acmpca serve`, the fake ACM PCA (acmpca.mock, every
+--- acmpca.serve: `acmpca serve`, the fake ACM PCA (acmpca.mock, every
 -- operation of the model) over HTTP on a loopback address, for the AWS
 -- CLI, boto3 and scripts.  nginx with the Lua module serves it (Debian's
 -- /usr/sbin/nginx + libnginx-mod-http-lua, LuaJIT); the side that runs in
 -- nginx is acmpca.serve.handler.
 --
---   local code = require("acmpca.serve").main({ "--port", "8080" }, io_env)
+--    local code = require("acmpca.serve").main({ "--port", "8080" }, io_env)
 --
 -- One nginx worker holds the fake, so its state (permissions, policies)
 -- lasts for the life of the server.  Every request's SigV4 signature is
@@ -18,8 +18,10 @@
 -- from and at the LuaJIT build of acmpca.core (the checkout's build/jit or
 -- a rock installed for Lua 5.1; never a Lua 5.4 build), and runs nginx in
 -- the foreground under a small shell supervisor that stops it by PID on
--- SIGINT, SIGTERM and when this process dies (setpriv --pdeathsig).  The
+-- SIGINT, SIGTERM and when this process dies (setpriv `--pdeathsig`).  The
 -- URL and the AWS CLI's settings are printed once nginx listens.
+--
+-- @module acmpca.serve
 
 local type, ipairs, pairs, pcall, require, tostring, tonumber = type, ipairs, pairs, pcall,
     require, tostring, tonumber
@@ -69,6 +71,7 @@ nginx) and libnginx-mod-http-lua.
 
 ------------------------------------------------------------------------
 -- small helpers
+-- @section small_helpers
 ------------------------------------------------------------------------
 
 local function quote(s)
@@ -148,6 +151,7 @@ end
 
 ------------------------------------------------------------------------
 -- the arguments
+-- @section the_arguments
 ------------------------------------------------------------------------
 
 local Usage = {}
@@ -217,6 +221,7 @@ end
 
 ------------------------------------------------------------------------
 -- what nginx needs: the binary, its Lua module, acmpca's files
+-- @section what_nginx_needs_the_binary_its_lua_modu
 ------------------------------------------------------------------------
 
 -- nil when nginx and its Lua module are there, else why not.
@@ -304,6 +309,7 @@ end
 
 ------------------------------------------------------------------------
 -- the port
+-- @section the_port
 ------------------------------------------------------------------------
 
 -- port 0 -> a free one (luasocket's bind to 0 when it is there, else a
@@ -344,6 +350,7 @@ end
 
 ------------------------------------------------------------------------
 -- nginx's prefix: the configuration and the supervisor
+-- @section nginx_s_prefix_the_configuration_and_the
 ------------------------------------------------------------------------
 
 local CONF = [[
@@ -461,6 +468,7 @@ end
 
 ------------------------------------------------------------------------
 -- running
+-- @section running
 ------------------------------------------------------------------------
 
 local function banner(url, nginx_pid, seed)
@@ -632,7 +640,7 @@ local function serve(o, env)
 end
 
 
--- serve.main(args[, io_env]) -> exit code.  args: the words after
+--- serve.main(args[, io_env]) -> exit code.  args: the words after
 -- `acmpca serve` (a leading "serve" is skipped).  io_env: stdout, stderr
 -- (objects with :write), nginx (the binary, default /usr/sbin/nginx),
 -- modules (the directory of ngx_http_lua_module.so and ndk_http_module.so,
