@@ -1116,7 +1116,8 @@ end
 -- (default os.getenv), home (default $HOME), http (transport for
 -- container/IMDS; default the ngx one inside nginx, else
 -- acmpca.core.http_new), now (clock, epoch seconds; default os.time),
--- sleep (between container retries), popen (default io.popen).
+-- sleep (between container retries), popen (default io.popen),
+-- process_timeout (seconds for a credential_process, default 60).
 function _M.provider(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.credentials.provider: opts: expected table or nil, got " .. type(opts), 2)
