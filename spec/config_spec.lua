@@ -29,7 +29,7 @@ describe("acmpca.config", function()
             local ok, mod, called = helpers.load_watched("acmpca.config")
             assert.is_true(ok, mod)
             assert.same({}, called)
-            assert.equals("0.1.0", mod._VERSION)
+            assert.equals("0.2.0", mod._VERSION)
         end)
     end)
 

@@ -9,7 +9,7 @@ describe("acmpca.url", function()
         local ok, mod, called = helpers.load_watched("acmpca.url")
         assert.is_true(ok, mod)
         assert.same({}, called)
-        assert.equals("0.1.0", mod._VERSION)
+        assert.equals("0.2.0", mod._VERSION)
         assert.is_function(mod.parse)
     end)
 

@@ -9,7 +9,7 @@
 
 #include "compat.h"
 
-#define ACMPCA_VERSION "0.1.0"
+#define ACMPCA_VERSION "0.2.0"
 
 ACMPCA_HIDDEN void acmpca_crypto_open(lua_State *L);
 ACMPCA_HIDDEN void acmpca_sigv4_open(lua_State *L);

@@ -33,7 +33,7 @@ local core = require "acmpca.core"
 local ngx = ngx
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 _M.COOKIE = "acm_console"
 _M.COOKIE_PATH = "/acm-renewal"

@@ -37,7 +37,7 @@ local fleet = require "acmpca.fleet"
 local ngx = ngx
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local MAX_BODY = 8192

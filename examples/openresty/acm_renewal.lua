@@ -35,7 +35,7 @@ local auth = require "acm_auth"
 local ngx = ngx
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local MAX_BODY = 8192

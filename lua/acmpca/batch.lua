@@ -43,7 +43,7 @@ local min, max, floor = math.min, math.max, math.floor
 local remove = table.remove
 local fmt = string.format
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local DEFAULT_CONCURRENCY = 4
 local MAX_CONCURRENCY = 256

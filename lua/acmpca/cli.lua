@@ -47,7 +47,7 @@ local MODEL = model._private()
 local SHAPES = MODEL.shapes
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- the key of a text result's token, which emit prints last (NEXTTOKEN)
 local RESUME = {}

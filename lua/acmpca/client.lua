@@ -49,7 +49,7 @@ local MAX_BACKOFF = 20
 -- quota: throttling slows a fleet-wide run down instead of failing CAs.
 local BATCH_THROTTLE_ATTEMPTS = 10
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local methods = core.client_methods
 _M.methods = methods

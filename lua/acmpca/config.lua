@@ -29,7 +29,7 @@ local require = require
 local setmetatable = setmetatable
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local MAX_FILE = 4 * 1024 * 1024
 local MAX_LINE = 1024 * 1024

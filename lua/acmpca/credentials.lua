@@ -50,7 +50,7 @@ local tbl_concat = table.concat
 local math_floor = math.floor
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local ADVISORY_REFRESH = 15 * 60
 local MANDATORY_REFRESH = 10 * 60

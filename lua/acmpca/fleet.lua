@@ -30,7 +30,7 @@ local concat = table.concat
 local floor = math.floor
 local os_time, os_date = os.time, os.date
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 local methods = {}
 _M.methods = methods
 

@@ -49,11 +49,11 @@ for k in pairs(NGX_OPTIONS) do
 end
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local renewal = require "acmpca.renewal"
---- The library's version ("0.1.0"), also `acmpca.core._VERSION`.
+--- The library's version ("0.2.0"), also `acmpca.core._VERSION`.
 -- @field _VERSION
 
 --- The actions ACM needs: IssueCertificate, GetCertificate, ListPermissions.

@@ -18,7 +18,7 @@ local concat, sort = table.concat, table.sort
 local fmt, byte = string.format, string.byte
 local floor, huge = math.floor, math.huge
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 local json = _M
 
 

@@ -68,7 +68,7 @@ local json_decode = cjson.decode
 local api_error = wire.error
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local TARGET_PREFIX = "ACMPrivateCA."

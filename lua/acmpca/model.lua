@@ -19,7 +19,7 @@ local core = require "acmpca.core"
 local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, setmetatable
 local tostring = tostring
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- the library's own copy, never handed out
 local private = core.model()

@@ -26,7 +26,7 @@ local type, pairs, tostring, setmetatable = type, pairs, tostring, setmetatable
 local min, max = math.min, math.max
 local fmt = string.format
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- Default request-rate quotas of AWS Private CA, requests per second per
 -- account and Region (Service Quotas, "AWS Certificate Manager Private

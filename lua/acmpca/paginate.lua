@@ -23,7 +23,7 @@ local fmt = string.format
 local new_error = core.new_error
 local model = require("acmpca.model")._private()
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 -- lua names of the paginator's members, per method

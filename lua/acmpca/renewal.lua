@@ -28,7 +28,7 @@ local pages = paginate.pages
 local parse_ca_arn = core.parse_ca_arn
 local new_error = core.new_error
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 local methods = {}
 _M.methods = methods
 

@@ -26,7 +26,7 @@ local setmetatable, require = setmetatable, require
 local load, setfenv, loadstring = load, rawget(_G, "setfenv"), rawget(_G, "loadstring")
 local concat = table.concat
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local ARN = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
     .. "11111111-2222-3333-4444-555555555555"

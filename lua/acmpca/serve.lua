@@ -32,7 +32,7 @@ local io_open, io_popen = io.open, io.popen
 local os_execute, os_remove, os_time, os_rename = os.execute, os.remove, os.time, os.rename
 local random, randomseed = math.random, math.randomseed
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 _M.NGINX = "/usr/sbin/nginx"

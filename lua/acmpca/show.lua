@@ -22,7 +22,7 @@ local sort, concat = table.sort, table.concat
 local fmt, rep = string.format, string.rep
 local min = math.min
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 ------------------------------------------------------------------------

@@ -48,7 +48,7 @@ local core = require "acmpca.core"
 
 
 local _M = {
-    _VERSION = "0.1.0",
+    _VERSION = "0.2.0",
     sign = core.sign,
     presign = core.presign,
     canonical_request = core.canonical_request,

@@ -30,7 +30,7 @@ local match = string.match
 local sub = string.sub
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local DEFAULT_PORTS = { http = 80, https = 443 }
 

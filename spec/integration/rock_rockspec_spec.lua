@@ -86,6 +86,19 @@ describe("rockspecs", function()
                 "%p", "%%%0"), "")), "source.url is under the homepage")
         end)
 
+        it("is the version the library, acmpca.core and the CHANGELOG say", function()
+            local v = match(rel.version, "^(.*)%-%d+$")
+            assert.equal(v, require("acmpca")._VERSION)
+            assert.equal(v, require("acmpca.core")._VERSION)
+            local f = assert(io.open("CHANGELOG.md", "rb"))
+            local log = f:read("*a")
+            f:close()
+            -- the newest entry is this release, dated
+            local top = match(log, "\n## ([^\n]+)")
+            assert.truthy(match(top, "^" .. gsub(v, "%p", "%%%0") .. " %(%d%d%d%d%-%d%d%-%d%d%)$"),
+                          top)
+        end)
+
         it("builds, depends on and describes exactly what the scm rockspec does", function()
             for _, key in pairs{ "rockspec_format", "package", "description", "dependencies",
                                  "external_dependencies", "build", "test" } do

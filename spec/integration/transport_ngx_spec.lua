@@ -670,7 +670,7 @@ describe("acmpca.transport.ngx #nginx", function()
             ]])
             assert.matches("^LuaJIT", res.jit)
             assert.matches("/build/jit/acmpca/core%.so$", res.file)
-            assert.equal("0.1.0", res.version)
+            assert.equal("0.2.0", res.version)
         end)
 
         it("searches absolute paths only: build/jit, the checkout's lua/, the system's",

@@ -54,7 +54,7 @@ local sort = table.sort
 local debug_getinfo = debug.getinfo
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 local mt = { __index = {} }
 local methods = mt.__index

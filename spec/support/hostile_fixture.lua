@@ -28,7 +28,7 @@ local tonumber = tonumber
 local setmetatable = setmetatable
 local debug_getinfo = debug.getinfo
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 _M.python = "/usr/bin/python3"
 

@@ -12,7 +12,7 @@ local proc = require "support.proc"
 local setmetatable = setmetatable
 local tonumber = tonumber
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 _M.python = "/usr/bin/python3"
 

@@ -20,7 +20,7 @@ local tostring = tostring
 local type = type
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- Children must not inherit the sanitizer preload of the ASan spec run.
 _M.CLEAN_ENV = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS -u LSAN_OPTIONS "

@@ -18,7 +18,7 @@ local concat, sort = table.concat, table.sort
 local fmt, gsub, lower, find = string.format, string.gsub, string.lower, string.find
 local sub, byte, ipairs = string.sub, string.byte, ipairs
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- at most this many characters of a body
 local MAX_BODY = 64 * 1024

@@ -21,7 +21,7 @@ local floor = math.floor
 
 local cjson = require "cjson.safe"
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 -- the paginator's input token: NextToken for every ACM PCA operation
 local KEY = "NextToken"

@@ -15,7 +15,7 @@
 local type, pairs, ipairs, tostring, require = type, pairs, ipairs, tostring, require
 local concat, insert, remove, sort = table.concat, table.insert, table.remove, table.sort
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local DAY = 86400

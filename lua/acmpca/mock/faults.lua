@@ -12,7 +12,7 @@ local wire = require "acmpca.mock.wire"
 local type, ipairs, pcall, require = type, ipairs, pcall, require
 local remove = table.remove
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 -- HTTP status of an injected error code

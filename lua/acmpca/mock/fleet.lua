@@ -11,7 +11,7 @@
 local ipairs, pairs = ipairs, pairs
 local fmt = string.format
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local DAY = 86400

@@ -28,7 +28,7 @@ local fmt = string.format
 local api_error = wire.error
 local json_decode = cjson.decode
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 -- the service answers at most this many CAs a page, whatever MaxResults says

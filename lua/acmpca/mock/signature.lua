@@ -17,7 +17,7 @@ local floor = math.floor
 local os_date = os.date
 local api_error = wire.error
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local SERVICE = "acm-pca"

@@ -28,7 +28,7 @@ local fmt, gsub = string.format, string.gsub
 local floor = math.floor
 local io_open, os_rename, os_remove, os_execute = io.open, os.rename, os.remove, os.execute
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 _M.MAX_SIZE = 4 * 1024 * 1024
 local VERSION = 1

@@ -17,7 +17,7 @@ local floor = math.floor
 local api_error = wire.error
 local shapes = wire.shapes
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local function is_array(v)

@@ -15,7 +15,7 @@ local json = require "acmpca.json"
 
 local ipairs, require = ipairs, require
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 local model_shapes

@@ -16,7 +16,7 @@ local type, pairs, pcall, tostring = type, pairs, pcall, tostring
 local io_open = io.open
 local concat = table.concat
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 -- the mock logs every request; a long-lived server keeps only the latest

@@ -67,7 +67,7 @@ local new_error = core.new_error
 local excerpt = core.excerpt
 
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0" }
 
 
 -- Phases where ngx.socket.tcp() may be used (lua-nginx-module docs, 0.10.23).
