@@ -20,8 +20,8 @@ local fleet = require "acmpca.fleet"
 local RENEWAL_ORDER = fleet.VERDICTS
 local RESULT_ORDER = fleet.RESULTS
 -- CA statuses, ACTIVE first, then the way to it, then the ends
-local STATUS_ORDER = { "ACTIVE", "CREATING", "PENDING_CERTIFICATE", "DISABLED", "EXPIRED",
-                       "FAILED", "DELETED" }
+local STATUS_ORDER = fleet.STATUSES
+local counts = fleet.counts
 local BAR_WIDTH = 30
 local MAX_CELL = 40
 
@@ -158,37 +158,13 @@ return function(ctx)
         return concat(out, "\n")
     end
 
-    local function counts(t, order)
-        local parts = {}
-        for _, k in ipairs(order) do
-            if t[k] and t[k] > 0 then
-                parts[#parts + 1] = fmt("%d %s", t[k], k)
-            end
-        end
-        return concat(parts, ", ")
-    end
-
     --------------------------------------------------------------------
     -- audit
     --------------------------------------------------------------------
 
+    -- the summary under the table; the listing's error escaped and bounded
     local function audit_summary_line(s)
-        local lines = {}
-        lines[1] = fmt("%d CAs (%s); renewal: %s.", s.total, counts(s.by_status, STATUS_ORDER),
-                       counts(s.by_renewal, RENEWAL_ORDER))
-        if s.compliant then
-            lines[2] = fmt("ACM can renew from every ACTIVE CA the account owns (%d of %d).",
-                           s.active_complete, s.active)
-        else
-            lines[2] = fmt("ACM cannot renew from %d of %d ACTIVE CAs: run "
-                           .. "`acmpca ensure-renewal --all` to fix them.",
-                           s.active - s.active_complete, s.active)
-        end
-        if not s.complete_listing then
-            lines[#lines + 1] = "The listing stopped early: "
-                .. cell(s.error and (s.error.message or s.error.code) or "unknown error", true)
-        end
-        return concat(lines, "\n")
+        return fleet.summary_text(s, function(m) return cell(m, true) end)
     end
 
     local function map(t, order)
