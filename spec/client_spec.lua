@@ -243,7 +243,8 @@ describe("acmpca.client", function()
             assert.equals("application/x-amz-json-1.1", h["Content-Type"])
             assert.equals("ACMPrivateCA." .. target, h["X-Amz-Target"])
             assert.matches("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ$", h["X-Amz-Date"])
-            assert.matches("^lua%-acmpca/0%.1%.0 lua/5%.[14]$", h["User-Agent"])
+            local lua_v = rawget(_G, "jit") and "5.1" or "5.4"
+            assert.equals("lua-acmpca/" .. core._VERSION .. " lua/" .. lua_v, h["User-Agent"])
             local signed = creds.session_token
                 and "content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
                 or "content-type;host;x-amz-date;x-amz-target"
