@@ -94,21 +94,34 @@ static int type_error(scan *sc, const acmpca_shape *sh, int kind)
 /* Append ".name" (".Name" printable, cut) or "[k]"; returns the old length. */
 static size_t path_push(scan *sc, const char *name, size_t n, size_t index)
 {
-    size_t old = sc->plen, room = sizeof sc->path - sc->plen;
-    int w;
+    /* on every member of every answer: plain byte copies, no stdio (the
+     * path is only read when a message names it) */
+    size_t old = sc->plen, at = sc->plen, cap = sizeof sc->path - 1;
     if (name != NULL) {
-        char tmp[KEY_MAX + 1];
-        size_t k = 0;
-        for (size_t i = 0; i < n && k < KEY_MAX; i++) {
+        if (at > 0 && at < cap)
+            sc->path[at++] = '.';
+        for (size_t i = 0; i < n && i < KEY_MAX && at < cap; i++) {
             unsigned char ch = (unsigned char)name[i];
-            tmp[k++] = (ch > 32 && ch < 127) ? (char)ch : '?';
+            sc->path[at++] = (ch > 32 && ch < 127) ? (char)ch : '?';
         }
-        tmp[k] = '\0';
-        w = snprintf(sc->path + sc->plen, room, "%s%s", sc->plen ? "." : "", tmp);
     } else {
-        w = snprintf(sc->path + sc->plen, room, "[%zu]", index);
+        char digits[24];
+        size_t k = 0;
+        do {
+            digits[k++] = (char)('0' + index % 10);
+            index /= 10;
+        } while (index > 0);
+        if (at + k + 2 <= cap) {
+            sc->path[at++] = '[';
+            while (k > 0)
+                sc->path[at++] = digits[--k];
+            sc->path[at++] = ']';
+        } else {
+            at = cap;
+        }
     }
-    sc->plen = (w < 0 || (size_t)w >= room) ? sizeof sc->path - 1 : sc->plen + (size_t)w;
+    sc->path[at] = '\0';
+    sc->plen = at;
     return old;
 }
 
