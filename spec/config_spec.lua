@@ -185,6 +185,10 @@ describe("acmpca.config", function()
             assert.is_nil(p.s)
         end)
 
+        it("ignores a bare [profile] header", function()
+            assert.same({}, config.config_profiles(assert(config.parse("[profile]\na = 1\n"))))
+        end)
+
         it("lets [profile default] win over [default]", function()
             local p = config.config_profiles(assert(config.parse(
                 "[profile default]\na = pd\n[default]\na = d\n")))
@@ -192,7 +196,35 @@ describe("acmpca.config", function()
         end)
     end)
 
+    describe("config_sections", function()
+        it("maps [sso-session name] and [services name] sections by kind", function()
+            local sections = assert(config.parse(
+                "[sso-session corp]\nsso_region = eu-west-1\n[sso-session \"q s\"]\na = 1\n"
+                .. "[services local]\nsts =\n  endpoint_url = http://127.0.0.1:1\n"
+                .. "[profile dev]\na = 2\n[sso-sessionx]\na = 3\n[services]\na = 4\n"))
+            local sso = config.config_sections(sections, "sso-session")
+            assert.same({ corp = { sso_region = "eu-west-1" }, ["q s"] = { a = "1" } }, sso)
+            assert.same({ ["local"] = { sts = { endpoint_url = "http://127.0.0.1:1" } } },
+                        config.config_sections(sections, "services"))
+        end)
+    end)
+
     describe("load", function()
+        it("keeps every profile, sso-session and services section; settings(name) merges one",
+            function()
+                write(home .. "/.aws/config", "[profile a]\nrole_arn = r\nregion = x\n"
+                    .. "[profile b]\nregion = y\n[sso-session s]\nsso_region = z\n"
+                    .. "[services svc]\nsts =\n  endpoint_url = http://h\n")
+                write(home .. "/.aws/credentials", "[b]\naws_access_key_id = K\n[c]\nregion = w\n")
+                local st = assert(config.load{ home = home, profile = "a", getenv = env_of{} })
+                assert.same({ role_arn = "r", region = "x" }, st.merged)
+                assert.same({ region = "y", aws_access_key_id = "K" }, st:settings("b"))
+                assert.same({ region = "w" }, st:settings("c"))
+                assert.is_nil(st:settings("d"))
+                assert.same({ sso_region = "z" }, st.sso_sessions.s)
+                assert.same({ sts = { endpoint_url = "http://h" } }, st.services.svc)
+            end)
+
         it("overlays the credentials file's profile on the config file's", function()
             write(home .. "/.aws/config", "[profile dev]\nregion = us-west-1\noutput = json\n")
             write(home .. "/.aws/credentials", "[dev]\nregion = eu-central-1\n")

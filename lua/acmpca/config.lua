@@ -57,7 +57,7 @@ end
 
 
 local function is_space(b)
-    return b == 32 or (b >= 9 and b <= 13)
+    return b ~= nil and (b == 32 or (b >= 9 and b <= 13))
 end
 
 
@@ -325,6 +325,21 @@ function _M.profile_name(opts)
 end
 
 
+-- The name after a "<kind> " prefix of a section header ("profile",
+-- "sso-session", "services"), unquoted; nil when header has another form.
+local function prefixed_name(header, kind)
+    local n = #kind
+    if str_sub(header, 1, n) ~= kind or not is_space(str_byte(header, n + 1)) then
+        return nil
+    end
+    local name = trim(str_sub(header, n + 2))
+    if name == "" then
+        return nil
+    end
+    return str_match(name, '^"(.*)"$') or str_match(name, "^'(.*)'$") or name
+end
+
+
 --- The profiles of a parsed config file: "[profile name]" sections (the
 -- name may be quoted) and "[default]"; other sections (sso-session,
 -- services, plain "[name]") are not profiles there.
@@ -336,10 +351,8 @@ function _M.config_profiles(sections)
                 profiles.default = values
             end
         else
-            local pname = str_sub(header, 1, 7) == "profile" and is_space(str_byte(header, 8))
-                and trim(str_sub(header, 9))
-            if pname and pname ~= "" then
-                pname = str_match(pname, '^"(.*)"$') or str_match(pname, "^'(.*)'$") or pname
+            local pname = prefixed_name(header, "profile")
+            if pname then
                 -- "[profile default]" wins over "[default]".
                 profiles[pname] = values
             end
@@ -349,29 +362,77 @@ function _M.config_profiles(sections)
 end
 
 
+--- The sections of a parsed config file of one other kind:
+-- config_sections(sections, "sso-session") -> { [name] = section } for
+-- "[sso-session name]"; likewise "services".
+function _M.config_sections(sections, kind)
+    local out = {}
+    for header, values in pairs(sections) do
+        local name = prefixed_name(header, kind)
+        if name then
+            out[name] = values
+        end
+    end
+    return out
+end
+
+
+-- config's keys overlaid by credentials' (either may be nil).
+local function merge(config, credentials)
+    local merged = {}
+    for k, v in pairs(config or {}) do
+        merged[k] = v
+    end
+    for k, v in pairs(credentials or {}) do
+        merged[k] = v
+    end
+    return merged
+end
+
+
+local loaded_mt = { __index = {} }
+
+
+-- st:settings(name): the merged settings of profile name, or nil.
+function loaded_mt.__index.settings(st, name)
+    local c, f = st.config_profiles[name], st.credentials_profiles[name]
+    if c == nil and f == nil then
+        return nil
+    end
+    return merge(c, f)
+end
+
+
 --- Loads both files for the selected profile. Returns a table:
 --
 --    profile, profile_source, credentials_path, config_path,
 --    credentials (the profile's section of the credentials file or nil),
 --    config (the profile's section of the config file or nil),
 --    credentials_status / config_status ("ok", "missing", "no-home",
---    "no-profile"), and merged (config overlaid by credentials, what
---    botocore's scoped config is).
+--    "no-profile"), merged (config overlaid by credentials, what
+--    botocore's scoped config is), and every section of both files:
+--    credentials_profiles and config_profiles ({ [name] = section }),
+--    sso_sessions and services (the config file's "[sso-session name]"
+--    and "[services name]" sections).  st:settings(name) is another
+--    profile's merged settings (role chains), or nil when neither file
+--    has it.
 -- Returns nil, err when a file exists but cannot be parsed.
 function _M.load(opts)
     opts = opts or {}
     local name, source = _M.profile_name(opts)
     local cpath, fpath = _M.paths(opts)
-    local st = {
+    local st = setmetatable({
         profile = name, profile_source = source,
         credentials_path = cpath, config_path = fpath,
-    }
+        credentials_profiles = {}, config_profiles = {}, sso_sessions = {}, services = {},
+    }, loaded_mt)
 
     if not cpath then
         st.credentials_status = "no-home"
     else
         local sections, err, code = _M.read_file(cpath)
         if sections then
+            st.credentials_profiles = sections
             st.credentials = sections[name]
             st.credentials_status = st.credentials and "ok" or "no-profile"
         elseif code == "missing" then
@@ -386,7 +447,10 @@ function _M.load(opts)
     else
         local sections, err, code = _M.read_file(fpath)
         if sections then
-            st.config = _M.config_profiles(sections)[name]
+            st.config_profiles = _M.config_profiles(sections)
+            st.sso_sessions = _M.config_sections(sections, "sso-session")
+            st.services = _M.config_sections(sections, "services")
+            st.config = st.config_profiles[name]
             st.config_status = st.config and "ok" or "no-profile"
         elseif code == "missing" then
             st.config_status = "missing"
@@ -395,14 +459,7 @@ function _M.load(opts)
         end
     end
 
-    local merged = {}
-    for k, v in pairs(st.config or {}) do
-        merged[k] = v
-    end
-    for k, v in pairs(st.credentials or {}) do
-        merged[k] = v
-    end
-    st.merged = merged
+    st.merged = merge(st.config, st.credentials)
     st.found = st.credentials ~= nil or st.config ~= nil
     return st
 end
