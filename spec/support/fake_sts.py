@@ -193,6 +193,15 @@ def _check_issue(where, issue):
                           "(strings)" % where)
 
 
+def as_list(table, key):
+    """table[key] with an empty JSON object read as an empty list (a Lua
+    encoder writes an empty table as {})."""
+    value = table.get(key)
+    if value is None or value == {}:
+        value = table[key] = []
+    return value
+
+
 def _check_credential(akid, entry):
     if not isinstance(entry.get("secret"), str) or not entry["secret"]:
         raise ConfigError("credentials[%s].secret must be a non-empty string" % akid)
@@ -203,7 +212,7 @@ def _check_role(arn, entry):
     where = "roles[%s]" % arn
     if not ROLE_ARN_RE.match(arn):
         raise ConfigError("%s: not an IAM role ARN" % where)
-    trust = entry.get("trust", [])
+    trust = as_list(entry, "trust")
     if not isinstance(trust, list) or not all(isinstance(t, str) for t in trust):
         raise ConfigError("%s.trust must be a list of strings" % where)
     _check_strings(where, entry, ("external_id", "mfa_serial", "mfa_code"))
@@ -229,6 +238,9 @@ def _check_sso(sso):
 def _check_sso_token(_token, entry):
     # the token itself never goes into a message
     accounts = entry.get("accounts", {})
+    if isinstance(accounts, dict):
+        for account in list(accounts):
+            as_list(accounts, account)
     if not isinstance(accounts, dict) or not all(
             isinstance(r, list) and all(isinstance(x, str) for x in r)
             for r in accounts.values()):
@@ -940,7 +952,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                      "expire_issued", "config"})
         if unknown:
             raise ConfigError("unknown control key(s) %s" % ", ".join(unknown))
-        faults = [check_fault(f) for f in (arg.get("faults") or [])]
+        faults = [check_fault(f) for f in as_list(arg, "faults")]
         delay = arg.get("delay_ms")
         if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int)
                                   or not 0 <= delay <= 60000):
