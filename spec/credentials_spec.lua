@@ -409,29 +409,6 @@ describe("acmpca.credentials", function()
             no_secret(err, { "hidden-one" })
         end)
 
-        it("says that an assume-role profile is not supported, sending nothing", function()
-            S.env.AWS_EC2_METADATA_DISABLED = nil
-            local http, log = fake_http()
-            local c, err = credentials.provider(opts{ profile = "role", http = http })()
-            assert.is_nil(c)
-            assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca does "
-                .. "not support; use static keys, credential_process, or the environment",
-                    err.message)
-            assert.equals(0, #log)
-        end)
-
-        it("refuses an assume-role profile that also holds keys instead of using them",
-            function()
-                -- botocore assumes the role here; the keys are another identity
-                write(S.home .. "/.aws/credentials", "[role]\naws_access_key_id = AKIDROLESRC\n"
-                    .. "aws_secret_access_key = rolesrcsecret\n")
-                local c, err = credentials.provider(opts{ profile = "role" })()
-                assert.is_nil(c)
-                assert.equals("acmpca: profile role uses role_arn (assume role), which acmpca "
-                    .. "does not support; use static keys, credential_process, or the "
-                    .. "environment", err.message)
-            end)
-
         it("fails on a file that cannot be parsed", function()
             write(S.home .. "/.aws/credentials", "[default]\nthis is not ini\n")
             local c, err = credentials.provider(opts())()

@@ -44,6 +44,7 @@ local str_sub = string.sub
 local str_find = string.find
 local str_match = string.match
 local str_lower = string.lower
+local str_upper = string.upper
 local str_gsub = string.gsub
 local str_format = string.format
 local tbl_concat = table.concat
@@ -70,6 +71,11 @@ local PROCESS_EXIT_MARK = "\nacmpca-credential-process-exit:"
 local PROCESS_TIMEOUT = 60
 local PROCESS_MAX_OUTPUT = 1024 * 1024
 local PROCESS_CHUNK = 64 * 1024
+-- single flight: how long a caller waits for another's lookup, how often
+-- it looks
+local FLIGHT_WAIT = 60
+local FLIGHT_POLL = 0.01
+local shared_get
 
 
 local function new_error(message)
@@ -406,6 +412,36 @@ local function default_sleep()
 end
 
 
+-- The URL of an AWS service the chain calls: acmpca.settings' rules (the
+-- endpoint overrides, regional STS, FIPS and dual-stack).
+local function service_url(ctx, st, service, region)
+    local ok, settings = pcall(require, "acmpca.settings")
+    if ok and type(settings) == "table" and settings.service_url then
+        local rok, url, err = pcall(settings.service_url, service, region, {
+            getenv = ctx.opts.getenv, home = ctx.opts.home, profile = ctx.opts.profile,
+            loaded = st,
+        })
+        if not rok then
+            return nil, "acmpca: " .. tostring(url)
+        end
+        return url, err
+    end
+    local override = ctx.env("AWS_ENDPOINT_URL_" .. str_upper(service))
+        or ctx.env("AWS_ENDPOINT_URL")
+    if override then
+        return override
+    end
+    if not region then
+        return service == "sts" and "https://sts.amazonaws.com" or nil,
+            "acmpca: no region for " .. service
+    end
+    if service == "sso" then
+        return "https://portal.sso." .. region .. ".amazonaws.com"
+    end
+    return "https://" .. service .. "." .. region .. ".amazonaws.com"
+end
+
+
 -- Lazily resolved context shared by the sources of one provider.
 local function new_ctx(opts)
     local ctx = {
@@ -413,6 +449,7 @@ local function new_ctx(opts)
         env = config.env_reader(opts),
         now = opts.now or os_time,
         popen = opts.popen or io_popen,
+        explicit_profile = opts.profile ~= nil,
     }
 
     -- Kills a credential_process's process group (timeout(1) leads it).
@@ -466,6 +503,61 @@ local function new_ctx(opts)
             ctx.cfg_err = err
         end
         return ctx.cfg or nil, ctx.cfg_err
+    end
+
+    -- A credentials object from fetched values (checked as above).
+    function ctx.creds(c, names)
+        return checked(ctx, c, names)
+    end
+
+    -- The region STS is called in: opts.region, else AWS_REGION,
+    -- AWS_DEFAULT_REGION, the profile's region; nil when none is set.
+    function ctx.region()
+        if opts.region then
+            return opts.region
+        end
+        local ok, r = pcall(config.region, opts)
+        return ok and r or nil
+    end
+
+    -- The URL of service ("sts", "sso") in region, with the profile's and
+    -- the environment's overrides (acmpca.settings).
+    function ctx.service_url(service, region)
+        local st = ctx.files()
+        return service_url(ctx, st, service, region)
+    end
+
+    -- A path with a leading "~" as the home directory.
+    function ctx.expand(path)
+        if path == "~" or str_sub(path, 1, 2) == "~/" then
+            local home = config.home(opts)
+            if home then
+                return home .. str_sub(path, 2)
+            end
+        end
+        return path
+    end
+
+    -- SSO credentials of profile pname (settings p), or false when the
+    -- profile has no SSO settings.
+    function ctx.sso(pname, p)
+        local ok, sso = pcall(require, "acmpca.credentials.sso")
+        if not ok then
+            return false
+        end
+        return sso.from_profile(ctx, pname, p, ctx.cache)
+    end
+
+    -- The AWS CLI's file cache (~/.aws/cli/cache) when opts.disk_cache.
+    if opts.disk_cache then
+        local dir = opts.disk_cache
+        if dir == true then
+            local home = config.home(opts)
+            dir = home and (home .. "/.aws/cli/cache")
+        end
+        if dir then
+            ctx.cache = require("acmpca.credentials.cache").new{ dir = dir, now = ctx.now }
+        end
     end
 
     return ctx
@@ -697,49 +789,21 @@ local function run_process(ctx, cmd, pname)
 end
 
 
-local function from_process(ctx)
-    local st, err = ctx.files()
-    if not st then
-        return nil, err
+-- credential_process of the selected profile, or of profile pname
+-- (settings p) when given (a role's source profile).
+local function from_process(ctx, pname, p)
+    if not pname then
+        local st, err = ctx.files()
+        if not st then
+            return nil, err
+        end
+        pname, p = st.profile, st.merged
     end
-    local cmd = st.merged.credential_process
+    local cmd = p.credential_process
     if type(cmd) ~= "string" or cmd == "" then
         return false
     end
-    return run_process(ctx, cmd, st.profile)
-end
-
-
--- Settings of the profile that botocore supports but that need STS or SSO,
--- which this module does not implement: say so instead of silently using
--- some other identity further down the chain.
--- The third field marks the settings botocore acts on before it reads a
--- profile's static keys (its assume-role and SSO providers come first): a
--- profile with such a setting must fail even when it also holds keys, or
--- another identity than the configured one would be used silently.
-local UNSUPPORTED = {
-    { "role_arn", "role_arn (assume role)", true },
-    { "web_identity_token_file", "web_identity_token_file (web identity)" },
-    { "sso_session", "sso_session (IAM Identity Center)", true },
-    { "sso_start_url", "sso_start_url (IAM Identity Center)", true },
-    { "credential_source", "credential_source" },
-}
-
-
--- before_keys: check only the settings that take precedence over keys.
-local function check_profile_supported(ctx, before_keys)
-    local st = ctx.files()
-    if not st then
-        return true
-    end
-    for _, u in ipairs(UNSUPPORTED) do
-        if st.merged[u[1]] ~= nil and (u[3] or not before_keys) then
-            return nil, str_format("acmpca: profile %s uses %s, which acmpca does not "
-                .. "support; use static keys, credential_process, or the environment",
-                st.profile, u[2])
-        end
-    end
-    return true
+    return run_process(ctx, cmd, pname)
 end
 
 
@@ -1046,6 +1110,53 @@ local function profile_missing_error(st)
 end
 
 
+-- The sources a role's source profile resolves through (acmpca.
+-- credentials.role).
+local SOURCES = {
+    env = function(ctx) return from_env(ctx) end,
+    imds = function(ctx) return from_imds(ctx) end,
+    container = function(ctx) return from_container(ctx) end,
+    process = function(ctx, pname, p) return from_process(ctx, pname, p) end,
+    sso = function(ctx, pname, p) return ctx.sso(pname, p) end,
+    static = function(ctx, pname, p)
+        local c, err = keys_from_section(ctx, p, "shared-credentials-file",
+                                         "profile " .. pname)
+        if c == false then
+            return nil, "acmpca: profile " .. pname .. " has no usable static keys"
+        end
+        return c, err
+    end,
+}
+
+
+local function role_module()
+    return require "acmpca.credentials.role"
+end
+
+
+-- The sources of a profile, in botocore's order after the environment:
+-- assume role, web identity, SSO, the credentials file, credential_process,
+-- the config file.  Each is function(ctx) as above.
+local PROFILE_SOURCES = {
+    function(ctx)
+        local st = ctx.files()
+        return role_module().from_profile(ctx, SOURCES, st)
+    end,
+    function(ctx)
+        local st = ctx.files()
+        return role_module().web_identity_profile(ctx, st.profile, st.merged,
+                                                  not ctx.explicit_profile)
+    end,
+    function(ctx)
+        local st = ctx.files()
+        return ctx.sso(st.profile, st.merged)
+    end,
+    function(ctx) return from_credentials_file(ctx) end,
+    function(ctx) return from_process(ctx) end,
+    function(ctx) return from_config_file(ctx) end,
+}
+
+
 -- Runs the chain once. Returns creds, refresher (the source that produced
 -- them), or nil, err.
 local function resolve(ctx, explicit_profile)
@@ -1065,12 +1176,6 @@ local function resolve(ctx, explicit_profile)
         looked[#looked + 1] = "environment (skipped: a profile was given explicitly)"
     end
 
-    if ctx.env("AWS_WEB_IDENTITY_TOKEN_FILE") and ctx.env("AWS_ROLE_ARN") then
-        return nil, "acmpca: AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE (web identity) is set, "
-            .. "which acmpca does not support; use the environment, a profile or "
-            .. "container credentials"
-    end
-
     local st, ferr = ctx.files()
     if not st then
         return nil, ferr
@@ -1079,21 +1184,13 @@ local function resolve(ctx, explicit_profile)
         return nil, profile_missing_error(st)
     end
 
-    local ok, uerr = check_profile_supported(ctx, true)
-    if not ok then
-        return nil, uerr
-    end
-    for _, src in ipairs{ from_credentials_file, from_process, from_config_file } do
+    for _, src in ipairs(PROFILE_SOURCES) do
         local c, err = src(ctx)
         if c then
             return c, src
         elseif c == nil then
             return nil, err
         end
-    end
-    ok, uerr = check_profile_supported(ctx)
-    if not ok then
-        return nil, uerr
     end
     looked[#looked + 1] = config.describe(st)
 
@@ -1107,6 +1204,66 @@ local function resolve(ctx, explicit_profile)
         looked[#looked + 1] = note
     end
     return nil, "acmpca: no AWS credentials found; looked in: " .. tbl_concat(looked, ", ")
+end
+
+
+-- Credentials shared by the workers of one nginx through a
+-- lua_shared_dict: the first worker to need them takes a lock (dict:add),
+-- runs the chain and stores them until the advisory refresh time; the
+-- others wait for them (ngx.sleep, bounded), then run the chain themselves
+-- if nothing came.  set(c) keeps them in the worker too.
+function shared_get(dict, key, now, fetch, set)
+    local function stored()
+        local v = dict:get(key)
+        local doc = type(v) == "string" and json_decode(v)
+        if not doc then
+            return nil
+        end
+        local c = new_creds{
+            access_key_id = doc.k, secret_access_key = doc.s, session_token = doc.t,
+            expiration = doc.e, source = doc.src,
+        }
+        if not check_keys(c) or (c.expiration and c.expiration - now() <= ADVISORY_REFRESH) then
+            return nil
+        end
+        set(c)
+        return c
+    end
+    local c = stored()
+    if c then
+        return c
+    end
+    local lock = key .. ":lock"
+    local got = dict:add(lock, true, FLIGHT_WAIT)
+    if not got then
+        local deadline = now() + FLIGHT_WAIT
+        while dict:get(lock) and now() < deadline do
+            ngx.sleep(FLIGHT_POLL)
+            c = stored()
+            if c then
+                return c
+            end
+        end
+    end
+    local err
+    c, err = fetch()
+    if c and c.expiration == nil or (c and c.expiration - now() > ADVISORY_REFRESH) then
+        if not cjson_safe then
+            cjson_safe = require "cjson.safe"
+        end
+        local ttl = c.expiration and (c.expiration - now() - ADVISORY_REFRESH) or 0
+        dict:set(key, cjson_safe.encode{
+            k = c.access_key_id, s = c.secret_access_key, t = c.session_token,
+            e = c.expiration, src = c.source,
+        }, ttl)
+    end
+    if got then
+        dict:delete(lock)
+    end
+    if c then
+        set(c)
+    end
+    return c, err
 end
 
 
@@ -1141,10 +1298,110 @@ function _M.provider(opts)
         error("acmpca.credentials.provider: profile: expected a non-empty string, got "
               .. type(opts.profile), 2)
     end
+    for _, f in ipairs{ "mfa_prompt" } do
+        if opts[f] ~= nil and type(opts[f]) ~= "function" then
+            error(str_format("acmpca.credentials.provider: %s: expected function, got %s",
+                             f, type(opts[f])), 2)
+        end
+    end
+    local dc = opts.disk_cache
+    if dc ~= nil and type(dc) ~= "boolean" and (type(dc) ~= "string" or dc == "") then
+        error("acmpca.credentials.provider: disk_cache: expected true, false or a "
+              .. "directory, got " .. type(dc), 2)
+    end
+    if opts.region ~= nil and (type(opts.region) ~= "string" or opts.region == "") then
+        error("acmpca.credentials.provider: region: expected a non-empty string, got "
+              .. type(opts.region), 2)
+    end
+    local shared = opts.shared_dict
+    if shared ~= nil then
+        if type(shared) ~= "string" or shared == "" then
+            error("acmpca.credentials.provider: shared_dict: expected the name of a "
+                  .. "lua_shared_dict, got " .. type(shared), 2)
+        end
+        if type(ngx) ~= "table" or type(ngx.shared) ~= "table" or not ngx.shared[shared] then
+            error("acmpca.credentials.provider: shared_dict: no lua_shared_dict named "
+                  .. shared .. " (declare it in nginx.conf's http block)", 2)
+        end
+    end
+
     local now = opts.now or os_time
     local cached, refresher
     local retry_after = 0
     local refreshing = false
+    -- single flight: while a first fetch runs, other callers (coroutines
+    -- of one nginx worker) wait for it and share its result
+    local fetching, fetch_err = false, nil
+    local dict = shared and ngx.shared[shared]
+    local dict_key = "acmpca:credentials:" .. (opts.profile or "")
+
+    -- Refreshes cached (in the advisory or mandatory window).
+    local function refresh(t)
+        local exp = cached.expiration
+        local mandatory = exp - t <= MANDATORY_REFRESH
+        if (t < retry_after or refreshing) and exp > t then
+            -- Recently tried, or another coroutine (nginx) is
+            -- refreshing right now; the old ones are still usable.
+            return cached
+        end
+        refreshing = true
+        local ok, c, err = pcall(refresher, new_ctx(opts))
+        refreshing = false
+        if not ok then
+            c, err = nil, c
+        end
+        if c then
+            cached = c
+            if c.expiration and c.expiration - t <= ADVISORY_REFRESH then
+                retry_after = t + REFRESH_RETRY_DELAY
+            end
+            if c.expiration and c.expiration <= t then
+                return nil, "acmpca: refreshed credentials (" .. c.source
+                    .. ") are already expired"
+            end
+            return c
+        end
+        if not mandatory then
+            -- botocore keeps the old credentials when an advisory
+            -- refresh fails.
+            retry_after = t + REFRESH_RETRY_DELAY
+            return cached
+        end
+        if c == false then
+            err = "the source no longer provides credentials (" .. tostring(err) .. ")"
+        end
+        return nil, "acmpca: credentials from " .. cached.source
+            .. " expire soon and could not be refreshed: " .. tostring(err)
+    end
+
+    -- The first fetch, shared: a caller that finds one running waits for it
+    -- (ngx.sleep, bounded) and gets its result.
+    local function first_fetch()
+        if fetching and type(ngx) == "table" and type(ngx.sleep) == "function" then
+            local deadline = now() + FLIGHT_WAIT
+            while fetching and now() < deadline do
+                ngx.sleep(FLIGHT_POLL)
+            end
+            if cached then
+                return cached
+            end
+            if fetching then
+                return nil, "acmpca: timed out waiting for another request's credential "
+                    .. "lookup"
+            end
+            return nil, fetch_err
+        end
+        fetching = true
+        local ok, c, src = pcall(resolve, new_ctx(opts), opts.profile ~= nil)
+        fetching = false
+        if not ok or not c then
+            fetch_err = src or c
+            return nil, fetch_err
+        end
+        cached, refresher = c, src
+        retry_after = 0
+        return c
+    end
 
     local function get()
         local t = now()
@@ -1153,49 +1410,17 @@ function _M.provider(opts)
             if not exp or exp - t > ADVISORY_REFRESH then
                 return cached
             end
-            local mandatory = exp - t <= MANDATORY_REFRESH
-            if (t < retry_after or refreshing) and exp > t then
-                -- Recently tried, or another coroutine (nginx) is
-                -- refreshing right now; the old ones are still usable.
-                return cached
+            if not dict then
+                return refresh(t)
             end
-            refreshing = true
-            local ok, c, err = pcall(refresher, new_ctx(opts))
-            refreshing = false
-            if not ok then
-                c, err = nil, c
-            end
-            if c then
+            cached = nil
+        end
+        if dict then
+            return shared_get(dict, dict_key, now, first_fetch, function(c)
                 cached = c
-                if c.expiration and c.expiration - t <= ADVISORY_REFRESH then
-                    retry_after = t + REFRESH_RETRY_DELAY
-                end
-                if c.expiration and c.expiration <= t then
-                    return nil, "acmpca: refreshed credentials (" .. c.source
-                        .. ") are already expired"
-                end
-                return c
-            end
-            if not mandatory then
-                -- botocore keeps the old credentials when an advisory
-                -- refresh fails.
-                retry_after = t + REFRESH_RETRY_DELAY
-                return cached
-            end
-            if c == false then
-                err = "the source no longer provides credentials (" .. tostring(err) .. ")"
-            end
-            return nil, "acmpca: credentials from " .. cached.source
-                .. " expire soon and could not be refreshed: " .. tostring(err)
+            end)
         end
-
-        local ok, c, src = pcall(resolve, new_ctx(opts), opts.profile ~= nil)
-        if not ok or not c then
-            return nil, src or c
-        end
-        cached, refresher = c, src
-        retry_after = 0
-        return c
+        return first_fetch()
     end
 
     -- Never raises; every failure is a CredentialsError.
@@ -1205,7 +1430,7 @@ function _M.provider(opts)
             return c
         end
         if not ok then
-            refreshing = false
+            refreshing, fetching = false, false
             err = "acmpca: the credential chain failed: " .. excerpt(tostring(c))
         end
         return nil, as_error(err)
