@@ -429,10 +429,40 @@ describe("fake_sts.py", function()
         it("raises on misuse and returns nil, err for a config the fake refuses", function()
             assert.has_error(function() sts_fixture.start("x") end,
                 "sts_fixture.start: config must be a table")
+            assert.has_error(function() sts_fixture.start({}, "tls") end,
+                "sts_fixture.start: opts must be a table")
             local fx, err = sts_fixture.start{ bogus = 1 }
             assert.is_nil(fx)
             assert.matches("fake_sts did not start: fake_sts: bad config: unknown config "
                            .. "key%(s%) bogus", err)
+            fx, err = sts_fixture.start{ roles = { [ROLE] = { trust = "everyone" } } }
+            assert.is_nil(fx)
+            assert.matches("roles%[" .. ROLE:gsub("%p", "%%%0") .. "%]%.trust must be a list "
+                           .. "of strings", err)
+        end)
+
+        it("serves HTTPS with tls = true (certificate checked against fixture.ca_file)",
+           function()
+            local fx = assert(sts_fixture.start(CONFIG, { tls = true }))
+            finally(function() fx.stop() end)
+            assert.matches("^https://127%.0%.0%.1:%d+$", fx.url)
+            local core = require "acmpca.core"
+            local h = core.http_new{ timeout = 30, connect_timeout = 5, ca_file = fx.ca_file }
+            local body = form{ { "Action", "AssumeRoleWithWebIdentity" },
+                               { "Version", "2011-06-15" }, { "RoleArn", WEB_ROLE },
+                               { "RoleSessionName", "over-tls" },
+                               { "WebIdentityToken", WEB_TOKEN } }
+            local res = assert(h:request{ method = "POST", url = fx.url .. "/", body = body,
+                                          headers = { ["Content-Type"] = FORM } })
+            h:close()
+            assert.equals(200, res.status, res.body)
+            assert.equals(1, fx.stats().counts.AssumeRoleWithWebIdentity)
+            -- without the CA the certificate is refused
+            local plain = core.http_new{ timeout = 30, connect_timeout = 5 }
+            local bad, err = plain:request{ url = fx.url .. "/__ping" }
+            plain:close()
+            assert.is_nil(bad)
+            assert.equals("TLSError", err.code)
         end)
 
         it("stops by PID: no process left, the port closed, stop twice is fine", function()

@@ -11,9 +11,11 @@ botocore's parsers read (spec/support/fake_sts_selftest.py proves it).
 Run it with /usr/bin/python3 (never a python3 from PATH):
 
   fake_sts.py --config FILE | --json TEXT  [--parent-pid PID]
+              [--cert PEM --key PEM]
 
 It binds 127.0.0.1 on a port the kernel picks and prints that port on its
-first stdout line.  With --parent-pid it exits once that process is gone.
+first stdout line.  With --parent-pid it exits once that process is gone;
+with --cert and --key it speaks HTTPS (the control plane too).
 
 The config (JSON object; every key optional):
 
@@ -56,7 +58,8 @@ The control plane (not STS; paths start with "/__"):
 
   GET  /__ping     {"ok": true, "pid": N}
   GET  /__stats    {"counts": {ACTION: n, ...}, "total": n, "requests":
-                   [record, ...] (oldest first, at most 1000)}
+                   [record, ...] (oldest first, at most 1000)}; a request
+                   with no known Action counts under "(none)"
   POST /__reset    back to the start config; no counts, records, faults,
                    delay or handed-out keys
   POST /__control  JSON, every key optional:
@@ -94,6 +97,7 @@ import json
 import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -349,7 +353,7 @@ class State:
     def region(self):
         return self.config.get("region") or "us-east-1"
 
-    def key(self, akid, now):
+    def key(self, akid):
         """The key record of akid: {secret, token, arn, user_id, account,
         role_arn (role credentials only), expires}, or None."""
         static = (self.config.get("credentials") or {}).get(akid)
@@ -467,7 +471,7 @@ def authenticate(method, url, headers, body, now, rec):
         raise StsError(400, "IncompleteSignature",
                        "Authorization header requires existence of either a "
                        "'X-Amz-Date' or a 'Date' header.")
-    key = STATE.key(akid, now)
+    key = STATE.key(akid)
     if key is None:
         raise StsError(403, "InvalidClientTokenId", BAD_TOKEN)
     if key["token"] != headers.get("x-amz-security-token"):
@@ -797,6 +801,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass  # the request line may carry an SSO query; nothing is logged
 
     def setup(self):
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(30)
+            self.request.do_handshake()
         super().setup()
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -1115,6 +1122,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------
 
 
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # a failed TLS handshake or a dropped peer: one line, no traceback
+        sys.stderr.write("fake_sts: connection error: %s\n" % (sys.exc_info()[1],))
+
+
 def watch_parent(pid):
     """Exits once the process that started us is gone (no orphans)."""
     while True:
@@ -1134,7 +1147,11 @@ def main(argv):
     src.add_argument("--config", help="JSON config file")
     src.add_argument("--json", help="JSON config text")
     p.add_argument("--parent-pid", type=int)
+    p.add_argument("--cert", help="PEM certificate chain: serve HTTPS")
+    p.add_argument("--key", help="PEM private key of --cert")
     args = p.parse_args(argv)
+    if bool(args.cert) != bool(args.key):
+        p.error("--cert and --key go together")
     try:
         if args.config:
             with open(args.config) as f:
@@ -1146,8 +1163,14 @@ def main(argv):
         sys.stderr.write("fake_sts: bad config: %s\n" % e)
         return 2
     STATE = State(conf)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
+        # the handshake runs in the connection's thread (Handler.setup)
+        server.socket = tls.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
     print(server.server_address[1], flush=True)

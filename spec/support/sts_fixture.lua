@@ -17,6 +17,9 @@
 -- where the fake wants a list (trust, an SSO account's roles, faults) is
 -- read as an empty list.
 --
+-- sts_fixture.start(config, { tls = true }) serves HTTPS with a throwaway CA
+-- in sts.ca_file.
+--
 -- The fake is a separate /usr/bin/python3 process bound to 127.0.0.1 on a
 -- port it picks and prints; it is stopped by its PID (and exits by itself
 -- once this process is gone).  The control plane is driven over HTTP with
@@ -59,7 +62,8 @@ local function exchange(fx, method, path, body, headers)
     if fx.stopped then
         return nil, "fake_sts stopped"
     end
-    fx.http = fx.http or core.http_new{ timeout = 30, connect_timeout = 5 }
+    fx.http = fx.http or core.http_new{ timeout = 30, connect_timeout = 5,
+                                        ca_file = fx.ca_file }
     return fx.http:request{ method = method, url = fx.url .. path, body = body,
                             headers = headers }
 end
@@ -166,11 +170,16 @@ local function bind(fx)
 end
 
 
--- sts_fixture.start(config) -> fixture | nil, err
-function _M.start(config)
+-- sts_fixture.start(config, opts) -> fixture | nil, err.  opts.tls = true:
+-- HTTPS with a throwaway CA (fixture.ca_file; fixture.url is https://).
+function _M.start(config, opts)
     if config ~= nil and type(config) ~= "table" then
         error("sts_fixture.start: config must be a table", 2)
     end
+    if opts ~= nil and type(opts) ~= "table" then
+        error("sts_fixture.start: opts must be a table", 2)
+    end
+    opts = opts or {}
     local text, eerr = cjson.encode(config or {})
     if not text then
         error("sts_fixture.start: config is not JSON: " .. tostring(eerr), 2)
@@ -189,6 +198,15 @@ function _M.start(config)
     if me then
         args[#args + 1] = "--parent-pid " .. me
     end
+    if opts.tls then
+        local ca, cert, key = proc.make_certs(dir)
+        if not ca then
+            proc.run("rm -rf " .. quote(dir))
+            return nil, cert
+        end
+        fx.ca_file = ca
+        args[#args + 1] = "--cert " .. quote(cert) .. " --key " .. quote(key)
+    end
     local cmd = concat(args, " ") .. " >" .. quote(dir .. "/stdout") .. " 2>"
         .. quote(dir .. "/stderr") .. " </dev/null & echo $!"
     fx.pid = tonumber((proc.read_cmd(cmd):match("(%d+)")))
@@ -202,7 +220,7 @@ function _M.start(config)
         return nil, perr
     end
     fx.port = port
-    fx.url = "http://127.0.0.1:" .. port
+    fx.url = (opts.tls and "https" or "http") .. "://127.0.0.1:" .. port
     return bind(fx)
 end
 
