@@ -49,10 +49,13 @@ The config (JSON object; every key optional):
                 which real STS answers also use: AssumedRoleUser before
                 Credentials, SessionToken first in a web identity answer)
 
-STS actions: AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity.
-Errors are STS's ErrorResponse XML with STS's codes and status (see the
-messages below); an unknown Action is 400 InvalidAction, a body over 64 KiB
-413 RequestEntityTooLarge (unread, the connection closed).
+STS actions: AssumeRole and GetCallerIdentity (signed), and
+AssumeRoleWithWebIdentity (unsigned: one with an Authorization header is
+400 InvalidParameterCombination, see Handler.sts_answer).  Errors are STS's
+ErrorResponse XML with STS's codes and status; an unknown Action is 400
+InvalidAction, no Action 400 MissingAction, a body that is not
+form-encoded is not read; a body over 64 KiB is 413 RequestEntityTooLarge
+(up to 1 MiB of it read and dropped, then the connection closed).
 
 The control plane (not STS; paths start with "/__"):
 
@@ -919,7 +922,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send_json(404, {"message": "fake_sts: no such path"})
 
     def refuse_large(self, path):
-        self.close_connection = True  # the body is left unread
+        self.close_connection = True  # what is left of the body goes unread
         request_id = str(uuid.uuid4())
         with STATE.lock:
             STATE.record({"method": self.command, "path": path, "action": None,
