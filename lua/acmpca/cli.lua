@@ -1319,12 +1319,36 @@ local function mock_service(g, io_env, arn)
 end
 
 
+-- The MFA code for an assume-role profile with mfa_serial, asked on the
+-- terminal (/dev/tty, as aws does); nil when there is none.
+local function tty_mfa_prompt(serial)
+    local tty = io.open("/dev/tty", "r+")
+    if not tty then
+        return nil
+    end
+    tty:write("Enter MFA code for ", serial, ": ")
+    tty:flush()
+    local line = tty:read("*l")
+    tty:close()
+    return line and line:match("^%s*(%d+)%s*$")
+end
+
+
 local function make_client(g, io_env, arn)
     local opts = {
         region = g.region, profile = g.profile, endpoint = g["endpoint-url"],
         ca_file = g["ca-bundle"], sleep = io_env.sleep, now = io_env.now,
         getenv = io_env.custom_getenv,
     }
+    if not g.mock then
+        -- as aws: assumed-role and SSO credentials cached in
+        -- ~/.aws/cli/cache, an MFA code asked on the terminal
+        opts.credentials = require("acmpca.credentials").provider{
+            profile = g.profile, getenv = io_env.custom_getenv,
+            disk_cache = io_env.disk_cache ~= false,
+            mfa_prompt = io_env.mfa_prompt or tty_mfa_prompt,
+        }
+    end
     if g.mock then
         local svc = mock_service(g, io_env, arn)
         opts.transport = svc:transport()
