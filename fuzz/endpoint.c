@@ -9,8 +9,9 @@
  *   - a parsed endpoint's URL, host and path re-parse to themselves, the
  *     host holds no space or control byte, the path starts with '/';
  *   - a parsed ARN rebuilt from its parts is the input;
- *   - a valid region derives a host that fits and a URL both URL parsers
- *     accept, with that host;
+ *   - a valid region derives, with every FIPS/dual-stack flag, a host that
+ *     fits and a URL both URL parsers accept, with that host (or, for
+ *     dual-stack only, a refusal that leaves both empty);
  *   - the signer's split parts lie inside the input, in order.
  */
 #include <stdint.h>
@@ -73,8 +74,12 @@ static void check_region(const char *s, size_t n)
     acmpca_endpoint ep;
     if (!acmpca_region_valid(s, n))
         return;
-    for (int fips = 0; fips < 2; fips++) {
-        acmpca_endpoint_derive(s, n, fips, host, url);
+    for (int flags = 0; flags < 4; flags++) {
+        if (acmpca_endpoint_derive(s, n, flags, host, url) != NULL) {
+            if (!(flags & ACMPCA_EP_DUALSTACK) || host[0] != '\0' || url[0] != '\0')
+                die("a refused derivation left a host, or refused no dual-stack", s, n);
+            continue;
+        }
         if (strlen(host) + 1 >= ACMPCA_HOST_MAX || strlen(url) + 1 >= ACMPCA_URL_MAX)
             die("a derived endpoint filled its buffer", url, strlen(url));
         if (acmpca_endpoint_parse(url, strlen(url), &ep) != NULL)

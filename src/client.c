@@ -1,7 +1,7 @@
 /*
  * client.c: the "acmpca.client" userdata, and nothing else.
  *
- * A client holds its settings (region, FIPS, custom endpoint, user agent,
+ * A client holds its settings (region, FIPS, dual-stack, custom endpoint, user agent,
  * timeouts), its clock offset, the libcurl handle of the built-in
  * transport and a reused body buffer.  The Lua call loop in
  * lua/acmpca/client.lua drives one attempt through three steps, each a
@@ -45,7 +45,7 @@ typedef struct client {
     acmpca_http http;
     char *region;          /* configured region, NULL: the ARN's */
     char *sign_region;     /* region without a "fips-" prefix */
-    int use_fips;
+    int ep_flags;          /* ACMPCA_EP_FIPS, ACMPCA_EP_DUALSTACK */
     acmpca_endpoint ep;    /* custom endpoint, ep.url NULL when none */
     char *user_agent;
     double timeout, connect_timeout; /* 0: not set */
@@ -136,13 +136,32 @@ static void set_region(lua_State *L, client *c)
                          "such as \"us-east-1\"");
         c->region = dup_or_raise(L, r);
         c->sign_region = dup_or_raise(L, fips && n > 5 ? r + 5 : r);
-        c->use_fips = c->use_fips || fips;
+        if (fips)
+            c->ep_flags |= ACMPCA_EP_FIPS;
     }
     lua_pop(L, 1);
     if (opt_field(L, "use_fips", LUA_TBOOLEAN, "a boolean") == LUA_TBOOLEAN &&
         lua_toboolean(L, -1))
-        c->use_fips = 1;
+        c->ep_flags |= ACMPCA_EP_FIPS;
     lua_pop(L, 1);
+    if (opt_field(L, "use_dualstack", LUA_TBOOLEAN, "a boolean") == LUA_TBOOLEAN &&
+        lua_toboolean(L, -1))
+        c->ep_flags |= ACMPCA_EP_DUALSTACK;
+    lua_pop(L, 1);
+}
+
+/* A configured region's partition must have the endpoint asked for. */
+static void check_derivable(lua_State *L, client *c)
+{
+    char host[ACMPCA_HOST_MAX], url[ACMPCA_URL_MAX];
+    const char *why;
+    if (c->region == NULL || c->ep.url != NULL)
+        return;
+    why = acmpca_endpoint_derive(c->sign_region, strlen(c->sign_region), c->ep_flags, host, url);
+    if (why != NULL)
+        acmpca_raise(L, 0, "acmpca.new: use_dualstack: %s (region %s, partition %s)", why,
+                     c->region, acmpca_endpoint_partition(c->sign_region,
+                                                          strlen(c->sign_region)));
 }
 
 static void set_endpoint(lua_State *L, client *c)
@@ -192,7 +211,7 @@ static void set_transport(lua_State *L, client *c)
 
 /*
  * core.client_new(opts[, state]) -> client.  opts: region, endpoint,
- * use_fips, user_agent, timeout, connect_timeout, ca_file (all resolved by
+ * use_fips, use_dualstack, user_agent, timeout, connect_timeout, ca_file (all resolved by
  * the Lua layer); state: the Lua-side table kept as the user value.
  */
 static int l_client_new(lua_State *L)
@@ -223,6 +242,7 @@ static int l_client_new(lua_State *L)
 
     set_region(L, c);
     set_endpoint(L, c);
+    check_derivable(L, c);
     set_user_agent(L, c);
     set_transport(L, c);
     return 1;
@@ -251,11 +271,12 @@ static int l_client_tostring(lua_State *L)
                  c->region ? c->region : "from the CA ARN", c->ep.url);
     else if (c->region != NULL) {
         char host[ACMPCA_HOST_MAX], url[ACMPCA_URL_MAX];
-        acmpca_endpoint_derive(c->sign_region, strlen(c->sign_region), c->use_fips, host, url);
+        acmpca_endpoint_derive(c->sign_region, strlen(c->sign_region), c->ep_flags, host, url);
         snprintf(buf, sizeof buf, "acmpca.client (region %s, endpoint %s)", c->region, url);
     } else
         snprintf(buf, sizeof buf, "acmpca.client (region from the CA ARN, endpoint "
-                 "https://acm-pca%s.<region>.amazonaws.com/)", c->use_fips ? "-fips" : "");
+                 "https://acm-pca%s.<region>.%s/)", c->ep_flags & ACMPCA_EP_FIPS ? "-fips" : "",
+                 c->ep_flags & ACMPCA_EP_DUALSTACK ? "api.aws" : "amazonaws.com");
     lua_pushstring(L, buf);
     return 1;
 }
@@ -283,7 +304,7 @@ static int l_client_endpoint(lua_State *L)
     else if (c->ep.url != NULL)
         lua_pushstring(L, c->ep.url);
     else if (c->region != NULL) {
-        acmpca_endpoint_derive(c->sign_region, strlen(c->sign_region), c->use_fips, host, url);
+        acmpca_endpoint_derive(c->sign_region, strlen(c->sign_region), c->ep_flags, host, url);
         lua_pushstring(L, url);
     } else
         lua_pushnil(L);
@@ -372,25 +393,38 @@ static int resolve_region(lua_State *L, client *c, int args, attempt *a)
     return -1;
 }
 
-/* The custom endpoint, else the one derived for the region (cached). */
-static void resolve_endpoint(client *c, attempt *a)
+/* The custom endpoint, else the one derived for the region (cached);
+ * nil, err pushed when the ARN's partition has no such endpoint. */
+static int resolve_endpoint(lua_State *L, client *c, attempt *a)
 {
+    char msg[200];
+    const char *why;
     if (c->ep.url != NULL) {
         a->url = c->ep.url;
         a->host = c->ep.host;
         a->path = c->ep.path;
-        return;
+        return 0;
     }
     if (strlen(c->cache_region) != a->region.n ||
         memcmp(c->cache_region, a->region.p, a->region.n) != 0) {
-        acmpca_endpoint_derive(a->region.p, a->region.n, c->use_fips, c->cache_host,
-                               c->cache_url);
+        c->cache_region[0] = '\0';
+        why = acmpca_endpoint_derive(a->region.p, a->region.n, c->ep_flags, c->cache_host,
+                                     c->cache_url);
+        if (why != NULL) {
+            snprintf(msg, sizeof msg, "use_dualstack: %s (region %.*s, partition %s)", why,
+                     (int)a->region.n, a->region.p,
+                     acmpca_endpoint_partition(a->region.p, a->region.n));
+            lua_pushnil(L);
+            acmpca_error_push(L, "ConfigError", msg, 0, NULL, 0, a->op->name);
+            return -1;
+        }
         memcpy(c->cache_region, a->region.p, a->region.n);
         c->cache_region[a->region.n] = '\0';
     }
     a->url = c->cache_url;
     a->host = c->cache_host;
     a->path = "/";
+    return 0;
 }
 
 /* The JSON body, pushed as a string (it becomes req.body). */
@@ -501,7 +535,8 @@ static int l_prepare(lua_State *L)
     }
     if (read_credentials(L, 4, &a) != 0 || resolve_region(L, c, 3, &a) != 0)
         return 2;
-    resolve_endpoint(c, &a);
+    if (resolve_endpoint(L, c, &a) != 0)
+        return 2;
     if (encode_body(L, c, 3, &a) != 0)
         return 2;
     int bodyi = lua_gettop(L);

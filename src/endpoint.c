@@ -35,26 +35,52 @@ static int has_prefix(const char *s, size_t n, const char *pfx)
     return n > k && memcmp(s, pfx, k) == 0;
 }
 
-/* The partition's DNS suffix (endpoint-rule-set-1.json, partitions). */
-static const char *dns_suffix(const char *region, size_t n)
+/* A partition of endpoint-rule-set-1.json: the region prefix that selects
+ * it (the first match wins; "aws" takes the rest), its DNS suffixes and
+ * whether it has dual-stack endpoints (every partition has FIPS ones). */
+typedef struct partition {
+    const char *prefix, *name, *dns, *dual;
+    int dualstack;
+} partition;
+
+static const partition PARTITIONS[] = {
+    {"cn-", "aws-cn", "amazonaws.com.cn", "api.amazonwebservices.com.cn", 1},
+    {"us-gov-", "aws-us-gov", "amazonaws.com", "api.aws", 1},
+    {"us-iso-", "aws-iso", "c2s.ic.gov", "c2s.ic.gov", 0},
+    {"us-isob-", "aws-iso-b", "sc2s.sgov.gov", "sc2s.sgov.gov", 0},
+    {"", "aws", "amazonaws.com", "api.aws", 1},
+};
+
+static const partition *find_partition(const char *region, size_t n)
 {
-    if (has_prefix(region, n, "cn-"))
-        return "amazonaws.com.cn";
-    if (has_prefix(region, n, "us-iso-"))
-        return "c2s.ic.gov";
-    if (has_prefix(region, n, "us-isob-"))
-        return "sc2s.sgov.gov";
-    return "amazonaws.com";
+    const partition *p = PARTITIONS;
+    while (p->prefix[0] != '\0' && !has_prefix(region, n, p->prefix))
+        p++;
+    return p;
 }
 
-void acmpca_endpoint_derive(const char *region, size_t n, int fips, char *host, char *url)
+const char *acmpca_endpoint_derive(const char *region, size_t n, int flags, char *host,
+                                   char *url)
 {
-    /* GovCloud's FIPS endpoint is the plain name */
-    if (has_prefix(region, n, "us-gov-"))
+    const partition *p = find_partition(region, n);
+    int fips = (flags & ACMPCA_EP_FIPS) != 0, dual = (flags & ACMPCA_EP_DUALSTACK) != 0;
+    host[0] = url[0] = '\0';
+    if (dual && !p->dualstack)
+        return fips ? "FIPS and dual-stack are enabled, but this partition does not "
+                      "support one or both"
+                    : "dual-stack is enabled but this partition does not support it";
+    /* GovCloud's FIPS endpoint is the plain name (not with dual-stack) */
+    if (fips && !dual && strcmp(p->name, "aws-us-gov") == 0)
         fips = 0;
     snprintf(host, ACMPCA_HOST_MAX, "acm-pca%s.%.*s.%s", fips ? "-fips" : "", (int)n, region,
-             dns_suffix(region, n));
+             dual ? p->dual : p->dns);
     snprintf(url, ACMPCA_URL_MAX, "https://%s/", host);
+    return NULL;
+}
+
+const char *acmpca_endpoint_partition(const char *region, size_t n)
+{
+    return find_partition(region, n)->name;
 }
 
 /* ------------------------------------------------------------ custom URLs */
