@@ -2,7 +2,7 @@
  * crypto.c: SHA-256, HMAC-SHA256 and hex for acmpca.core, over OpenSSL.
  *
  * Owns the OpenSSL side of the module and nothing of Lua (the primitives
- * sha256_hex, hmac_sha256 and hex are bound in crypto_lua.c).
+ * sha256_hex, sha1_hex, hmac_sha256 and hex are bound in crypto_lua.c).
  *
  * Why SHA256_CTX and not EVP: OpenSSL 3.0 deprecates the SHA256_*
  * functions in favour of EVP, but its EVP digests allocate and free a
@@ -51,6 +51,14 @@ void acmpca_sha256(const void *data, size_t len, unsigned char out[ACMPCA_SHA256
     SHA256_Init(&c.s);
     SHA256_Update(&c.s, data, len);
     SHA256_Final(out, &c.s);
+}
+
+/* ------------------------------------------------------------ SHA-1 */
+
+/* OpenSSL's one-shot SHA1 (not deprecated; it cannot fail). */
+void acmpca_sha1(const void *data, size_t len, unsigned char out[ACMPCA_SHA1_LEN])
+{
+    SHA1(data, len, out);
 }
 
 /* ------------------------------------------------------------ HMAC (RFC 2104) */

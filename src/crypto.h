@@ -21,6 +21,7 @@
 
 #define ACMPCA_SHA256_LEN 32
 #define ACMPCA_SHA256_HEX_LEN 64
+#define ACMPCA_SHA1_LEN 20
 
 /* A SHA-256 state; '=' copies it. */
 typedef struct acmpca_sha256_ctx {
@@ -59,6 +60,12 @@ ACMPCA_HIDDEN void acmpca_hmac_finish(acmpca_sha256_ctx *inner, acmpca_sha256_ct
 /* One shot, any key length (a key longer than a block is hashed first). */
 ACMPCA_HIDDEN void acmpca_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
                                       unsigned char out[ACMPCA_SHA256_LEN]);
+
+/*
+ * SHA-1, one shot: only for names (the AWS CLI's cache file names are
+ * SHA-1 hex digests of their arguments), never for signing.
+ */
+ACMPCA_HIDDEN void acmpca_sha1(const void *data, size_t len, unsigned char out[ACMPCA_SHA1_LEN]);
 
 /* Lower-case hex of len bytes into out (2*len chars, no terminator). */
 ACMPCA_HIDDEN void acmpca_hex(const unsigned char *in, size_t len, char *out);

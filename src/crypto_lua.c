@@ -1,9 +1,9 @@
 /*
  * crypto_lua.c: the Lua binding of crypto.c.
  *
- * Owns the Lua primitives sha256_hex, hmac_sha256 and hex of acmpca.core
- * (re-exported by acmpca.sigv4).  All hashing is crypto.c's; this file only
- * checks arguments and pushes results.
+ * Owns the Lua primitives sha256_hex, sha1_hex, hmac_sha256 and hex of
+ * acmpca.core (all but sha1_hex re-exported by acmpca.sigv4).  All hashing
+ * is crypto.c's; this file only checks arguments and pushes results.
  */
 #include "compat.h"
 #include "core.h"
@@ -32,6 +32,20 @@ static int l_sha256_hex(lua_State *L)
     char hex[ACMPCA_SHA256_HEX_LEN];
 
     acmpca_sha256(data, len, md);
+    acmpca_hex(md, sizeof md, hex);
+    lua_pushlstring(L, hex, sizeof hex);
+    return 1;
+}
+
+/* sha1_hex(data) -> 40 lower-case hex digits (cache file names) */
+static int l_sha1_hex(lua_State *L)
+{
+    size_t len;
+    const char *data = check_str(L, 1, "sha1_hex", "data", &len);
+    unsigned char md[ACMPCA_SHA1_LEN];
+    char hex[2 * ACMPCA_SHA1_LEN];
+
+    acmpca_sha1(data, len, md);
     acmpca_hex(md, sizeof md, hex);
     lua_pushlstring(L, hex, sizeof hex);
     return 1;
@@ -72,6 +86,7 @@ void acmpca_crypto_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"sha256_hex", l_sha256_hex},
+        {"sha1_hex", l_sha1_hex},
         {"hmac_sha256", l_hmac_sha256},
         {"hex", l_hex},
         {NULL, NULL},
