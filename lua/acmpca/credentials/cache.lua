@@ -1,0 +1,538 @@
+--- acmpca.credentials.cache: the AWS CLI's credential cache on disk,
+-- `~/.aws/cli/cache/<key>.json`, with botocore's keys and file format, so
+-- that a role assumed (or SSO credentials fetched) by `aws` is used here and
+-- one fetched here is used by `aws`.
+--
+--    local cache = require("acmpca.credentials.cache").new{ dir = ..., now = ... }
+--    local key = cache:key_assume_role{ RoleArn = arn, RoleSessionName = name, ... }
+--    local c = cache:get(key)    -- { access_key_id, ..., expiration } or nil
+--    cache:put(key, response)    -- the AssumeRole answer, or credentials
+--
+-- The facts, from botocore (credentials.py, utils.py):
+--
+--  * assume role and web identity (BaseAssumeRoleCredentialFetcher): the
+--    STS call's arguments (RoleArn, RoleSessionName unless it was generated,
+--    ExternalId, SerialNumber, DurationSeconds, Policy parsed), never the
+--    MFA code or the web identity token, as Python's
+--    `json.dumps(args, sort_keys=True)` writes them; the key is the SHA-1
+--    hex digest of that text;
+--  * SSO (SSOCredentialFetcher): `{"accountId","roleName"}` and
+--    `"sessionName"` (an sso-session) or `"startUrl"` (legacy), dumped with
+--    separators (",", ":");
+--  * the file is the STS answer (an SSO one is
+--    `{"ProviderType": "sso", "Credentials": {...}}`) with
+--    Credentials.Expiration as text; an entry is used only while it has at
+--    least 15 minutes left (botocore's expiry window).
+--
+-- Files are written with core.write_private: mode 0600 in directories made
+-- 0700, replaced atomically.  Reading never fails: a missing, unreadable,
+-- oversized (over 64 KiB), malformed or expired file is "not cached".
+--
+-- @module acmpca.credentials.cache
+
+local core = require "acmpca.core"
+local cjson_safe = require "cjson.safe"
+
+local type, pairs, ipairs, tonumber, error, require, setmetatable =
+    type, pairs, ipairs, tonumber, error, require, setmetatable
+local math_floor, math_huge = math.floor, math.huge
+local os_time, os_date = os.time, os.date
+local str_byte, str_find, str_format, str_sub, str_match =
+    string.byte, string.find, string.format, string.sub, string.match
+local tbl_concat, tbl_sort = table.concat, table.sort
+
+
+local _M = { _VERSION = "0.2.0" }
+
+--- Entries with less than this many seconds left are not used (botocore's
+-- CachedCredentialFetcher.DEFAULT_EXPIRY_WINDOW_SECONDS).
+_M.EXPIRY_WINDOW = 15 * 60
+--- Files larger than this are ignored (and never written).
+_M.MAX_FILE = 64 * 1024
+
+local EXPIRY_WINDOW = _M.EXPIRY_WINDOW
+local MAX_FILE = _M.MAX_FILE
+local MAX_DEPTH = 32
+local NULL = cjson_safe.null
+-- The session name acmpca.credentials.role generates when none is set
+-- (botocore leaves its generated one out of the key, as this does).
+local GENERATED_SESSION = "^acmpca%-session%-%d+$"
+
+
+------------------------------------------------------------------------
+-- Python's json.dumps
+------------------------------------------------------------------------
+
+local ESCAPES = { [34] = '\\"', [92] = "\\\\", [8] = "\\b", [12] = "\\f", [10] = "\\n",
+                  [13] = "\\r", [9] = "\\t" }
+
+
+local function u_escape(cp)
+    if cp < 0x10000 then
+        return str_format("\\u%04x", cp)
+    end
+    cp = cp - 0x10000
+    return str_format("\\u%04x\\u%04x", 0xD800 + math_floor(cp / 1024), 0xDC00 + cp % 1024)
+end
+
+
+-- The code point of the UTF-8 sequence at i of s and its length, or nil
+-- when the bytes there are not well-formed UTF-8.
+local function utf8_at(s, i, b)
+    local n, cp, min
+    if b >= 0xC2 and b <= 0xDF then
+        n, cp, min = 2, b - 0xC0, 0x80
+    elseif b >= 0xE0 and b <= 0xEF then
+        n, cp, min = 3, b - 0xE0, 0x800
+    elseif b >= 0xF0 and b <= 0xF4 then
+        n, cp, min = 4, b - 0xF0, 0x10000
+    else
+        return nil
+    end
+    for k = 1, n - 1 do
+        local c = str_byte(s, i + k)
+        if not c or c < 0x80 or c > 0xBF then
+            return nil
+        end
+        cp = cp * 64 + (c - 0x80)
+    end
+    if cp < min or cp > 0x10FFFF or (cp >= 0xD800 and cp <= 0xDFFF) then
+        return nil
+    end
+    return cp, n
+end
+
+
+-- A string as Python's json.dumps (ensure_ascii) writes it: printable ASCII
+-- kept, the short escapes, everything else \uXXXX (UTF-16 surrogate pairs
+-- above the BMP).  A byte that is not UTF-8 becomes \u00XX, as if Latin-1.
+local function dump_string(s)
+    local out, n = { '"' }, 1
+    local i, len = 1, #s
+    local run = 1
+    while i <= len do
+        local b = str_byte(s, i)
+        if b >= 32 and b <= 126 and b ~= 34 and b ~= 92 then
+            i = i + 1
+        else
+            if run < i then
+                n = n + 1
+                out[n] = str_sub(s, run, i - 1)
+            end
+            local esc, step = ESCAPES[b], 1
+            if not esc then
+                local cp, k = nil, nil
+                if b >= 0x80 then
+                    cp, k = utf8_at(s, i, b)
+                end
+                if cp then
+                    esc, step = u_escape(cp), k
+                else
+                    esc = str_format("\\u%04x", b)
+                end
+            end
+            n = n + 1
+            out[n] = esc
+            i = i + step
+            run = i
+        end
+    end
+    if run <= len then
+        n = n + 1
+        out[n] = str_sub(s, run)
+    end
+    out[n + 1] = '"'
+    return tbl_concat(out)
+end
+
+
+-- A number as Python writes an int (integral values) or a float's repr
+-- (the shortest text that reads back as the same double).
+local function dump_number(v)
+    if v ~= v then
+        return "NaN"
+    elseif v == math_huge then
+        return "Infinity"
+    elseif v == -math_huge then
+        return "-Infinity"
+    elseif v == math_floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+        return str_format("%d", v)
+    end
+    for p = 1, 17 do
+        local s = str_format("%." .. p .. "g", v)
+        if tonumber(s) == v then
+            return s
+        end
+    end
+    return str_format("%.17g", v)
+end
+
+
+-- A sequence 1..n (n > 0) is a JSON array; any other table an object.
+local function is_array(t)
+    local n = #t
+    if n == 0 then
+        return false
+    end
+    local count = 0
+    for k in pairs(t) do
+        if type(k) ~= "number" or k < 1 or k > n or k ~= math_floor(k) then
+            return false
+        end
+        count = count + 1
+    end
+    return count == n
+end
+
+
+local dump
+
+
+local function dump_table(t, sep, colon, depth)
+    if depth > MAX_DEPTH then
+        return nil, "nested deeper than " .. MAX_DEPTH .. " levels"
+    end
+    local parts = {}
+    if is_array(t) then
+        for i = 1, #t do
+            local s, err = dump(t[i], sep, colon, depth + 1)
+            if not s then
+                return nil, err
+            end
+            parts[i] = s
+        end
+        return "[" .. tbl_concat(parts, sep) .. "]"
+    end
+    local keys = {}
+    for k in pairs(t) do
+        if type(k) ~= "string" then
+            return nil, "an object key is a " .. type(k)
+        end
+        keys[#keys + 1] = k
+    end
+    tbl_sort(keys)
+    for i, k in ipairs(keys) do
+        local s, err = dump(t[k], sep, colon, depth + 1)
+        if not s then
+            return nil, err
+        end
+        parts[i] = dump_string(k) .. colon .. s
+    end
+    return "{" .. tbl_concat(parts, sep) .. "}"
+end
+
+
+-- json.dumps(v, sort_keys=True) with separators (sep, colon).  Returns
+-- the text, or nil, problem for a value JSON cannot hold.
+function dump(v, sep, colon, depth)
+    local tv = type(v)
+    if v == nil or v == NULL then
+        return "null"
+    elseif tv == "boolean" then
+        return v and "true" or "false"
+    elseif tv == "number" then
+        return dump_number(v)
+    elseif tv == "string" then
+        return dump_string(v)
+    elseif tv == "table" then
+        return dump_table(v, sep, colon, depth or 0)
+    end
+    return nil, "a " .. tv .. " value"
+end
+
+
+--- dumps(v[, compact]) -> text | nil, problem: v as Python's
+-- `json.dumps(v, sort_keys=True)` writes it (separators ", " and ": ", or
+-- "," and ":" when compact).  Integral numbers are written as ints.
+function _M.dumps(v, compact)
+    if compact then
+        return dump(v, ",", ":")
+    end
+    return dump(v, ", ", ": ")
+end
+
+
+------------------------------------------------------------------------
+-- Keys
+------------------------------------------------------------------------
+
+-- botocore's _make_file_safe: ':', the path separator and '/' as '_'.
+local function file_safe(s)
+    return (s:gsub("[:/]", "_"))
+end
+
+
+local function hash_key(args, compact)
+    local text, problem = _M.dumps(args, compact)
+    if not text then
+        error("acmpca.credentials.cache: the key's arguments: " .. problem, 3)
+    end
+    return file_safe(core.sha1_hex(text))
+end
+
+
+-- The arguments of an STS call as botocore keys them: a copy without
+-- drop's fields, RoleSessionName left out when generated, Policy parsed.
+local function sts_args(args, opts, drop, fname)
+    if type(args) ~= "table" then
+        error("acmpca.credentials.cache." .. fname .. ": args: expected a table, got "
+              .. type(args), 3)
+    end
+    if type(args.RoleArn) ~= "string" then
+        error("acmpca.credentials.cache." .. fname .. ": args.RoleArn: expected a string, got "
+              .. type(args.RoleArn), 3)
+    end
+    local out = {}
+    for k, v in pairs(args) do
+        if not drop[k] then
+            out[k] = v
+        end
+    end
+    local name = out.RoleSessionName
+    if (opts and opts.default_session_name)
+        or (type(name) == "string" and str_find(name, GENERATED_SESSION)) then
+        out.RoleSessionName = nil
+    end
+    if type(out.Policy) == "string" then
+        local doc = cjson_safe.decode(out.Policy)
+        if doc ~= nil then
+            out.Policy = doc
+        end
+    end
+    return out
+end
+
+
+local C = {}
+local C_mt = { __index = C }
+
+
+--- c:key_assume_role(args[, opts]) -> key: AssumeRoleCredentialFetcher's
+-- key.  args are AssumeRole's parameters (RoleArn, RoleSessionName,
+-- ExternalId, SerialNumber, DurationSeconds, Policy); TokenCode is left
+-- out, and RoleSessionName too when opts.default_session_name is true or
+-- it is one acmpca generated (`acmpca-session-<time>`).
+function C.key_assume_role(_, args, opts)
+    local key = hash_key(sts_args(args, opts, { TokenCode = true, WebIdentityToken = true },
+                                    "key_assume_role"))
+    return key
+end
+
+
+--- c:key_web_identity(args[, opts]) -> key:
+-- AssumeRoleWithWebIdentityCredentialFetcher's key: RoleArn and
+-- RoleSessionName (same rule as above); the token and DurationSeconds
+-- (botocore's web identity provider never passes one) are left out.
+function C.key_web_identity(_, args, opts)
+    local key = hash_key(sts_args(args, opts, { WebIdentityToken = true,
+                                                DurationSeconds = true, TokenCode = true },
+                                    "key_web_identity"))
+    return key
+end
+
+
+--- c:key_sso{ account_id, role_name, session_name | start_url } -> key:
+-- SSOCredentialFetcher's key (the sso-session's name when there is one,
+-- else the start URL).
+function C.key_sso(_, args)
+    if type(args) ~= "table" then
+        error("acmpca.credentials.cache.key_sso: args: expected a table, got " .. type(args), 2)
+    end
+    for _, f in ipairs{ "account_id", "role_name" } do
+        if type(args[f]) ~= "string" then
+            error("acmpca.credentials.cache.key_sso: args." .. f .. ": expected a string, got "
+                  .. type(args[f]), 2)
+        end
+    end
+    local t = { accountId = args.account_id, roleName = args.role_name }
+    if args.session_name ~= nil then
+        t.sessionName = args.session_name
+    else
+        t.startUrl = args.start_url
+    end
+    if type(t.sessionName or t.startUrl) ~= "string" then
+        error("acmpca.credentials.cache.key_sso: args: expected session_name or start_url "
+              .. "(a string)", 2)
+    end
+    local key = hash_key(t, true)
+    return key
+end
+
+
+------------------------------------------------------------------------
+-- Entries
+------------------------------------------------------------------------
+
+local function check_key(key, fname)
+    if type(key) ~= "string" or key == "" or #key > 200 or str_find(key, "^%.")
+        or str_find(key, "[^%w._-]") then
+        error("acmpca.credentials.cache." .. fname .. ": key: expected a cache key ("
+              .. "letters, digits, '.', '_', '-'), got " .. type(key), 3)
+    end
+end
+
+
+local parse_time
+
+
+-- Expiration text -> epoch seconds, or nil: ISO-8601 as STS and botocore's
+-- SSO fetcher write it ("...Z", an offset, fractions), and the AWS CLI's
+-- own "2024-05-01T12:00:00UTC" (strftime %Z of a UTC time).
+local function expiration_of(v)
+    if type(v) ~= "string" or #v > 64 then
+        return nil
+    end
+    if not parse_time then
+        parse_time = require("acmpca.credentials").parse_time
+    end
+    local head = str_match(v, "^(.-)UTC$") or str_match(v, "^(.-)GMT$")
+    if head then
+        v = head .. "Z"
+    end
+    return parse_time(v)
+end
+
+
+local function str_field(t, k)
+    local v = t[k]
+    if type(v) == "string" and v ~= "" then
+        return v
+    end
+    return nil
+end
+
+
+--- c:get(key) -> { access_key_id, secret_access_key, session_token,
+-- expiration (epoch seconds) }, or nil, why (a word or a short phrase,
+-- never a value): the entry when it has at least EXPIRY_WINDOW left.
+function C:get(key)
+    check_key(key, "get")
+    local data, err, missing = core.read_file(self.dir .. "/" .. key .. ".json", MAX_FILE)
+    if not data then
+        return nil, missing and "missing" or err
+    end
+    local doc = cjson_safe.decode(data)
+    local cr = type(doc) == "table" and doc.Credentials
+    if type(cr) ~= "table" then
+        return nil, "malformed: no Credentials object"
+    end
+    local c = {
+        access_key_id = str_field(cr, "AccessKeyId"),
+        secret_access_key = str_field(cr, "SecretAccessKey"),
+        session_token = str_field(cr, "SessionToken"),
+        expiration = expiration_of(cr.Expiration),
+    }
+    if not (c.access_key_id and c.secret_access_key and c.session_token) then
+        return nil, "malformed: a key, the secret or the session token is missing"
+    end
+    if not c.expiration then
+        return nil, "malformed: Expiration is not a time"
+    end
+    if c.expiration - self.now() < EXPIRY_WINDOW then
+        return nil, "expired"
+    end
+    return c
+end
+
+
+local function iso(t)
+    return os_date("!%Y-%m-%dT%H:%M:%SZ", math_floor(t))
+end
+
+
+-- The document put writes for v (an answer or credentials), or nil, problem.
+local function entry_doc(v)
+    if type(v.Credentials) == "table" then
+        local cr = v.Credentials
+        if not (str_field(cr, "AccessKeyId") and str_field(cr, "SecretAccessKey")
+                and str_field(cr, "SessionToken")) then
+            return nil, "Credentials lacks AccessKeyId, SecretAccessKey or SessionToken"
+        end
+        if not expiration_of(cr.Expiration) then
+            return nil, "Credentials.Expiration is not an ISO-8601 time"
+        end
+        return v
+    end
+    if not (str_field(v, "access_key_id") and str_field(v, "secret_access_key")
+            and str_field(v, "session_token")) then
+        return nil, "the credentials lack access_key_id, secret_access_key or session_token"
+    end
+    if type(v.expiration) ~= "number" or v.expiration ~= v.expiration then
+        return nil, "the credentials have no expiration (epoch seconds)"
+    end
+    return {
+        ProviderType = v.provider_type,
+        Credentials = {
+            AccessKeyId = v.access_key_id, SecretAccessKey = v.secret_access_key,
+            SessionToken = v.session_token, Expiration = iso(v.expiration),
+        },
+    }
+end
+
+
+--- c:put(key, v) -> true | nil, err: writes v, an answer with a
+-- Credentials object (as STS gives it, Expiration as text) or credentials
+-- ({ access_key_id, secret_access_key, session_token, expiration (epoch
+-- seconds), provider_type (optional, "sso") }), to the entry's file (mode
+-- 0600, atomically).  err names the file or the missing field, never a
+-- value.
+function C:put(key, v)
+    check_key(key, "put")
+    if type(v) ~= "table" then
+        error("acmpca.credentials.cache.put: value: expected a table, got " .. type(v), 2)
+    end
+    local doc, problem = entry_doc(v)
+    local text
+    if doc then
+        text, problem = _M.dumps(doc)
+    end
+    if not text then
+        return nil, "acmpca: not cached: " .. problem
+    end
+    if #text > MAX_FILE then
+        return nil, "acmpca: not cached: the entry is larger than " .. MAX_FILE .. " bytes"
+    end
+    return core.write_private(self.dir .. "/" .. key .. ".json", text)
+end
+
+
+--- new{ dir =, now =, home = } -> cache | nil, err.  dir defaults to
+-- ~/.aws/cli/cache (home: opts.home, else $HOME); now (epoch seconds)
+-- to os.time.  Nothing is read or made until used.
+function _M.new(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        error("acmpca.credentials.cache.new: opts: expected a table or nil, got " .. type(opts),
+              2)
+    end
+    opts = opts or {}
+    if opts.dir ~= nil and (type(opts.dir) ~= "string" or opts.dir == "") then
+        error("acmpca.credentials.cache.new: dir: expected a non-empty string, got "
+              .. type(opts.dir), 2)
+    end
+    if opts.now ~= nil and type(opts.now) ~= "function" then
+        error("acmpca.credentials.cache.new: now: expected a function, got " .. type(opts.now),
+              2)
+    end
+    local dir = opts.dir
+    if not dir then
+        local home = require("acmpca.config").home(opts)
+        if not home then
+            return nil, "acmpca: the credential cache needs a home directory (HOME is not set)"
+        end
+        dir = home .. "/.aws/cli/cache"
+    end
+    dir = str_match(dir, "^(.-)/*$")
+    if dir == "" then
+        dir = "/"
+    end
+    return setmetatable({ dir = dir, now = opts.now or os_time }, C_mt)
+end
+
+
+-- For specs and sso.lua: ISO text of epoch seconds and the reverse.
+_M.iso = iso
+_M.parse_expiration = expiration_of
+_M.file_safe = file_safe
+
+
+return _M
