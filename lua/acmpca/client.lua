@@ -17,6 +17,15 @@
 -- corrects the client's clock offset from the response Date and is retried
 -- once, outside that budget.
 --
+-- retry_mode = "adaptive" adds the SDKs' client-side rate limiter
+-- (acmpca.adaptive, one per client): off until the first throttling
+-- response, then each attempt waits for a token first.  "legacy" is
+-- standard with 5 attempts by default (botocore's legacy default).
+-- Settings the caller does not pass come from acmpca.settings: the
+-- environment, then the profile (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE,
+-- AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_CA_BUNDLE,
+-- AWS_ENDPOINT_URL_ACM_PCA, ...); an invalid one raises naming its place.
+--
 -- @module acmpca.client
 
 local core = require "acmpca.core"
@@ -25,7 +34,6 @@ local type, pairs, ipairs = type, pairs, ipairs
 local error = error
 local require = require
 local tostring = tostring
-local tonumber = tonumber
 local getmetatable = getmetatable
 local random = math.random
 local min = math.min
@@ -33,11 +41,14 @@ local floor = math.floor
 local io_open = io.open
 local os_getenv = os.getenv
 local new_error = core.new_error
+local core_now = core.now
 local client_new = core.client_new
 local core_sleep = core.sleep
 local show = require "acmpca.show"
 local check_options, tag = show.check_options, show.tag
 local batch_mod = require "acmpca.batch"
+local settings_mod = require "acmpca.settings"
+local adaptive = require "acmpca.adaptive"
 local current_batch, batch_sleeper = batch_mod.current, batch_mod.sleeper
 
 local QUOTA = 500
@@ -132,6 +143,7 @@ local function invoke(self, op, args)
     local batch = current_batch()
     local via_batch = batch and batch:sends()
     local sleep = batch and batch_sleeper(st.sleep) or st.sleep
+    local limiter = st.limiter
 
     while true do
         local c = creds
@@ -151,6 +163,12 @@ local function invoke(self, op, args)
         if batch then
             batch:pace(name)
         end
+        if limiter then
+            local wait = limiter:acquire()
+            if wait > 0 then
+                sleep(wait)
+            end
+        end
         local res
         if transport then
             res, err = transport(req)
@@ -162,6 +180,9 @@ local function invoke(self, op, args)
 
         local out
         out, err = self:_finish(op, res, err)
+        if limiter then
+            limiter:update(out == nil and err.throttling == true)
+        end
         if batch then
             batch:feedback(name, err)
         end
@@ -218,17 +239,13 @@ for name, fn in pairs(require("acmpca.fleet").methods) do
 end
 
 
-local function truthy(v)
-    return v ~= nil and v:lower() == "true"
-end
-
-
 -- The options client.new knows; acmpca.new adds profile.  A key not here
 -- is an error naming it (show.check_options), so a typo is not ignored.
 local OPTIONS = {
-    region = true, credentials = true, endpoint = true, use_fips = true, transport = true,
-    timeout = true, connect_timeout = true, max_attempts = true, ca_file = true,
-    user_agent = true, sleep = true, now = true, getenv = true,
+    region = true, credentials = true, endpoint = true, use_fips = true, use_dualstack = true,
+    transport = true, timeout = true, connect_timeout = true, max_attempts = true,
+    retry_mode = true, ca_file = true, user_agent = true, sleep = true, now = true,
+    getenv = true,
 }
 _M.OPTIONS = OPTIONS
 
@@ -241,31 +258,91 @@ local function profile_note(key)
 end
 
 
--- AWS_MAX_ATTEMPTS: unset or "" is 3; anything but an integer from 1 to
--- 100 is an error naming the variable (the AWS CLI refuses it too).
-local function env_max_attempts(getenv)
-    local raw = env(getenv, "AWS_MAX_ATTEMPTS")
-    if raw == nil then
-        return 3
+local RETRY_MODES = { standard = true, adaptive = true, legacy = true }
+
+
+-- The options a caller gave, by acmpca.settings' names (those are not
+-- read from the environment or the profile).
+local function given_settings(opts)
+    return {
+        max_attempts = opts.max_attempts, retry_mode = opts.retry_mode,
+        use_fips_endpoint = opts.use_fips, use_dualstack_endpoint = opts.use_dualstack,
+        ca_bundle = opts.ca_file,
+    }
+end
+
+
+-- "use_fips" when the caller passed it, else "use_fips (AWS_USE_FIPS_ENDPOINT)".
+local function named(option, from)
+    if from == nil or from == "option" then
+        return option
     end
-    local n = tonumber(raw)
-    if not n or n ~= floor(n) or n < 1 or n > 100 or not raw:match("^%s*%d+%s*$") then
-        error(("acmpca.new: AWS_MAX_ATTEMPTS: expected an integer from 1 to 100, got %q")
-              :format(raw), 3)
+    return option .. " (" .. from .. ")"
+end
+
+
+-- The settings the caller left out, from acmpca.settings; raises naming
+-- the place of an invalid one.  Returns the settings and the endpoint
+-- with its place.
+local function resolve_settings(opts, getenv, profile)
+    local s, err = settings_mod.load{ getenv = getenv, profile = profile, caller = "acmpca.new",
+                                      given = given_settings(opts) }
+    if not s then
+        error(err.message, 3)
     end
-    return n
+    local endpoint, from = opts.endpoint, "option"
+    if endpoint == nil then
+        endpoint, from = s:endpoint_url("acm-pca")
+        if endpoint == nil and from ~= nil then
+            error(from.message, 3)
+        end
+    end
+    if endpoint ~= nil then
+        for _, o in ipairs{ { "use_fips", "use_fips_endpoint" },
+                            { "use_dualstack", "use_dualstack_endpoint" } } do
+            if s[o[2]] then
+                error(("acmpca.new: %s and %s cannot be combined (a custom endpoint is used "
+                       .. "as given)"):format(named("endpoint", from), named(o[1], s.from[o[2]])),
+                      3)
+            end
+        end
+    end
+    return s, endpoint, from
+end
+
+
+local function check_retry_options(opts)
+    local max_attempts = opts.max_attempts
+    if max_attempts ~= nil and (type(max_attempts) ~= "number" or max_attempts < 1
+        or max_attempts > 100 or max_attempts ~= floor(max_attempts)) then
+        error("acmpca.new: max_attempts: expected an integer from 1 to 100, got "
+              .. tostring(max_attempts), 3)
+    end
+    local mode = opts.retry_mode
+    if mode ~= nil and not RETRY_MODES[mode] then
+        error("acmpca.new: retry_mode: expected \"standard\", \"adaptive\" or \"legacy\", got "
+              .. (type(mode) == "string" and ("%q"):format(mode) or tostring(mode)), 3)
+    end
+    for _, k in ipairs{ "use_fips", "use_dualstack" } do
+        if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+            error(("acmpca.new: %s: expected a boolean, got %s"):format(k, type(opts[k])), 3)
+        end
+    end
 end
 
 
 --- client.new(opts) -> client
--- opts: region, credentials, endpoint, use_fips, transport, timeout,
--- connect_timeout, max_attempts, ca_file, user_agent, sleep, now (a clock
--- in seconds for the batch helpers, with sleep: for tests; default
--- core.now), and getenv (a function like os.getenv, for tests).  Any
--- other key is an error.  The client reports where it sends requests:
+-- opts: region, credentials, endpoint, use_fips, use_dualstack, transport,
+-- timeout, connect_timeout, max_attempts, retry_mode ("standard",
+-- "adaptive" or "legacy"), ca_file, user_agent, sleep, now (a clock in
+-- seconds for the batch helpers and the adaptive limiter, with sleep: for
+-- tests; default core.now), and getenv (a function like os.getenv, for
+-- tests).  Any other key is an error.  What is not given comes from
+-- acmpca.settings (the environment, then the profile: AWS_PROFILE or
+-- default here, acmpca.new's profile option there).  The client reports where it sends requests:
 -- client:region() (nil: each CA ARN's region) and client:endpoint() (nil
 -- when that depends on the ARN), read-only.
-function _M.new(opts)
+function _M.new(opts, internal)
     if opts == nil then
         opts = {}
     elseif type(opts) ~= "table" then
@@ -288,32 +365,12 @@ function _M.new(opts)
     end
     check_credentials(opts.credentials)
 
-    local max_attempts = opts.max_attempts
-    if max_attempts == nil then
-        max_attempts = env_max_attempts(getenv)
-    end
-    if type(max_attempts) ~= "number" or max_attempts < 1 or max_attempts > 100
-        or max_attempts ~= floor(max_attempts) then
-        error("acmpca.new: max_attempts: expected an integer from 1 to 100, got "
-              .. tostring(max_attempts), 2)
-    end
+    check_retry_options(opts)
+    local s, endpoint = resolve_settings(opts, getenv, internal and internal.profile)
 
     local region = opts.region
     if region == nil then
         region = env(getenv, "AWS_REGION") or env(getenv, "AWS_DEFAULT_REGION")
-    end
-
-    local endpoint = opts.endpoint
-    local use_fips = opts.use_fips
-    if endpoint ~= nil and use_fips then
-        error("acmpca.new: endpoint and use_fips cannot be combined "
-              .. "(a custom endpoint is used as given)", 2)
-    end
-    if endpoint == nil and not truthy(env(getenv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) then
-        endpoint = env(getenv, "AWS_ENDPOINT_URL_ACM_PCA") or env(getenv, "AWS_ENDPOINT_URL")
-    end
-    if use_fips == nil then
-        use_fips = truthy(env(getenv, "AWS_USE_FIPS_ENDPOINT"))
     end
 
     if opts.ca_file ~= nil then
@@ -332,21 +389,24 @@ function _M.new(opts)
         transport = opts.transport,
         sleep = opts.sleep or core_sleep,
         now = opts.now,
-        max_attempts = max_attempts,
+        max_attempts = s.max_attempts,
+        retry_mode = s.retry_mode,
+        limiter = s.retry_mode == "adaptive" and adaptive.new{ now = opts.now or core_now } or nil,
         quota = QUOTA,
         -- for the batch's libcurl multi handle (acmpca.batch)
         timeout = opts.timeout,
         connect_timeout = opts.connect_timeout,
-        ca_file = opts.ca_file,
+        ca_file = s.ca_bundle,
     }
     return client_new({
         region = region,
         endpoint = endpoint,
-        use_fips = use_fips,
+        use_fips = endpoint == nil and s.use_fips_endpoint or nil,
+        use_dualstack = endpoint == nil and s.use_dualstack_endpoint or nil,
         user_agent = opts.user_agent,
         timeout = opts.timeout,
         connect_timeout = opts.connect_timeout,
-        ca_file = opts.ca_file,
+        ca_file = s.ca_bundle,
     }, state)
 end
 

@@ -119,8 +119,11 @@ end
 
 
 --- acmpca.new(opts) -> client.  opts as acmpca.client.new, plus profile
--- (the shared-config profile for credentials and region); opts.getenv
--- (tests) feeds the credential chain and the region lookup as well.
+-- (the shared-config profile for credentials, region, and the settings
+-- of acmpca.settings: max_attempts, retry_mode, use_fips_endpoint,
+-- use_dualstack_endpoint, ca_bundle, endpoint_url); opts.getenv (tests)
+-- feeds the credential chain and the region lookup as well.  An invalid
+-- setting raises here, naming the variable or the profile and file.
 -- Inside nginx (no opts.transport), keepalive_timeout, pool_size and
 -- max_body go to the cosocket transport; elsewhere they are errors.
 function _M.new(opts)
@@ -172,7 +175,9 @@ function _M.new(opts)
                                  { profile = profile, getenv = getenv })
         o.region = ok and region or nil
     end
-    return client.new(o)
+    -- the profile's retry, FIPS, dual-stack, CA bundle and endpoint
+    -- settings are read there (acmpca.settings), for this profile
+    return client.new(o, { profile = profile })
 end
 
 

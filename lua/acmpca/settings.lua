@@ -9,8 +9,8 @@
 --    s:endpoint_url("acm-pca")           --> url, where | nil (none) | nil, err
 --    settings.service_url("sts", "eu-west-1", s)  --> "https://sts.eu-west-1.amazonaws.com"
 --
--- Order: the caller's explicit options win (acmpca.client.new applies
--- them), then the environment, then the selected profile (config file
+-- Order: the caller's explicit options win (opts.given; acmpca.client.new
+-- checks them), then the environment, then the selected profile (config file
 -- overlaid by the credentials file, as botocore reads it), then the
 -- default.  Settings, environment variable, profile key, default:
 --
@@ -202,24 +202,33 @@ end
 
 
 local function resolve_all(self, opts)
+    local given = opts.given or {}
     for _, d in ipairs(SETTINGS) do
         local name, env_name, check, what, default = d[1], d[2], d[3], d[4], d[5]
-        local v, place = raw(self, env_name, name)
-        if v == nil then
-            if name == "max_attempts" and self.retry_mode == "legacy" then
-                default = LEGACY_MAX_ATTEMPTS
-            end
-            self[name], self.from[name] = default, "default"
+        if given[name] ~= nil then
+            self[name], self.from[name] = given[name], "option"
         else
-            local val
-            if type(v) == "string" then
-                val = check(v)
+            local v, place = raw(self, env_name, name)
+            if v == nil then
+                if name == "max_attempts" and self.retry_mode == "legacy" then
+                    default = LEGACY_MAX_ATTEMPTS
+                end
+                self[name], self.from[name] = default, "default"
+            else
+                local val
+                if type(v) == "string" then
+                    val = check(v)
+                end
+                if val == nil then
+                    return bad(self, place, what, v)
+                end
+                self[name], self.from[name] = val, place
             end
-            if val == nil then
-                return bad(self, place, what, v)
-            end
-            self[name], self.from[name] = val, place
         end
+    end
+    if given.ca_bundle ~= nil then
+        self.ca_bundle, self.from.ca_bundle = given.ca_bundle, "option"
+        return true
     end
     return resolve_ca_bundle(self, opts)
 end
@@ -298,8 +307,10 @@ end
 
 
 --- settings.load(opts) -> s | nil, err.  opts: profile, getenv, home (as
--- acmpca.config.load), loaded (a config.load result to reuse) and caller
--- (the messages' prefix, default "acmpca").  s has retry_mode,
+-- acmpca.config.load), loaded (a config.load result to reuse), caller
+-- (the messages' prefix, default "acmpca") and given (values the caller
+-- was given explicitly, by setting name: taken as they are, from
+-- "option", and their environment and profile values not read).  s has retry_mode,
 -- max_attempts, use_fips_endpoint, use_dualstack_endpoint, ca_bundle (a
 -- readable file name, ~ expanded, or nil), sts_regional_endpoints,
 -- ignore_configured_endpoint_urls, from (each one's place: the variable,
