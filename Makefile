@@ -19,7 +19,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration
 BASE      = -std=gnu11 -fPIC -fvisibility=hidden $(WARN)
-LIBS      = -lcurl -lcrypto -lpthread
+LIBS      = -lcurl -lcrypto -lexpat -lpthread
 LUA54_INC ?= /usr/include/lua5.4
 JIT_INC   ?= /usr/include/luajit-2.1
 SAN       = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -O1 -g

@@ -23,6 +23,7 @@ ACMPCA_API int luaopen_acmpca_core(lua_State *L)
     acmpca_clock_open(L);
     acmpca_model_open(L);
     acmpca_arn_open(L);
+    acmpca_xml_open(L);
     acmpca_fs_open(L);
     lua_pushliteral(L, ACMPCA_VERSION);
     lua_setfield(L, -2, "_VERSION");

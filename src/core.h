@@ -17,6 +17,7 @@ ACMPCA_HIDDEN void acmpca_http_open(lua_State *L);
 ACMPCA_HIDDEN void acmpca_client_open(lua_State *L);
 ACMPCA_HIDDEN void acmpca_clock_open(lua_State *L);
 ACMPCA_HIDDEN void acmpca_model_open(lua_State *L);
+ACMPCA_HIDDEN void acmpca_xml_open(lua_State *L);
 ACMPCA_HIDDEN void acmpca_fs_open(lua_State *L);
 
 ACMPCA_API int luaopen_acmpca_core(lua_State *L);
