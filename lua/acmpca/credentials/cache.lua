@@ -57,6 +57,9 @@ local NULL = cjson_safe.null
 -- The session name acmpca.credentials.role generates when none is set
 -- (botocore leaves its generated one out of the key, as this does).
 local GENERATED_SESSION = "^acmpca%-session%-%d+$"
+-- What an empty JSON array in a Policy decodes to (cjson has no empty
+-- array): a string no JSON text can hold, written back as [].
+local EMPTY_ARRAY = "\0acmpca.empty-array\0"
 
 
 ------------------------------------------------------------------------
@@ -232,6 +235,8 @@ function dump(v, sep, colon, depth)
         return v and "true" or "false"
     elseif tv == "number" then
         return dump_number(v)
+    elseif v == EMPTY_ARRAY then
+        return "[]"
     elseif tv == "string" then
         return dump_string(v)
     elseif tv == "table" then
@@ -271,6 +276,42 @@ local function hash_key(args, compact)
 end
 
 
+-- A JSON text's empty arrays (outside strings) as EMPTY_ARRAY strings,
+-- so that cjson's decoding keeps them apart from empty objects.  One pass.
+local function mark_empty_arrays(text)
+    local out, n, run = {}, 0, 1
+    local i, len, in_str = 1, #text, false
+    while i <= len do
+        local b = str_byte(text, i)
+        if in_str then
+            if b == 92 then
+                i = i + 1
+            elseif b == 34 then
+                in_str = false
+            end
+        elseif b == 34 then
+            in_str = true
+        elseif b == 91 then
+            local j = i + 1
+            local c = str_byte(text, j)
+            while c == 32 or c == 9 or c == 10 or c == 13 do
+                j = j + 1
+                c = str_byte(text, j)
+            end
+            if c == 93 then
+                n = n + 1
+                out[n] = str_sub(text, run, i - 1) .. dump_string(EMPTY_ARRAY)
+                run = j + 1
+                i = j
+            end
+        end
+        i = i + 1
+    end
+    out[n + 1] = str_sub(text, run)
+    return tbl_concat(out)
+end
+
+
 -- The arguments of an STS call as botocore keys them: a copy without
 -- drop's fields, RoleSessionName left out when generated, Policy parsed.
 local function sts_args(args, opts, drop, fname)
@@ -294,7 +335,7 @@ local function sts_args(args, opts, drop, fname)
         out.RoleSessionName = nil
     end
     if type(out.Policy) == "string" then
-        local doc = cjson_safe.decode(out.Policy)
+        local doc = cjson_safe.decode(mark_empty_arrays(out.Policy))
         if doc ~= nil then
             out.Policy = doc
         end
