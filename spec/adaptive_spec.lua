@@ -6,6 +6,11 @@ local adaptive = require "acmpca.adaptive"
 local cjson = require "cjson"
 
 local PYTHON = "/usr/bin/python3"
+local client = require "acmpca.client"
+
+local ARN = "arn:aws:acm-pca:eu-west-1:111122223333:certificate-authority/"
+    .. "12345678-1234-1234-1234-123456789012"
+local CREDS = { access_key_id = "AKIDEXAMPLE", secret_access_key = "placeholder-secret" }
 
 
 local function read_fixture()
@@ -191,6 +196,89 @@ describe("acmpca.adaptive", function()
             near(2, first, "first")
             near(4, second, "second")
             near(6, third, "third")
+        end)
+    end)
+    describe("in the client (retry_mode = adaptive)", function()
+        -- A client on a fake clock: each send takes 0.01 s, sleeping moves
+        -- the clock; answers[i] (true: throttled) for the i-th request.
+        local function run(mode, answers, calls)
+            local clock = { t = 5000 }
+            local sleeps, sent = {}, {}
+            local c = client.new{
+                region = "eu-west-1", credentials = CREDS, retry_mode = mode, max_attempts = 1,
+                getenv = function() return nil end,
+                now = function() return clock.t end,
+                sleep = function(s)
+                    sleeps[#sleeps + 1] = { s = s, after = #sent }
+                    clock.t = clock.t + s
+                end,
+                transport = function()
+                    sent[#sent + 1] = clock.t
+                    clock.t = clock.t + 0.01
+                    if answers[#sent] then
+                        return { status = 400, headers = {}, body = cjson.encode{
+                            __type = "ThrottlingException", message = "slow down" } }
+                    end
+                    return { status = 200, headers = {}, body = "{}" }
+                end,
+            }
+            local errs = {}
+            for i = 1, calls do
+                local ok, err = c:delete_permission{ ca_arn = ARN, principal = "acm.amazonaws.com" }
+                errs[i] = ok and true or err.code
+            end
+            return sleeps, sent, errs, c
+        end
+
+        it("waits for nothing before the first throttle", function()
+            local sleeps, sent = run("adaptive", {}, 100)
+            assert.are.equal(100, #sent)
+            assert.are.same({}, sleeps)
+        end)
+
+        it("waits for the bucket after a throttle, at no more than the rate", function()
+            local sleeps, sent, errs, c = run("adaptive", { [30] = true }, 80)
+            assert.are.equal("ThrottlingException", errs[30])
+            assert.are.equal(80, #sent)
+            for _, z in ipairs(sleeps) do
+                assert.is_true(z.after >= 30 and z.s > 0)
+            end
+            assert.is_true(c:_state().limiter:state().enabled)
+            assert.is_true(#sleeps > 10, #sleeps)
+            -- unlimited, the 50 requests after the throttle take 0.49 s
+            local elapsed = sent[80] - sent[31]
+            assert.is_true(elapsed > 0.49 * 1.3, elapsed)
+        end)
+
+        it("leaves standard mode unlimited after a throttle", function()
+            local sleeps, sent, errs, c = run("standard", { [30] = true }, 80)
+            assert.are.equal("ThrottlingException", errs[30])
+            assert.are.equal(80, #sent)
+            assert.are.same({}, sleeps)
+            assert.is_nil(c:_state().limiter)
+        end)
+
+        it("counts each attempt of a retried call", function()
+            local clock = { t = 0 }
+            local n = 0
+            local c = client.new{
+                region = "eu-west-1", credentials = CREDS, retry_mode = "adaptive",
+                getenv = function() return nil end,
+                now = function() return clock.t end,
+                sleep = function(s) clock.t = clock.t + s end,
+                transport = function()
+                    n = n + 1
+                    clock.t = clock.t + 0.01
+                    if n == 1 then
+                        return { status = 400, headers = {}, body = cjson.encode{
+                            __type = "ThrottlingException", message = "slow down" } }
+                    end
+                    return { status = 200, headers = {}, body = "{}" }
+                end,
+            }
+            assert.is_true(c:delete_permission{ ca_arn = ARN, principal = "acm.amazonaws.com" })
+            assert.are.equal(2, n)
+            assert.is_true(c:_state().limiter:state().enabled)
         end)
     end)
 end)

@@ -57,9 +57,22 @@ def builtin_cases():
     return cases
 
 
+SESSIONS = {}
+
+
+def session_for(mode):
+    """One session per AWS_STS_REGIONAL_ENDPOINTS value (it reads the
+    variable once; its loaded models make the next clients cheap)."""
+    if mode not in SESSIONS:
+        os.environ["AWS_STS_REGIONAL_ENDPOINTS"] = mode
+        SESSIONS[mode] = botocore.session.get_session()
+        SESSIONS[mode].get_config_variable("sts_regional_endpoints")
+    return SESSIONS[mode]
+
+
 def resolve(case):
+    session = session_for(case["sts_regional"])
     os.environ["AWS_STS_REGIONAL_ENDPOINTS"] = case["sts_regional"]
-    session = botocore.session.get_session()
     out = dict(case)
     try:
         client = session.create_client(
