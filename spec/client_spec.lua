@@ -46,6 +46,43 @@ describe("acmpca.client", function()
             end
         end)
 
+        it("resolves dual-stack endpoints, and refuses them where the partition has none",
+           function()
+            local cases = {
+                { { region = "eu-west-1", use_dualstack = true },
+                  "https://acm-pca.eu-west-1.api.aws/" },
+                { { region = "eu-west-1", use_dualstack = true, use_fips = true },
+                  "https://acm-pca-fips.eu-west-1.api.aws/" },
+                { { region = "us-gov-west-1", use_dualstack = true, use_fips = true },
+                  "https://acm-pca-fips.us-gov-west-1.api.aws/" },
+                { { region = "cn-north-1", env = { AWS_USE_DUALSTACK_ENDPOINT = "true" } },
+                  "https://acm-pca.cn-north-1.api.amazonwebservices.com.cn/" },
+            }
+            for _, case in ipairs(cases) do
+                local c, rec = new(case[1], ok())
+                assert.is_true(c:delete_permission{ ca_arn = ARN, principal = ACM })
+                assert.equals(case[2], rec.calls[1].url)
+                assert.equals(case[2]:match("//([^/]+)/"), rec.calls[1].headers.Host)
+            end
+            assert.has_error(function() new({ region = "us-isob-east-1", use_dualstack = true }) end,
+                "acmpca.new: use_dualstack: dual-stack is enabled but this partition does not "
+                .. "support it (region us-isob-east-1, partition aws-iso-b)")
+            -- no region: the CA ARN's partition decides, at the call
+            local c, rec = new({ region = false, use_dualstack = true, use_fips = true }, ok())
+            assert.matches("acm-pca-fips.<region>.api.aws", tostring(c), 1, true)
+            local iso = "arn:aws-iso:acm-pca:us-iso-east-1:111122223333:certificate-authority/"
+                .. "12345678-1234-1234-1234-123456789012"
+            local res, err = c:delete_permission{ ca_arn = iso, principal = ACM }
+            assert.is_nil(res)
+            assert.equals("ConfigError", err.code)
+            assert.equals("use_dualstack: FIPS and dual-stack are enabled, but this partition "
+                          .. "does not support one or both (region us-iso-east-1, partition "
+                          .. "aws-iso)", err.message)
+            assert.equals(0, #rec.calls)
+            assert.is_true(c:delete_permission{ ca_arn = ARN, principal = ACM })
+            assert.equals("https://acm-pca-fips.eu-west-1.api.aws/", rec.calls[1].url)
+        end)
+
         it("signs for the real region of a fips- pseudo-region", function()
             local c, rec = new({ region = "fips-us-east-2" }, ok())
             assert(c:delete_permission{ ca_arn = ARN, principal = ACM })

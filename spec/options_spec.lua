@@ -53,7 +53,8 @@ describe("strict options", function()
         it("accepts every documented key", function()
             local c = acmpca.new{
                 region = "eu-west-1", credentials = mock.credentials, endpoint = nil,
-                use_fips = false, transport = function() end, timeout = 5,
+                use_fips = false, use_dualstack = false, retry_mode = "standard",
+                transport = function() end, timeout = 5,
                 connect_timeout = 2, max_attempts = 2, user_agent = "x/1",
                 sleep = function() end, now = function() return 0 end,
                 getenv = env{}, profile = "p",
