@@ -64,7 +64,9 @@ describe("acmpca.client", function()
                 assert.equals(case[2], rec.calls[1].url)
                 assert.equals(case[2]:match("//([^/]+)/"), rec.calls[1].headers.Host)
             end
-            assert.has_error(function() new({ region = "us-isob-east-1", use_dualstack = true }) end,
+            assert.has_error(function()
+                new({ region = "us-isob-east-1", use_dualstack = true })
+            end,
                 "acmpca.new: use_dualstack: dual-stack is enabled but this partition does not "
                 .. "support it (region us-isob-east-1, partition aws-iso-b)")
             -- no region: the CA ARN's partition decides, at the call
