@@ -131,7 +131,7 @@ clean:
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 60
 FUZZ_SMOKE_TIME ?= 20
-FUZZ_TARGETS    ?= response headers endpoint sigv4 validate
+FUZZ_TARGETS    ?= response headers endpoint sigv4 validate xml
 LUA54_LIB       ?= -llua5.4
 FUZZ_FLAGS       = -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -164,6 +164,11 @@ build/fuzz/endpoint: fuzz/endpoint.c src/endpoint.c src/arn.c $(SIGNER) src/endp
 build/fuzz/sigv4: fuzz/sigv4.c $(SIGNER) $(SIGNER_HDR) Makefile
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/sigv4.c $(SIGNER) $(CLIBS)
+
+# The XML reader alone (no Lua), over the system's libexpat.
+build/fuzz/xml: fuzz/xml.c src/xml.c src/xml.h src/visibility.h Makefile
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ fuzz/xml.c src/xml.c -lexpat
 
 fuzz: $(FUZZ_BINS)
 	FUZZ_MODE=fuzz sh fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)

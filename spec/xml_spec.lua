@@ -176,6 +176,14 @@ describe("acmpca.xml", function()
             assert.is_nil(err:find("line", 1, true))
         end)
 
+        it("refuses over 1 MiB of text: a Latin-1 document grows in UTF-8", function()
+            local latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>"
+            local small = assert(core.xml_decode(latin1 .. rep("\233", 500000) .. "</t>"))
+            assert.equal(1000000, #small.text)
+            local err = refused(latin1 .. rep("\233", 600000) .. "</t>")
+            assert.matches("^xml: text limit %(1048576 bytes%) exceeded at line 1 column %d+$", err)
+        end)
+
         it("refuses text over the limit, counted as it arrives (limits may be lowered)",
            function()
             local root, err = core.xml_decode("<r>" .. rep("x", 100) .. "</r>", { max_text = 99 })

@@ -191,7 +191,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
         fail_oom(st);
         return;
     }
-    xbuf_add(&st->text, st->pending.p + from, len);
+    if (len) /* pending.p may still be NULL */
+        xbuf_add(&st->text, st->pending.p + from, len);
     xbuf_add(&st->text, "", 1);
     st->pending.n = from;
     st->depth--;
