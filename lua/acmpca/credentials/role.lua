@@ -134,12 +134,13 @@ end
 
 -- Credentials cached on disk for these arguments (a credentials object),
 -- or nil; and the cache key.
-local function cached(ctx, kind, args, source)
+local function cached(ctx, kind, args, source, default_name)
     local cache = ctx.cache
     if not cache then
         return nil
     end
-    local key = cache["key_" .. kind](cache, args)
+    -- botocore's key leaves out a session name it generated itself
+    local key = cache["key_" .. kind](cache, args, { default_session_name = default_name })
     local hit = cache:get(key)
     if type(hit) ~= "table" then
         return nil, key
@@ -219,7 +220,7 @@ function _M.web_identity(ctx, o)
     end
     local params = { RoleArn = o.role_arn, RoleSessionName = name,
                      WebIdentityToken = token, DurationSeconds = o.duration }
-    local hit, key = cached(ctx, "web_identity", params, "web-identity")
+    local hit, key = cached(ctx, "web_identity", params, "web-identity", not o.session_name)
     if hit then
         return hit
     end
@@ -324,8 +325,8 @@ end
 
 -- AssumeRole for profile pname (settings p) with the source credentials.
 local function assume(ctx, pname, p, source)
-    local name, err = session_name(ctx, setting(p, "role_session_name"),
-                                   prof_where(pname, "role_session_name"))
+    local given = setting(p, "role_session_name")
+    local name, err = session_name(ctx, given, prof_where(pname, "role_session_name"))
     if not name then
         return nil, err
     end
@@ -339,7 +340,7 @@ local function assume(ctx, pname, p, source)
     if serial then
         params.SerialNumber = serial
     end
-    local hit, key = cached(ctx, "assume_role", params, "assume-role")
+    local hit, key = cached(ctx, "assume_role", params, "assume-role", not given)
     if hit then
         return hit
     end

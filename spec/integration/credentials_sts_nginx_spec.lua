@@ -1,0 +1,162 @@
+-- The STS sources of acmpca.credentials inside a real nginx (Debian's
+-- nginx-light with the Lua module, LuaJIT): assume role over the cosocket
+-- transport against the local STS (spec/support/fake_sts.py, signatures
+-- checked with botocore), one lookup for concurrent requests (single
+-- flight) and credentials shared through a lua_shared_dict.  Tagged #nginx.
+
+local nginx = require "support.nginx"
+local sts_fixture = require "support.sts_fixture"
+
+local format = string.format
+
+local ACCOUNT = "111122223333"
+local BASE = { access_key_id = "AKIDSTSNGINX00000001",
+               secret_access_key = "stsNginxSecret/0123456789abcdefghijklmno" }
+local ROLE_ONE = "arn:aws:iam::" .. ACCOUNT .. ":role/ngx-one"
+local ROLE_TWO = "arn:aws:iam::444455556666:role/ngx-two"
+
+local CONF = [[
+load_module @MODULES@/ndk_http_module.so;
+load_module @MODULES@/ngx_http_lua_module.so;
+daemon off;
+master_process on;
+worker_processes 1;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+events { worker_connections 256; }
+http {
+    access_log off;
+    lua_package_path "@LUAPATH@";
+    lua_package_cpath "@LUACPATH@";
+    lua_shared_dict acmpca_creds 1m;
+    server {
+        listen 127.0.0.1:@PORT@;
+@EVAL@
+    }
+}
+]]
+
+-- the chunk's prelude: the provider options over the prefix's files
+local PRELUDE = [[
+local credentials = require "acmpca.credentials"
+local core = require "acmpca.core"
+local ENV = { AWS_SHARED_CREDENTIALS_FILE = %q, AWS_CONFIG_FILE = %q,
+              AWS_ENDPOINT_URL_STS = %q, AWS_REGION = "us-east-1",
+              AWS_EC2_METADATA_DISABLED = "true" }
+local function opts(extra)
+    local o = { getenv = function(k) return ENV[k] end, home = %q }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+end
+]]
+
+
+describe("acmpca.credentials (STS) in nginx #nginx", function()
+    local sts, srv, prelude
+
+    lazy_setup(function()
+        local err
+        sts, err = sts_fixture.start{
+            account = ACCOUNT,
+            credentials = { [BASE.access_key_id] = { secret = BASE.secret_access_key } },
+            roles = { [ROLE_ONE] = { trust = { BASE.access_key_id } },
+                      [ROLE_TWO] = { trust = { ROLE_ONE } } },
+        }
+        assert(sts, err)
+        local port = nginx.free_port()
+        local root = nginx.root()
+        local conf = CONF:gsub("@(%u+)@", {
+            MODULES = nginx.MODULES, LUAPATH = nginx.lua_path(root),
+            LUACPATH = nginx.lua_cpath(root), PORT = port, EVAL = nginx.EVAL_LOCATION,
+        })
+        srv = nginx.start{ conf = conf, port = port, files = {
+            credentials = "[base]\naws_access_key_id = " .. BASE.access_key_id
+                .. "\naws_secret_access_key = " .. BASE.secret_access_key .. "\n",
+            config = "[profile one]\nrole_arn = " .. ROLE_ONE .. "\nsource_profile = base\n"
+                .. "[profile two]\nrole_arn = " .. ROLE_TWO .. "\nsource_profile = one\n",
+        } }
+        srv.ports = { main = port }
+        prelude = format(PRELUDE, srv.prefix .. "/credentials", srv.prefix .. "/config",
+                         sts.url, srv.prefix)
+    end)
+
+    lazy_teardown(function()
+        if srv then
+            srv:stop()
+        end
+        if sts then
+            sts.stop()
+        end
+    end)
+
+    before_each(function()
+        sts.reset()
+    end)
+
+    local function eval(code)
+        local out = nginx.eval(srv, prelude .. code, 20)
+        assert.is_nil(out.raised)
+        return out.result
+    end
+
+    it("assumes a chain of two roles over the cosocket transport", function()
+        local r = eval([[
+            local curl = 0
+            local http_new = core.http_new
+            core.http_new = function(...) curl = curl + 1 return http_new(...) end
+            local c, err = credentials.provider(opts{ profile = "two" })()
+            core.http_new = http_new
+            return { key = c and c.access_key_id, source = c and c.source,
+                     err = err and err.message, curl = curl,
+                     cosocket = package.loaded["acmpca.transport.ngx"] ~= nil }
+        ]])
+        assert.is_nil(r.err)
+        assert.equals("assume-role", r.source)
+        assert.matches("^ASIA", r.key)
+        assert.equals(0, r.curl)
+        assert.is_true(r.cosocket)
+        assert.equals(2, sts.stats().counts.AssumeRole)
+    end)
+
+    it("makes one lookup for concurrent requests (single flight)", function()
+        sts.control{ delay_ms = 300 }
+        local r = eval([[
+            local p = credentials.provider(opts{ profile = "one" })
+            local threads, keys = {}, {}
+            for i = 1, 6 do
+                threads[i] = ngx.thread.spawn(function()
+                    local c, err = p()
+                    return c and c.access_key_id or tostring(err)
+                end)
+            end
+            for i = 1, 6 do
+                local _, key = ngx.thread.wait(threads[i])
+                keys[#keys + 1] = key
+            end
+            return keys
+        ]])
+        sts.control{ delay_ms = 0 }
+        assert.equals(6, #r)
+        for i = 2, 6 do
+            assert.equals(r[1], r[i])
+        end
+        assert.matches("^ASIA", r[1])
+        assert.equals(1, sts.stats().counts.AssumeRole)
+    end)
+
+    it("shares credentials across providers (workers) through a lua_shared_dict", function()
+        local r = eval([[
+            ngx.shared.acmpca_creds:flush_all()
+            local a = credentials.provider(opts{ profile = "one", shared_dict = "acmpca_creds" })
+            local b = credentials.provider(opts{ profile = "one", shared_dict = "acmpca_creds" })
+            local ca, cb = a(), b()
+            local ok, err = pcall(credentials.provider, opts{ shared_dict = "nope" })
+            return { a = ca and ca.access_key_id, b = cb and cb.access_key_id,
+                     missing = not ok and tostring(err) or nil }
+        ]])
+        assert.matches("^ASIA", r.a)
+        assert.equals(r.a, r.b)
+        assert.equals(1, sts.stats().counts.AssumeRole)
+        assert.matches("shared_dict: no lua_shared_dict named nope", r.missing)
+    end)
+end)
