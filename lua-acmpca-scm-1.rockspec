@@ -31,6 +31,7 @@ dependencies = {
 external_dependencies = {
    CURL = { library = "curl" },   -- the header lives in a multiarch directory on Debian
    OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+   EXPAT = { header = "expat.h", library = "expat" },   -- STS answers are XML
 }
 build = {
    type = "builtin",
@@ -42,10 +43,11 @@ build = {
             "src/multi_lua.c", "src/model.c", "src/model_gen.c",
             "src/model_lua.c", "src/validate.c", "src/json.c", "src/response.c", "src/answer.c",
             "src/endpoint.c", "src/arn.c", "src/strbuf.c", "src/clock.c", "src/client.c",
+            "src/xml.c", "src/xml_lua.c", "src/fs.c", "src/fs_lua.c",
          },
-         libraries = { "curl", "crypto", "pthread" },
-         incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-         libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+         libraries = { "curl", "crypto", "expat", "pthread" },
+         incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(EXPAT_LIBDIR)" },
       },
       ["acmpca"] = "lua/acmpca/init.lua",
       ["acmpca.sigv4"] = "lua/acmpca/sigv4.lua",
@@ -58,6 +60,13 @@ build = {
       ["acmpca.paginate"] = "lua/acmpca/paginate.lua",
       ["acmpca.json"] = "lua/acmpca/json.lua",
       ["acmpca.credentials"] = "lua/acmpca/credentials.lua",
+      ["acmpca.credentials.role"] = "lua/acmpca/credentials/role.lua",
+      ["acmpca.credentials.sso"] = "lua/acmpca/credentials/sso.lua",
+      ["acmpca.credentials.cache"] = "lua/acmpca/credentials/cache.lua",
+      ["acmpca.sts"] = "lua/acmpca/sts.lua",
+      ["acmpca.xml"] = "lua/acmpca/xml.lua",
+      ["acmpca.settings"] = "lua/acmpca/settings.lua",
+      ["acmpca.adaptive"] = "lua/acmpca/adaptive.lua",
       ["acmpca.config"] = "lua/acmpca/config.lua",
       ["acmpca.mock"] = "lua/acmpca/mock.lua",
       ["acmpca.mock.wire"] = "lua/acmpca/mock/wire.lua",

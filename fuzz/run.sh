@@ -20,7 +20,7 @@ set -u
 cd "$(dirname "$0")/.."
 secs=${1:-${FUZZ_SMOKE_TIME:-20}}
 [ $# -gt 0 ] && shift
-targets=${*:-response headers endpoint sigv4 validate}
+targets=${*:-response headers endpoint sigv4 validate xml}
 mode=${FUZZ_MODE:-smoke}
 passed=0
 failed=0
