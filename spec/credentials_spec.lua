@@ -418,6 +418,42 @@ describe("acmpca.credentials", function()
         end)
     end)
 
+    describe("sources", function()
+        it("lists the default chain in botocore's order", function()
+            assert.same({ "environment", "assume_role", "web_identity", "sso",
+                          "shared_credentials_file", "credential_process", "config_file",
+                          "container", "instance_metadata" }, credentials.SOURCES)
+        end)
+
+        it("runs a custom chain: only the sources named, in that order", function()
+            write(S.home .. "/.aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
+                .. "aws_secret_access_key = filesecret\n")
+            S.env.AWS_ACCESS_KEY_ID, S.env.AWS_SECRET_ACCESS_KEY = "AKIDENV", "envsecret"
+            local c = credentials.provider(opts{ sources = { "shared_credentials_file",
+                                                             "environment" } })()
+            assert.equals("AKIDFILE", c.access_key_id)
+            c = credentials.provider(opts{ sources = { "environment" } })()
+            assert.equals("AKIDENV", c.access_key_id)
+            S.env.AWS_ACCESS_KEY_ID = nil
+            local none, err = credentials.provider(opts{ sources = { "environment" } })()
+            assert.is_nil(none)
+            creds_error(err)
+            assert.equals("acmpca: no AWS credentials found; looked in: environment "
+                .. "(AWS_SECRET_ACCESS_KEY set without AWS_ACCESS_KEY_ID)", err.message)
+        end)
+
+        it("refuses a name that is not a source", function()
+            assert.has_error(function()
+                credentials.provider{ sources = { "environment", "env" } }
+            end,
+                "acmpca.credentials.provider: sources[2]: env is not one of environment, "
+                .. "assume_role, web_identity, sso, shared_credentials_file, credential_process, "
+                .. "config_file, container, instance_metadata")
+            assert.has_error(function() credentials.provider{ sources = {} } end,
+                "acmpca.credentials.provider: sources: expected a list of source names")
+        end)
+    end)
+
     describe("errors", function()
         it("lists every place it looked in one message", function()
             S.env.AWS_EC2_METADATA_DISABLED = nil

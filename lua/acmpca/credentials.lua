@@ -1112,7 +1112,7 @@ end
 
 -- The sources a role's source profile resolves through (acmpca.
 -- credentials.role).
-local SOURCES = {
+local ROLE_SOURCES = {
     env = function(ctx) return from_env(ctx) end,
     imds = function(ctx) return from_imds(ctx) end,
     container = function(ctx) return from_container(ctx) end,
@@ -1134,74 +1134,78 @@ local function role_module()
 end
 
 
--- The sources of a profile, in botocore's order after the environment:
--- assume role, web identity, SSO, the credentials file, credential_process,
--- the config file.  Each is function(ctx) as above.
-local PROFILE_SOURCES = {
-    function(ctx)
-        local st = ctx.files()
-        return role_module().from_profile(ctx, SOURCES, st)
-    end,
-    function(ctx)
+-- The sources by name.  Each is function(ctx) as above; profile = true
+-- marks those that read the shared files' profile.
+local NAMED = {
+    environment = { fn = function(ctx) return from_env(ctx) end },
+    assume_role = { profile = true, fn = function(ctx)
+        return role_module().from_profile(ctx, ROLE_SOURCES, ctx.files())
+    end },
+    web_identity = { profile = true, fn = function(ctx)
         local st = ctx.files()
         return role_module().web_identity_profile(ctx, st.profile, st.merged,
                                                   not ctx.explicit_profile)
-    end,
-    function(ctx)
+    end },
+    sso = { profile = true, fn = function(ctx)
         local st = ctx.files()
         return ctx.sso(st.profile, st.merged)
-    end,
-    function(ctx) return from_credentials_file(ctx) end,
-    function(ctx) return from_process(ctx) end,
-    function(ctx) return from_config_file(ctx) end,
+    end },
+    shared_credentials_file = { profile = true,
+                                fn = function(ctx) return from_credentials_file(ctx) end },
+    credential_process = { profile = true, fn = function(ctx) return from_process(ctx) end },
+    config_file = { profile = true, fn = function(ctx) return from_config_file(ctx) end },
+    container = { fn = function(ctx) return from_container(ctx) end },
+    instance_metadata = { fn = function(ctx) return from_imds(ctx) end },
+}
+
+--- The sources of the default chain, in botocore's order: environment,
+-- assume_role, web_identity, sso, shared_credentials_file,
+-- credential_process, config_file, container (ECS, EKS Pod Identity),
+-- instance_metadata (IMDSv2).  `provider{ sources = { ... } }` runs
+-- these names in another order, or fewer of them.
+_M.SOURCES = {
+    "environment", "assume_role", "web_identity", "sso", "shared_credentials_file",
+    "credential_process", "config_file", "container", "instance_metadata",
 }
 
 
--- Runs the chain once. Returns creds, refresher (the source that produced
--- them), or nil, err.
-local function resolve(ctx, explicit_profile)
+-- Runs the chain (the source names in order) once. Returns creds,
+-- refresher (the source that produced them), or nil, err.
+local function resolve(ctx, explicit_profile, order)
     local looked = {}
-
-    if not explicit_profile then
-        -- As botocore: an explicitly chosen profile (--profile) disables
-        -- the environment provider.
-        local c, note = from_env(ctx)
-        if c then
-            return c, from_env
-        elseif c == nil then
-            return nil, note
+    local st, described
+    for _, name in ipairs(order) do
+        local src = NAMED[name]
+        if name == "environment" and explicit_profile then
+            -- As botocore: an explicitly chosen profile (--profile)
+            -- disables the environment provider.
+            looked[#looked + 1] = "environment (skipped: a profile was given explicitly)"
+        else
+            if src.profile and not st then
+                local ferr
+                st, ferr = ctx.files()
+                if not st then
+                    return nil, ferr
+                end
+                if not st.found and st.profile ~= "default" then
+                    return nil, profile_missing_error(st)
+                end
+            end
+            local c, note = src.fn(ctx)
+            if c then
+                return c, src.fn
+            elseif c == nil then
+                return nil, note
+            end
+            if src.profile then
+                if not described then
+                    described = true
+                    looked[#looked + 1] = config.describe(st)
+                end
+            elseif note then
+                looked[#looked + 1] = note
+            end
         end
-        looked[#looked + 1] = note
-    else
-        looked[#looked + 1] = "environment (skipped: a profile was given explicitly)"
-    end
-
-    local st, ferr = ctx.files()
-    if not st then
-        return nil, ferr
-    end
-    if not st.found and st.profile ~= "default" then
-        return nil, profile_missing_error(st)
-    end
-
-    for _, src in ipairs(PROFILE_SOURCES) do
-        local c, err = src(ctx)
-        if c then
-            return c, src
-        elseif c == nil then
-            return nil, err
-        end
-    end
-    looked[#looked + 1] = config.describe(st)
-
-    for _, src in ipairs{ from_container, from_imds } do
-        local c, note = src(ctx)
-        if c then
-            return c, src
-        elseif c == nil then
-            return nil, note
-        end
-        looked[#looked + 1] = note
     end
     return nil, "acmpca: no AWS credentials found; looked in: " .. tbl_concat(looked, ", ")
 end
@@ -1325,6 +1329,20 @@ function _M.provider(opts)
         end
     end
 
+    local order = _M.SOURCES
+    if opts.sources ~= nil then
+        if type(opts.sources) ~= "table" or #opts.sources == 0 then
+            error("acmpca.credentials.provider: sources: expected a list of source names", 2)
+        end
+        for i, name in ipairs(opts.sources) do
+            if not NAMED[name] then
+                error(str_format("acmpca.credentials.provider: sources[%d]: %s is not one of %s",
+                                 i, tostring(name), tbl_concat(_M.SOURCES, ", ")), 2)
+            end
+        end
+        order = opts.sources
+    end
+
     local now = opts.now or os_time
     local cached, refresher
     local retry_after = 0
@@ -1392,7 +1410,7 @@ function _M.provider(opts)
             return nil, fetch_err
         end
         fetching = true
-        local ok, c, src = pcall(resolve, new_ctx(opts), opts.profile ~= nil)
+        local ok, c, src = pcall(resolve, new_ctx(opts), opts.profile ~= nil, order)
         fetching = false
         if not ok or not c then
             fetch_err = src or c
