@@ -93,8 +93,12 @@ describe("rockspecs", function()
             local f = assert(io.open("CHANGELOG.md", "rb"))
             local log = f:read("*a")
             f:close()
-            -- the newest entry is this release, dated
+            -- the newest entry is this release, dated (under an optional
+            -- "Unreleased" section collecting what comes next)
             local top = match(log, "\n## ([^\n]+)")
+            if top == "Unreleased" then
+                top = match(log, "\n## Unreleased\n.-\n## ([^\n]+)")
+            end
             assert.truthy(match(top, "^" .. gsub(v, "%p", "%%%0") .. " %(%d%d%d%d%-%d%d%-%d%d%)$"),
                           top)
         end)
