@@ -432,6 +432,20 @@ describe("acmpca.client", function()
             assert.equals(0, #rec.calls)
         end)
 
+        it("keeps the cause a credential source gave (STS's own error object)", function()
+            local sts_err = { code = "AccessDenied", message = "not authorized", status = 403 }
+            local function denied()
+                return nil, { code = "CredentialsError", message = "AssumeRole failed",
+                              cause = sts_err }
+            end
+            local c, rec = new({ credentials = denied }, ok())
+            local _, err = c:list_permissions{ ca_arn = ARN }
+            assert.equals("CredentialsError", err.code)
+            assert.equals("AssumeRole failed", err.message)
+            assert.equals(sts_err, err.cause)
+            assert.equals(0, #rec.calls)
+        end)
+
         it("returns CredentialsError for a malformed credentials table", function()
             local function partial() return { access_key_id = "A" } end
             local c, rec = new({ credentials = partial }, ok())

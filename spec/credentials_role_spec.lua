@@ -285,6 +285,12 @@ describe("acmpca.credentials (STS)", function()
                     .. "arn:aws:iam::1:user/base is not authorized to perform: sts:AssumeRole "
                     .. "(request id rid-err)", err.message)
                 no_secret(err, { "basesecret" })
+                -- STS's own error object, as ACM PCA's are
+                assert.equals("AccessDenied", err.cause.code)
+                assert.equals(403, err.cause.status)
+                assert.equals("rid-err", err.cause.request_id)
+                assert.is_false(err.cause.retryable)
+                assert.equals("AssumeRole", err.cause.operation)
             end)
 
             it("retries throttling with a backoff, then succeeds", function()
@@ -304,6 +310,9 @@ describe("acmpca.credentials (STS)", function()
                 assert.equals(3, #log)
                 assert.matches("failed: Throttling: Rate exceeded %(after 3 attempts%)",
                                err.message)
+                assert.is_true(err.cause.retryable)
+                assert.is_true(err.cause.throttling)
+                assert.equals(3, err.cause.attempts)
             end)
 
             it("refuses an answer that is not STS's XML", function()

@@ -116,6 +116,8 @@ local function credentials_error(op, err)
         message = tostring(msg or "the credentials function returned no credentials"),
         retryable = false,
         operation = op,
+        -- what STS (or the SSO portal) answered, as an error object
+        cause = type(err) == "table" and type(err.cause) == "table" and err.cause or nil,
     }
 end
 

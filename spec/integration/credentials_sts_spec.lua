@@ -111,6 +111,26 @@ describe("acmpca.credentials against a local STS", function()
         assert.same({ true, "created" }, { res[1], res[2] })
     end)
 
+    it("assumes the role once for ten processes with the disk cache (0600 files)", function()
+        for _ = 1, 10 do
+            -- a new provider per run, as a new acmpca process would have
+            local c = assert(provider{ profile = "admin", disk_cache = true }())
+            assert.equals(ISSUED.access_key_id, c.access_key_id)
+        end
+        assert.equals(2, sts.stats().counts.AssumeRole)
+        local p = io.popen("stat -c '%a %n' " .. home .. "/.aws/cli/cache/*.json")
+        local listing = p:read("*a")
+        p:close()
+        -- one file per role of the chain, as the AWS CLI keeps them
+        local n = 0
+        for line in listing:gmatch("[^\n]+") do
+            n = n + 1
+            assert.matches("^600 " .. home:gsub("%p", "%%%0") .. "/%.aws/cli/cache/%x+%.json$",
+                           line)
+        end
+        assert.equals(2, n)
+    end)
+
     it("reports STS's AccessDenied for a wrong external id, naming the profile", function()
         local c, err = provider{ profile = "wrong-ext" }()
         assert.is_nil(c)

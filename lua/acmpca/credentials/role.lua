@@ -45,6 +45,18 @@ local function fail(where, what)
 end
 
 
+-- An STS call's failure: a CredentialsError whose cause is STS's error
+-- object (code, message, status, request_id, retryable, attempts).
+local function sts_failed(where, what, err)
+    local e = require("acmpca.config").new_error("CredentialsError",
+        str_format("acmpca: %s: %s", where, what))
+    if type(err) == "table" then
+        e.cause = err
+    end
+    return nil, e
+end
+
+
 local function prof_where(pname, key)
     return str_format("profile %s, %s", pname, key)
 end
@@ -228,8 +240,8 @@ function _M.web_identity(ctx, o)
         url = target.url, region = target.region, params = params,
     })
     if not res then
-        return fail(w.token_file, "AssumeRoleWithWebIdentity for " .. o.role_arn
-            .. " failed: " .. sts_text(err))
+        return sts_failed(w.token_file, "AssumeRoleWithWebIdentity for " .. o.role_arn
+            .. " failed: " .. sts_text(err), err)
     end
     remember(ctx, key, res)
     return to_creds(ctx, res, "web-identity", w.token_file)
@@ -359,8 +371,8 @@ local function assume(ctx, pname, p, source)
         url = target.url, region = target.region, credentials = source, params = params,
     })
     if not res then
-        return fail(prof_where(pname, "role_arn"), "AssumeRole for " .. p.role_arn
-            .. " failed: " .. sts_text(serr))
+        return sts_failed(prof_where(pname, "role_arn"), "AssumeRole for " .. p.role_arn
+            .. " failed: " .. sts_text(serr), serr)
     end
     remember(ctx, key, res)
     return to_creds(ctx, res, "assume-role", prof_where(pname, "role_arn"))
