@@ -19,6 +19,8 @@ local BASE = { access_key_id = "AKIDSTSBASE000000001",
 local ROLE_ONE = "arn:aws:iam::" .. ACCOUNT .. ":role/hop-one"
 local ROLE_TWO = "arn:aws:iam::444455556666:role/acmpca-admin"
 local ROLE_WEB = "arn:aws:iam::" .. ACCOUNT .. ":role/irsa"
+local ROLE_MFA = "arn:aws:iam::444455556666:role/needs-mfa"
+local MFA_SERIAL = "arn:aws:iam::" .. ACCOUNT .. ":mfa/ops"
 local ISSUED = { access_key_id = "ASIASTSISSUEDTWO0001",
                  secret_access_key = "issuedTwoSecret/abcdefghijklmnopqrstuvw",
                  session_token = "FwoGZXIvYXdzEissuedTWOsessionTOKEN==" }
@@ -49,6 +51,11 @@ describe("acmpca.credentials against a local STS", function()
                                          secret = ISSUED.secret_access_key,
                                          token = ISSUED.session_token } },
                 [ROLE_WEB] = { trust = {}, web_identity = true },
+                [ROLE_MFA] = { trust = { BASE.access_key_id }, mfa_serial = MFA_SERIAL,
+                               mfa_code = "246810",
+                               issue = { access_key_id = ISSUED.access_key_id,
+                                         secret = ISSUED.secret_access_key,
+                                         token = ISSUED.session_token } },
             },
             web_identity = { token_file = expected_file },
         }
@@ -72,7 +79,9 @@ describe("acmpca.credentials against a local STS", function()
             .. "\nsource_profile = base\n[profile admin]\nrole_arn = " .. ROLE_TWO
             .. "\nsource_profile = one\nexternal_id = ext-7\nrole_session_name = spec\n"
             .. "[profile wrong-ext]\nrole_arn = " .. ROLE_TWO
-            .. "\nsource_profile = one\nexternal_id = nope\n")
+            .. "\nsource_profile = one\nexternal_id = nope\n"
+            .. "[profile mfa]\nrole_arn = " .. ROLE_MFA .. "\nsource_profile = base\n"
+            .. "mfa_serial = " .. MFA_SERIAL .. "\n")
         write(token_file, WEB_TOKEN .. "\n")
         write(expected_file, WEB_TOKEN)
     end)
@@ -129,6 +138,30 @@ describe("acmpca.credentials against a local STS", function()
                            line)
         end
         assert.equals(2, n)
+    end)
+
+    it("the acmpca command asks for the MFA code and signs with the role", function()
+        local svc = assert(fake.start{ cas = { [CA] = "ACTIVE" },
+                                       extra_credentials = { ISSUED } })
+        local buffer = require("helpers").buffer
+        local out, err = buffer(), buffer()
+        local asked = {}
+        local ok, code = pcall(require("acmpca.cli").main, {
+            "--profile", "mfa", "--endpoint-url", svc.url, "--region", "us-east-1",
+            "has-renewal", "--certificate-authority-arn", CA,
+        }, { stdout = out, stderr = err, sleep = function() end,
+             getenv = function(k) return env[k] end,
+             mfa_prompt = function(serial)
+                 asked[#asked + 1] = serial
+                 return "246810"
+             end })
+        svc:stop()
+        assert(ok, code)
+        assert.same({ MFA_SERIAL }, asked)
+        assert.equals("", err.text)
+        assert.equals(1, sts.stats().counts.AssumeRole)
+        assert.equals(0, code)
+        assert.matches('"HasAcmRenewal": false', out.text)   -- no permission yet
     end)
 
     it("reports STS's AccessDenied for a wrong external id, naming the profile", function()
