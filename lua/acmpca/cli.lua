@@ -70,6 +70,10 @@ Global options:
   --region <value>         AWS region (default: AWS_REGION, AWS_DEFAULT_REGION,
                            the profile's region, else the CA ARN's region)
   --profile <value>        profile from ~/.aws/config and ~/.aws/credentials
+                           (keys, role_arn, SSO, web identity, as aws;
+                           assumed-role and SSO credentials are cached in
+                           ~/.aws/cli/cache, an MFA code is asked for on
+                           the terminal)
   --endpoint-url <value>   send requests to this URL instead of AWS
   --ca-bundle <value>      trust this CA file for TLS
   --output json|text       output format (default: AWS_DEFAULT_OUTPUT, the
