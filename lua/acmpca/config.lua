@@ -272,6 +272,17 @@ function _M.read_file(path)
 end
 
 
+--- setting(t, key) -> t[key] when it is a non-empty string, else nil: a
+-- setting of a profile section or a field of a credentials document.
+function _M.setting(t, key)
+    local v = t[key]
+    if type(v) == "string" and v ~= "" then
+        return v
+    end
+    return nil
+end
+
+
 --- The home directory: opts.home, else $HOME.
 function _M.home(opts)
     if opts and opts.home then

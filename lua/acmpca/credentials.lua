@@ -293,13 +293,7 @@ local function json_decode(s)
 end
 
 
-local function str_field(t, k)
-    local v = t[k]
-    if type(v) == "string" and v ~= "" then
-        return v
-    end
-    return nil
-end
+local str_field = config.setting
 
 
 local CONTROL = "[%z\1-\31\127]"

@@ -434,13 +434,7 @@ local function expiration_of(v)
 end
 
 
-local function str_field(t, k)
-    local v = t[k]
-    if type(v) == "string" and v ~= "" then
-        return v
-    end
-    return nil
-end
+local str_field = require("acmpca.config").setting
 
 
 --- c:get(key) -> { access_key_id, secret_access_key, session_token,

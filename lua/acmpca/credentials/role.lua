@@ -63,13 +63,7 @@ end
 
 
 -- A string setting, or nil when absent or empty.
-local function setting(t, key)
-    local v = t[key]
-    if type(v) == "string" and v ~= "" then
-        return v
-    end
-    return nil
-end
+local setting = require("acmpca.config").setting
 
 
 local function has_static(p)

@@ -117,13 +117,7 @@ end
 -- Settings
 -- ---------------------------------------------------------------------
 
-local function setting(t, key)
-    local v = t[key]
-    if type(v) == "string" and v ~= "" then
-        return v
-    end
-    return nil
-end
+local setting = config.setting
 
 
 -- The settings with an sso-session's merged in (botocore's
