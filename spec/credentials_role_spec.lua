@@ -337,6 +337,25 @@ describe("acmpca.credentials (STS)", function()
             end)
         end)
 
+        it("sends to the STS endpoint_url of the profile's services section", function()
+            write(S.home .. "/.aws/config", "[profile base]\nregion = eu-west-1\n"
+                .. "[profile one]\nregion = eu-west-1\nrole_arn = arn:aws:iam::1:role/one\n"
+                .. "source_profile = base\nservices = local\n"
+                .. "[services local]\nsts =\n  endpoint_url = http://127.0.0.1:9/from-services\n")
+            local http, log = fake_sts(S)
+            assert(provider{ profile = "one", http = http }())
+            assert.equals("http://127.0.0.1:9/from-services", log[1].req.url)
+        end)
+
+        it("uses STS's global endpoint only with sts_regional_endpoints = legacy", function()
+            S.env.AWS_STS_REGIONAL_ENDPOINTS = "legacy"
+            local http, log = fake_sts(S)
+            assert(provider{ profile = "one", http = http }())
+            assert.equals("https://sts.amazonaws.com", log[1].req.url)
+            -- signed for us-east-1, as the global endpoint wants
+            assert.matches("/us%-east%-1/sts/aws4_request", log[1].auth)
+        end)
+
         it("sends to AWS_ENDPOINT_URL_STS when set", function()
             S.env.AWS_ENDPOINT_URL_STS = "http://127.0.0.1:9/sts"
             local http, log = fake_sts(S)

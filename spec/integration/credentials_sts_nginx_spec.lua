@@ -14,6 +14,8 @@ local BASE = { access_key_id = "AKIDSTSNGINX00000001",
                secret_access_key = "stsNginxSecret/0123456789abcdefghijklmno" }
 local ROLE_ONE = "arn:aws:iam::" .. ACCOUNT .. ":role/ngx-one"
 local ROLE_TWO = "arn:aws:iam::444455556666:role/ngx-two"
+local ROLE_WEB = "arn:aws:iam::" .. ACCOUNT .. ":role/ngx-irsa"
+local WEB_TOKEN = "eyJhbGciOiJSUzI1NiJ9.nginx-pod.signature"
 
 local CONF = [[
 load_module @MODULES@/ndk_http_module.so;
@@ -60,7 +62,9 @@ describe("acmpca.credentials (STS) in nginx #nginx", function()
             account = ACCOUNT,
             credentials = { [BASE.access_key_id] = { secret = BASE.secret_access_key } },
             roles = { [ROLE_ONE] = { trust = { BASE.access_key_id } },
-                      [ROLE_TWO] = { trust = { ROLE_ONE } } },
+                      [ROLE_TWO] = { trust = { ROLE_ONE } },
+                      [ROLE_WEB] = { trust = {}, web_identity = true } },
+            web_identity = { token = WEB_TOKEN },
         }
         assert(sts, err)
         local port = nginx.free_port()
@@ -74,6 +78,7 @@ describe("acmpca.credentials (STS) in nginx #nginx", function()
                 .. "\naws_secret_access_key = " .. BASE.secret_access_key .. "\n",
             config = "[profile one]\nrole_arn = " .. ROLE_ONE .. "\nsource_profile = base\n"
                 .. "[profile two]\nrole_arn = " .. ROLE_TWO .. "\nsource_profile = one\n",
+            ["web-token"] = WEB_TOKEN .. "\n",
         } }
         srv.ports = { main = port }
         prelude = format(PRELUDE, srv.prefix .. "/credentials", srv.prefix .. "/config",
@@ -116,6 +121,25 @@ describe("acmpca.credentials (STS) in nginx #nginx", function()
         assert.equals(0, r.curl)
         assert.is_true(r.cosocket)
         assert.equals(2, sts.stats().counts.AssumeRole)
+    end)
+
+    it("signs in with web identity (IRSA) over the cosocket transport", function()
+        local r = eval(string.format([[
+            ENV.AWS_WEB_IDENTITY_TOKEN_FILE = %q
+            ENV.AWS_ROLE_ARN = %q
+            local c, err = credentials.provider(opts())()
+            ENV.AWS_WEB_IDENTITY_TOKEN_FILE, ENV.AWS_ROLE_ARN = nil, nil
+            return { key = c and c.access_key_id, source = c and c.source,
+                     err = err and err.message,
+                     cosocket = package.loaded["acmpca.transport.ngx"] ~= nil }
+        ]], srv.prefix .. "/web-token", ROLE_WEB))
+        assert.is_nil(r.err)
+        assert.equals("web-identity", r.source)
+        assert.matches("^ASIA", r.key)
+        assert.is_true(r.cosocket)
+        local st = sts.stats()
+        assert.equals(1, st.counts.AssumeRoleWithWebIdentity)
+        assert.is_false(st.requests[1].signed)
     end)
 
     it("makes one lookup for concurrent requests (single flight)", function()

@@ -174,6 +174,22 @@ describe("acmpca.credentials against a local STS", function()
                          ISSUED.session_token })
     end)
 
+    it("reports an expired web identity token as STS does, without the token", function()
+        env.AWS_WEB_IDENTITY_TOKEN_FILE = token_file
+        env.AWS_ROLE_ARN = ROLE_WEB
+        sts.control{ config = { web_identity = { token_file = expected_file,
+                                                 expired = true } } }
+        local c, err = provider()()
+        assert.is_nil(c)
+        assert.equals("CredentialsError", err.code)
+        assert.matches("^acmpca: AWS_WEB_IDENTITY_TOKEN_FILE: AssumeRoleWithWebIdentity for "
+                       .. ROLE_WEB:gsub("%p", "%%%0") .. " failed: ExpiredTokenException: ",
+                       err.message)
+        assert.equals("ExpiredTokenException", err.cause.code)
+        assert.equals(400, err.cause.status)
+        no_secret(err, { WEB_TOKEN })
+    end)
+
     it("retries STS throttling and then succeeds", function()
         sts.control{ faults = { { action = "AssumeRole", status = 400, code = "Throttling",
                                   message = "Rate exceeded", times = 2 } } }

@@ -38,6 +38,7 @@ end
 
 local MAX_TOKEN = 64 * 1024
 local MAX_HOPS = 16
+local GLOBAL_STS = "https://sts.amazonaws.com"
 
 
 local function fail(where, what)
@@ -104,6 +105,11 @@ local function sts_target(ctx)
     local url, err = ctx.service_url("sts", region)
     if not url then
         return nil, err
+    end
+    -- the global endpoint (no region, or sts_regional_endpoints = legacy)
+    -- signs for us-east-1, as botocore's rule set says
+    if url == GLOBAL_STS then
+        region = "us-east-1"
     end
     return { url = url, region = region or "us-east-1" }
 end
