@@ -429,6 +429,12 @@ describe("acmpca.credentials (STS)", function()
                 { function() write(token_file, "eyJ.first\0token") end,
                   "acmpca: AWS_WEB_IDENTITY_TOKEN_FILE: the web identity token file holds a "
                   .. "character that is not printable ASCII" },
+                { function()
+                      os.remove(token_file)
+                      assert(os.execute("mkfifo " .. token_file))
+                  end,
+                  "^acmpca: AWS_WEB_IDENTITY_TOKEN_FILE: cannot read the web identity token "
+                  .. "file: .*not a regular file" },
                 { function() write(token_file, ("a"):rep(65537)) end,
                   "acmpca: AWS_WEB_IDENTITY_TOKEN_FILE: the web identity token file is larger "
                   .. "than 65536 bytes" },

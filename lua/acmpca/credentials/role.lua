@@ -21,7 +21,6 @@
 
 local type, tostring, tonumber, ipairs, pcall, require =
     type, tostring, tonumber, ipairs, pcall, require
-local io_open = io.open
 local math_floor = math.floor
 local str_format, str_find, str_sub, str_byte = string.format, string.find, string.sub,
     string.byte
@@ -179,15 +178,15 @@ end
 -- The token in file, re-read each time: at most 64 KiB, trailing white
 -- space dropped, printable ASCII only (it goes into a form body).
 local function read_token(file, where)
-    local f, oerr = io_open(file, "rb")
-    if not f then
-        return fail(where, "cannot read the web identity token file: " .. tostring(oerr))
-    end
-    local data = f:read(MAX_TOKEN + 1) or ""
-    f:close()
-    if #data > MAX_TOKEN then
-        return fail(where, "the web identity token file is larger than " .. MAX_TOKEN
-            .. " bytes")
+    -- a bounded read that refuses anything but a regular file (a FIFO
+    -- would block the open)
+    local data, rerr = require("acmpca.core").read_file(file, MAX_TOKEN)
+    if not data then
+        if str_find(tostring(rerr), ": larger than ", 1, true) then
+            return fail(where, "the web identity token file is larger than " .. MAX_TOKEN
+                .. " bytes")
+        end
+        return fail(where, "cannot read the web identity token file: " .. tostring(rerr))
     end
     local e = #data
     while e > 0 do
