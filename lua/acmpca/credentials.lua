@@ -63,6 +63,7 @@ local REFRESH_RETRY_DELAY = 30
 local CONTAINER_HOST = "http://169.254.170.2"
 local CONTAINER_TIMEOUT = 2
 local CONTAINER_ATTEMPTS = 3
+local CONTAINER_TOKEN_MAX = 16 * 1024
 local IMDS_ENDPOINT = "http://169.254.169.254"
 local IMDS_ENDPOINT_V6 = "http://[fd00:ec2::254]"
 local IMDS_TOKEN_TTL = "21600"
@@ -834,6 +835,26 @@ _M.url_host = url_host
 
 
 
+-- A small file, at most max bytes, regular files only (core.read_file:
+-- a FIFO does not block the open); io when the C module is not loadable.
+local function read_small_file(path, max)
+    local ok, core = pcall(require, "acmpca.core")
+    if ok and type(core) == "table" and type(core.read_file) == "function" then
+        return core.read_file(path, max)
+    end
+    local f, oerr = io_open(path, "rb")
+    if not f then
+        return nil, oerr
+    end
+    local data = f:read(max + 1) or ""
+    f:close()
+    if #data > max then
+        return nil, path .. ": larger than " .. max .. " bytes"
+    end
+    return data
+end
+
+
 local function container_token(ctx)
     local env = ctx.env
     local token
@@ -841,13 +862,12 @@ local function container_token(ctx)
     if file then
         -- The file wins over the variable, as in botocore; it is read on
         -- every fetch because EKS rotates it.
-        local f, oerr = io_open(file, "rb")
-        if not f then
+        local oerr
+        token, oerr = read_small_file(file, CONTAINER_TOKEN_MAX)
+        if not token then
             return nil, "acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "
                 .. tostring(oerr)
         end
-        token = f:read("*a") or ""
-        f:close()
         token = str_match(token, "^(.-)[\r\n]*$")
     else
         token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN")

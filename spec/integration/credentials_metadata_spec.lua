@@ -179,6 +179,24 @@ describe("acmpca.credentials", function()
                 assert.equals(0, #log)
             end)
 
+            it("refuses a token file that is too large or not a regular file", function()
+                S.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1/c"
+                local path = S.home .. "/token"
+                S.env.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE = path
+                write(path, ("t"):rep(16 * 1024 + 1))
+                local http, log = fake_http()
+                local c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.matches("^acmpca: cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: "
+                               .. ".*larger than 16384 bytes", err.message)
+                os.remove(path)
+                assert(os.execute("mkfifo " .. path))
+                c, err = credentials.provider(opts{ http = http })()
+                assert.is_nil(c)
+                assert.matches("not a regular file", err.message)
+                assert.equals(0, #log)
+            end)
+
             it("refreshes before expiry, re-reading the token file", function()
                 stub:config{ container_auth = "t1", container_creds = {
                     AccessKeyId = "AKIDC1", SecretAccessKey = "s", Token = "t",
