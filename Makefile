@@ -110,6 +110,8 @@ bench: all build/sign_c
 	lua5.4 bench/fleet.lua
 	lua5.4 bench/xml.lua
 	luajit bench/xml.lua
+	lua5.4 bench/credentials.lua
+	luajit bench/credentials.lua
 
 # The specs under memcheck (spec/run.sh does this too, as one of its runs).
 valgrind: all
