@@ -61,6 +61,7 @@ build = {
       ["acmpca.json"] = "lua/acmpca/json.lua",
       ["acmpca.credentials"] = "lua/acmpca/credentials.lua",
       ["acmpca.credentials.role"] = "lua/acmpca/credentials/role.lua",
+      ["acmpca.credentials.process"] = "lua/acmpca/credentials/process.lua",
       ["acmpca.credentials.sso"] = "lua/acmpca/credentials/sso.lua",
       ["acmpca.credentials.cache"] = "lua/acmpca/credentials/cache.lua",
       ["acmpca.sts"] = "lua/acmpca/sts.lua",

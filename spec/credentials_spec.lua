@@ -154,6 +154,10 @@ describe("acmpca.credentials", function()
                 "acmpca.credentials.provider: profile: expected a non-empty string, got string")
             assert.has_error(function() credentials.provider{ getenv = getenv, home = 1 } end,
                 "acmpca.credentials.provider: home: expected string, got number")
+            assert.has_error(function()
+                credentials.provider{ getenv = getenv, process_thread_pool = "" }
+            end, "acmpca.credentials.provider: process_thread_pool: expected a non-empty "
+                .. "string, got string")
             assert.equals(0, n)
         end)
 

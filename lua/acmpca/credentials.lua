@@ -16,15 +16,18 @@
 --    * credential_process runs under timeout(1) from coreutils
 --     (opts.process_timeout seconds, default 60; killed 1 s after TERM) and
 --     at most 1 MiB of its stdout is read (read in chunks; past that its
---     process group is killed).  Its stderr is inherited, never read, so
---     it cannot block it.  io.popen blocks: inside nginx the process
---     blocks the worker for at most the timeout;
+--     process group is killed).  Its stderr is inherited.  Inside nginx it
+--     runs in the thread pool named by opts.process_thread_pool (default
+--     "acmpca": `thread_pool acmpca threads=2;`) and does not block the
+--     worker; without that pool, io.popen blocks the worker for at most
+--     the timeout (acmpca.credentials.process);
 --    * text from the network is scanned without backtracking patterns.
 --
 -- @module acmpca.credentials
 
 local config = require "acmpca.config"
 local url_parse = require("acmpca.url").parse
+local process = require "acmpca.credentials.process"
 
 local type = type
 local ipairs = ipairs
@@ -37,7 +40,6 @@ local setmetatable = setmetatable
 local getmetatable = getmetatable
 local error = error
 local io_open = io.open
-local io_popen = io.popen
 local os_time = os.time
 local str_rep = string.rep
 local str_sub = string.sub
@@ -68,10 +70,14 @@ local IMDS_ENDPOINT = "http://169.254.169.254"
 local IMDS_ENDPOINT_V6 = "http://[fd00:ec2::254]"
 local IMDS_TOKEN_TTL = "21600"
 local IMDS_ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
-local PROCESS_EXIT_MARK = "\nacmpca-credential-process-exit:"
-local PROCESS_TIMEOUT = 60
-local PROCESS_MAX_OUTPUT = 1024 * 1024
-local PROCESS_CHUNK = 64 * 1024
+-- what a credential_process failure says, by process.run's problem
+local PROCESS_PROBLEMS = {
+    start = "could not be started",
+    read = "could not be read",
+    too_big = str_format("printed more than %d bytes; it was stopped", process.MAX_OUTPUT),
+    no_status = "ended without an exit status",
+    timeout = "did not finish",
+}
 -- single flight: how long a caller waits for another's lookup, how often
 -- it looks
 local FLIGHT_WAIT = 60
@@ -443,15 +449,8 @@ local function new_ctx(opts)
         opts = opts,
         env = config.env_reader(opts),
         now = opts.now or os_time,
-        popen = opts.popen or io_popen,
         explicit_profile = opts.profile ~= nil,
     }
-
-    -- Kills a credential_process's process group (timeout(1) leads it).
-    function ctx.kill(pid)
-        os.execute("kill -KILL -- -" .. pid .. " 2>/dev/null || kill -KILL " .. pid
-                   .. " 2>/dev/null")
-    end
 
     function ctx.http(req)
         if not ctx.transport then
@@ -662,93 +661,24 @@ local function from_config_file(ctx)
 end
 
 
--- A word for sh: single-quoted.
-local function shell_quote(w)
-    return "'" .. str_gsub(w, "'", "'\\''") .. "'"
-end
-
-
--- Starts credential_process: sh prints its pid (the first line, before
--- anything the command prints), then execs timeout(1), which leads its own
--- process group; the exit status is printed after the output, so it is
--- known on LuaJIT too (whose popen close() does not report it).
-local function start_process(ctx, cmd, secs)
-    local script = "exec timeout -k 1 " .. str_format("%.3f", secs)
-        .. " /bin/sh -c \"$1\""
-    local line = "/bin/sh -c " .. shell_quote("echo \"$$\"; " .. script) .. " acmpca "
-        .. shell_quote(cmd) .. "\nprintf '" .. PROCESS_EXIT_MARK .. "%d\\n' \"$?\""
-    return ctx.popen(line, "r")
-end
-
-
--- Reads the output, at most PROCESS_MAX_OUTPUT bytes of it (checked per
--- chunk); past that, kills the process group.  Returns pid, text, too_big.
-local function read_process(ctx, f)
-    local pid = f:read("*l")
-    pid = pid and str_match(pid, "^%d+$")
-    local parts, n = {}, 0
-    while true do
-        local chunk = f:read(PROCESS_CHUNK)
-        if not chunk then
-            break
-        end
-        n = n + #chunk
-        if n > PROCESS_MAX_OUTPUT + #PROCESS_EXIT_MARK + 8 then
-            if pid then
-                ctx.kill(pid)
-            end
-            return pid, nil, true
-        end
-        parts[#parts + 1] = chunk
-    end
-    return pid, tbl_concat(parts), false
-end
-
-
--- Runs credential_process. stdout must be the JSON document (Version 1).
+-- Runs credential_process (acmpca.credentials.process). stdout must be
+-- the JSON document (Version 1).
 local function run_process(ctx, cmd, pname)
-    local secs = ctx.opts.process_timeout or PROCESS_TIMEOUT
-    local f, perr = start_process(ctx, cmd, secs)
-    if not f then
-        return nil, str_format("acmpca: credential_process for profile %s could not be "
-            .. "started: %s", pname, tostring(perr))
-    end
-    local ok, _, out, too_big = pcall(read_process, ctx, f)
-    pcall(f.close, f)
-    if not ok then
-        return nil, str_format("acmpca: credential_process for profile %s could not be "
-            .. "read", pname)
-    end
-    if too_big then
-        return nil, str_format("acmpca: credential_process for profile %s printed more "
-            .. "than %d bytes; it was stopped", pname, PROCESS_MAX_OUTPUT)
-    end
-    -- The last marker is ours (the command may print anything before it).
-    local body, status
-    local at, init = nil, 1
-    while true do
-        local i = str_find(out, PROCESS_EXIT_MARK, init, true)
-        if not i then
-            break
-        end
-        at, init = i, i + 1
-    end
-    if at then
-        body = str_sub(out, 1, at - 1)
-        status = str_match(out, "^(%d+)\n?$", at + #PROCESS_EXIT_MARK)
-    end
-    if not status then
-        return nil, str_format("acmpca: credential_process for profile %s ended without "
-            .. "an exit status", pname)
-    end
-    status = tonumber(status)
-    if status == 124 or status == 137 then
-        return nil, str_format("acmpca: credential_process for profile %s did not finish "
-            .. "within %g s (timeout status %d); it was stopped", pname, secs, status)
+    local secs = ctx.opts.process_timeout or process.TIMEOUT
+    local body, status, detail = process.run(cmd, {
+        timeout = secs, popen = ctx.opts.popen, thread_pool = ctx.opts.process_thread_pool,
+    })
+    if not body then
+        return nil, str_format("acmpca: credential_process for profile %s ", pname)
+            .. (PROCESS_PROBLEMS[status] or "failed")
+            .. (status == "start" and (": " .. tostring(detail)) or "")
+            .. (status == "timeout" and str_format(" within %g s; it was stopped", secs) or "")
     end
     if status ~= 0 then
         return nil, str_format("acmpca: credential_process for profile %s exited with "
-            .. "status %d (its stderr, if any, is shown above)", pname, status)
+            .. "status %d (%s)", pname, status, type(ngx) == "table"
+            and "its stderr, if any, is in nginx's error log"
+            or "its stderr, if any, is shown above")
     end
     local doc = json_decode(body)
     if not doc then
@@ -1292,7 +1222,9 @@ end
 -- container/IMDS; default the ngx one inside nginx, else
 -- acmpca.core.http_new), now (clock, epoch seconds; default os.time),
 -- sleep (between container retries), popen (default io.popen),
--- process_timeout (seconds for a credential_process, default 60).
+-- process_timeout (seconds for a credential_process, default 60),
+-- process_thread_pool (inside nginx: the thread pool credential_process
+-- runs in, default "acmpca"; without such a pool it blocks the worker).
 function _M.provider(opts)
     if opts ~= nil and type(opts) ~= "table" then
         error("acmpca.credentials.provider: opts: expected table or nil, got " .. type(opts), 2)
@@ -1308,6 +1240,11 @@ function _M.provider(opts)
     if pt ~= nil and (type(pt) ~= "number" or not (pt > 0 and pt <= 86400)) then
         error("acmpca.credentials.provider: process_timeout: expected seconds (0 < n <= "
               .. "86400), got " .. tostring(pt), 2)
+    end
+    local tp = opts.process_thread_pool
+    if tp ~= nil and (type(tp) ~= "string" or tp == "") then
+        error("acmpca.credentials.provider: process_thread_pool: expected a non-empty "
+              .. "string, got " .. type(tp), 2)
     end
     if opts.home ~= nil and type(opts.home) ~= "string" then
         error("acmpca.credentials.provider: home: expected string, got " .. type(opts.home), 2)

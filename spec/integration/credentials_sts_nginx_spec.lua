@@ -2,7 +2,8 @@
 -- nginx-light with the Lua module, LuaJIT): assume role over the cosocket
 -- transport against the local STS (spec/support/fake_sts.py, signatures
 -- checked with botocore), one lookup for concurrent requests (single
--- flight) and credentials shared through a lua_shared_dict.  Tagged #nginx.
+-- flight) and credentials shared through a lua_shared_dict, in one worker
+-- and across two worker processes.  Tagged #nginx.
 
 local nginx = require "support.nginx"
 local sts_fixture = require "support.sts_fixture"
@@ -182,5 +183,103 @@ describe("acmpca.credentials (STS) in nginx #nginx", function()
         assert.equals(r.a, r.b)
         assert.equals(1, sts.stats().counts.AssumeRole)
         assert.matches("shared_dict: no lua_shared_dict named nope", r.missing)
+    end)
+end)
+
+
+-- Two worker processes, each looking the credentials up from a timer as it
+-- starts (so both look at once, the STS answering slowly): through the
+-- lua_shared_dict only one of them calls STS and both get its answer.
+local WORKERS_CONF = [[
+load_module @MODULES@/ndk_http_module.so;
+load_module @MODULES@/ngx_http_lua_module.so;
+daemon off;
+master_process on;
+worker_processes 2;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+events { worker_connections 256; }
+http {
+    access_log off;
+    lua_package_path "@LUAPATH@";
+    lua_package_cpath "@LUACPATH@";
+    lua_shared_dict acmpca_creds 1m;
+    lua_shared_dict results 64k;
+    init_worker_by_lua_block {
+        ngx.timer.at(0, function()
+            local credentials = require "acmpca.credentials"
+            local ENV = { AWS_SHARED_CREDENTIALS_FILE = "@PREFIX@/credentials",
+                          AWS_CONFIG_FILE = "@PREFIX@/config",
+                          AWS_ENDPOINT_URL_STS = "@STS@", AWS_REGION = "us-east-1",
+                          AWS_EC2_METADATA_DISABLED = "true" }
+            local p = credentials.provider{ profile = "one", home = "@PREFIX@",
+                                            getenv = function(k) return ENV[k] end,
+                                            shared_dict = "acmpca_creds" }
+            local c, err = p()
+            ngx.shared.results:set("worker" .. ngx.worker.id(),
+                                   c and c.access_key_id or ("error: " .. tostring(err)))
+        end)
+    }
+    server {
+        listen 127.0.0.1:@PORT@;
+@EVAL@
+    }
+}
+]]
+
+
+describe("acmpca.credentials (STS) across nginx workers #nginx", function()
+    local sts, srv
+
+    lazy_setup(function()
+        local err
+        sts, err = sts_fixture.start{
+            account = ACCOUNT,
+            credentials = { [BASE.access_key_id] = { secret = BASE.secret_access_key } },
+            roles = { [ROLE_ONE] = { trust = { BASE.access_key_id } } },
+        }
+        assert(sts, err)
+        -- slow enough that the two workers' lookups overlap
+        sts.control{ delay_ms = 500 }
+        local port = nginx.free_port()
+        local root = nginx.root()
+        local prefix = nginx.tmpdir("nginx")
+        local conf = WORKERS_CONF:gsub("@(%u+)@", {
+            MODULES = nginx.MODULES, LUAPATH = nginx.lua_path(root),
+            LUACPATH = nginx.lua_cpath(root), PORT = port, EVAL = nginx.EVAL_LOCATION,
+            PREFIX = prefix, STS = sts.url,
+        })
+        srv = nginx.start{ conf = conf, port = port, prefix = prefix, files = {
+            credentials = "[base]\naws_access_key_id = " .. BASE.access_key_id
+                .. "\naws_secret_access_key = " .. BASE.secret_access_key .. "\n",
+            config = "[profile one]\nrole_arn = " .. ROLE_ONE .. "\nsource_profile = base\n",
+        } }
+        srv.ports = { main = port }
+    end)
+
+    lazy_teardown(function()
+        if srv then
+            srv:stop()
+        end
+        if sts then
+            sts.stop()
+        end
+    end)
+
+    it("makes one AssumeRole for two workers through the lua_shared_dict", function()
+        local r
+        for _ = 1, 100 do
+            r = nginx.eval(srv, [[
+                local d = ngx.shared.results
+                return { d:get("worker0") or false, d:get("worker1") or false }
+            ]]).result
+            if r[1] and r[2] then
+                break
+            end
+            os.execute("sleep 0.1")
+        end
+        assert.matches("^ASIA", r[1])
+        assert.equals(r[1], r[2])
+        assert.equals(1, sts.stats().counts.AssumeRole)
     end)
 end)
