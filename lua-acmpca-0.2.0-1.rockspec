@@ -85,6 +85,7 @@ build = {
       ["acmpca.transport.ngx"] = "lua/acmpca/transport/ngx.lua",
       ["acmpca.url"] = "lua/acmpca/url.lua",
       ["acmpca.show"] = "lua/acmpca/show.lua",
+      ["acmpca.retry"] = "lua/acmpca/retry.lua",
       ["acmpca.repl"] = "lua/acmpca/repl.lua",
       ["acmpca.serve"] = "lua/acmpca/serve.lua",
       ["acmpca.serve.handler"] = "lua/acmpca/serve/handler.lua",

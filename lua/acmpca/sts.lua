@@ -23,10 +23,10 @@
 
 local core = require "acmpca.core"
 local xml = require "acmpca.xml"
+local retry = require "acmpca.retry"
 
 local type, pairs, ipairs, pcall, tostring, require, error =
     type, pairs, ipairs, pcall, tostring, require, error
-local math_min, math_random = math.min, math.random
 local str_byte, str_format, str_gsub, str_sub = string.byte, string.format, string.gsub,
     string.sub
 local tbl_concat, tbl_sort = table.concat, table.sort
@@ -37,8 +37,6 @@ local new_error = core.new_error
 local _M = { _VERSION = "0.2.0" }
 
 local VERSION = "2011-06-15"
-local ATTEMPTS = 3
-local MAX_BACKOFF = 5
 local TIMEOUT = 10
 -- an STS answer is a few KiB; the XML reader refuses more than 1 MiB
 local MAX_ANSWER = 64 * 1024
@@ -244,22 +242,7 @@ local function call(ctx, action, o)
         error("acmpca.sts: url and region are required", 3)
     end
     local body = _M.form(action, o.params)
-    local err
-    for n = 1, ATTEMPTS do
-        if n > 1 then
-            ctx.sleep(math_min(math_random() * 2 ^ (n - 1), MAX_BACKOFF))
-        end
-        local out
-        out, err = attempt(ctx, action, o, body)
-        if out then
-            return out
-        end
-        err.attempts = n
-        if not err.retryable then
-            break
-        end
-    end
-    return nil, err
+    return retry.run(function() return attempt(ctx, action, o, body) end, ctx.sleep)
 end
 
 

@@ -36,11 +36,11 @@
 local core = require "acmpca.core"
 local config = require "acmpca.config"
 local cjson_safe = require "cjson.safe"
+local retry = require "acmpca.retry"
 
 local type, pairs, ipairs, tostring, require, pcall =
     type, pairs, ipairs, tostring, require, pcall
-local math_floor, math_min, math_random, math_huge = math.floor, math.min, math.random,
-    math.huge
+local math_floor, math_huge = math.floor, math.huge
 local os_date = os.date
 local str_find, str_format, str_lower, str_match, str_sub, str_gsub =
     string.find, string.format, string.lower, string.match, string.sub, string.gsub
@@ -51,8 +51,6 @@ local _M = { _VERSION = "0.2.0" }
 
 local MAX_BODY = 64 * 1024
 local MAX_TOKEN_FILE = 64 * 1024
-local ATTEMPTS = 3
-local MAX_BACKOFF = 5
 local TIMEOUT = 10
 -- botocore's SSOTokenProvider._REFRESH_WINDOW
 local REFRESH_WINDOW = 15 * 60
@@ -499,20 +497,10 @@ local function get_role_credentials(ctx, conf, token)
     if not url then
         return nil, uerr
     end
-    local err
-    for n = 1, ATTEMPTS do
-        if n > 1 and ctx.sleep then
-            ctx.sleep(math_min(math_random() * 2 ^ (n - 1), MAX_BACKOFF))
-        end
-        local vals
-        vals, err = attempt(ctx, conf, url, token)
-        if vals then
-            return vals
-        end
-        err.attempts = n
-        if not err.retryable then
-            break
-        end
+    local vals, err = retry.run(function() return attempt(ctx, conf, url, token) end,
+                                ctx.sleep)
+    if vals then
+        return vals
     end
     if err.retryable and err.attempts > 1 then
         err.message = err.message .. str_format(" (after %d attempts)", err.attempts)
