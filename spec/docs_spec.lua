@@ -16,7 +16,7 @@ local function read(path)
     return s
 end
 
-local MODULES = { "acmpca", "acmpca.client", "acmpca.renewal", "acmpca.fleet",
+local MODULES = { "acmpca", "acmpca.client", "acmpca.renewal", "acmpca.fleet", "acmpca.identity",
                   "acmpca.credentials", "acmpca.config", "acmpca.mock", "acmpca.show",
                   "acmpca.sigv4", "acmpca.model", "acmpca.paginate",
                   "acmpca.transport.ngx", "acmpca.core", "acmpca.json", "acmpca.cli",

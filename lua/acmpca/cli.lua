@@ -770,6 +770,32 @@ local RENEWAL_COMMANDS = {
 }
 
 
+-- `aws sts get-caller-identity`'s output: UserId, Account, Arn
+local function caller_identity(_, c, _, g)
+    local id, err = c:caller_identity{ endpoint = g["endpoint-url"] }
+    if not id then
+        return nil, err
+    end
+    return json.object("UserId", id.user_id, "Account", id.account, "Arn", id.arn)
+end
+
+
+local IDENTITY_COMMAND = {
+    name = "get-caller-identity",
+    summary = "Tells whose credentials these are (STS GetCallerIdentity)",
+    options = {},
+    about = "Prints the account, the ARN (a user, or an assumed role and its session)\n"
+        .. "and the user id of the credentials the other commands sign with, as\n"
+        .. "`aws sts get-caller-identity` does (same output), from the same chain\n"
+        .. "(--profile, role_arn, SSO, web identity, ...). Check it before a change\n"
+        .. "across a fleet. The request goes to STS in the region (AWS_ENDPOINT_URL_STS\n"
+        .. "and the profile's services section apply); --endpoint-url replaces that URL.\n"
+        .. "With --mock, the fake answers with its account.",
+    read = function() return {} end,
+    run = caller_identity,
+}
+
+
 ------------------------------------------------------------------------
 -- one command per operation of the model
 -- @section one_command_per_operation_of_the_model
@@ -1051,6 +1077,7 @@ for _, cmd in ipairs(RENEWAL_COMMANDS) do
     add_command(cmd)
 end
 add_command(fleet.audit)
+add_command(IDENTITY_COMMAND)
 for _, op in ipairs(MODEL.operations) do
     add_command(operation_command(op))
 end

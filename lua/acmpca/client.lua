@@ -239,6 +239,11 @@ end
 for name, fn in pairs(require("acmpca.fleet").methods) do
     methods[name] = fn
 end
+-- client:caller_identity(): STS GetCallerIdentity with the client's
+-- credentials, transport and settings (acmpca.identity).
+for name, fn in pairs(require("acmpca.identity").methods) do
+    methods[name] = fn
+end
 
 
 -- The options client.new knows; acmpca.new adds profile.  A key not here
@@ -399,6 +404,8 @@ function _M.new(opts, internal)
         timeout = opts.timeout,
         connect_timeout = opts.connect_timeout,
         ca_file = s.ca_bundle,
+        -- for the STS endpoint of client:caller_identity (acmpca.identity)
+        settings = s,
     }
     return client_new({
         region = region,

@@ -226,9 +226,9 @@ end
 -- on the default client: the renewal helpers (ensure_acm_renewal,
 -- has_acm_renewal, revoke_acm_renewal, permissions, list_all_permissions:
 -- acmpca.renewal), the fleet helpers (audit, ensure_acm_renewal_all,
--- certificate_authorities, list_all_certificate_authorities: acmpca.fleet)
--- and one per operation (create_permission, list_permissions, ...:
--- acmpca.client).  acmpca.ensure_acm_renewal(arn) is
+-- certificate_authorities, list_all_certificate_authorities: acmpca.fleet),
+-- caller_identity (acmpca.identity) and one per operation
+-- (create_permission, list_permissions, ...: acmpca.client).  acmpca.ensure_acm_renewal(arn) is
 -- acmpca.default_client():ensure_acm_renewal(arn).
 -- @function acmpca.method
 -- @param ... the client method's arguments
@@ -236,6 +236,9 @@ for name in pairs(renewal.methods) do
     forward(name)
 end
 for name in pairs(require("acmpca.fleet").methods) do
+    forward(name)
+end
+for name in pairs(require("acmpca.identity").methods) do
     forward(name)
 end
 for _, op in ipairs(_M.model.operations) do
@@ -279,6 +282,9 @@ local HELP = {
         .. "every CA",
 }
 for name, line in pairs(renewal.help) do
+    HELP[name] = line
+end
+for name, line in pairs(require("acmpca.identity").help) do
     HELP[name] = line
 end
 do

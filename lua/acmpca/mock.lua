@@ -15,6 +15,9 @@
 -- be injected, hooks run before any operation, every call is counted
 -- (svc.calls[op]) and logged (svc.log).
 --
+-- A form-encoded POST is STS (acmpca.mock.sts): GetCallerIdentity answers
+-- the fake's account, for client:caller_identity.
+--
 -- The operations (acmpca.mock.ops; the Python fake spec/support/
 -- fake_acmpca.py has the same semantics) keep per-CA state:
 --
@@ -56,6 +59,7 @@ local faults = require "acmpca.mock.faults"
 local cas = require "acmpca.mock.cas"
 local ops = require "acmpca.mock.ops"
 local fleet = require "acmpca.mock.fleet"
+local sts = require "acmpca.mock.sts"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local setmetatable, require = setmetatable, require
@@ -276,6 +280,16 @@ local function handle(svc, req)
     tick(svc)
 
     local h = lower_headers(req.headers)
+    local ctype = h["content-type"]
+    if ctype and ctype:match("^%s*([^;%s]+)") == sts.CONTENT_TYPE then
+        -- STS's query protocol: GetCallerIdentity (acmpca.mock.sts)
+        local action = sts.action(req) or "(none)"
+        entry.operation = action
+        svc.calls[action] = (svc.calls[action] or 0) + 1
+        local res, code = sts.handle(svc, req, h, next_id(svc))
+        res.headers.date = http_date(svc.now())
+        return finish(entry, res, code and { code = code })
+    end
     local op, e = route(req, h)
     if not op then
         return finish(entry, error_response(svc, e), e)
@@ -528,6 +542,9 @@ end
 --- svc:reset(): forget counts, the log and pending faults (not the CAs).
 -- @function svc:reset
 function methods.reset(svc)
+    for k in pairs(svc.calls) do
+        svc.calls[k] = nil
+    end
     for _, op in ipairs(ops.operations()) do
         svc.calls[op] = 0
     end

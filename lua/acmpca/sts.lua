@@ -1,6 +1,8 @@
---- acmpca.sts: the two AWS STS calls the credential chain makes,
--- AssumeRole (signed with the source credentials) and
--- AssumeRoleWithWebIdentity (unsigned), over STS's `query` protocol: a
+--- acmpca.sts: the AWS STS calls of the library: the two the credential
+-- chain makes, AssumeRole (signed with the source credentials) and
+-- AssumeRoleWithWebIdentity (unsigned), and GetCallerIdentity (who the
+-- credentials belong to: client:caller_identity), over STS's `query`
+-- protocol: a
 -- form-encoded POST, an XML answer read with acmpca.xml (libexpat), never
 -- with patterns over the text.
 --
@@ -10,6 +12,8 @@
 --    -- res = { access_key_id, secret_access_key, session_token, expiration
 --    --         (epoch seconds), arn (the assumed role's), response = the
 --    --         answer as the AWS CLI caches it }
+--    local id, err = sts.get_caller_identity(ctx, { url =, region =, credentials = })
+--    -- id = { account, arn, user_id }
 --
 -- ctx is the credential chain's: ctx.http(req) (never raises), ctx.now(),
 -- ctx.sleep(s).  Errors are error objects like ACM PCA's (code, message,
@@ -37,6 +41,8 @@ local new_error = core.new_error
 local _M = { _VERSION = "0.2.0" }
 
 local VERSION = "2011-06-15"
+-- STS's global endpoint, signed for us-east-1 (botocore's rule set)
+local GLOBAL_URL = "https://sts.amazonaws.com"
 local TIMEOUT = 10
 -- an STS answer is a few KiB; the XML reader refuses more than 1 MiB
 local MAX_ANSWER = 64 * 1024
@@ -58,6 +64,17 @@ local function pct(s)
     end))
 end
 _M.pct = pct
+
+
+--- sts.target(url, region) -> the signing region for a request to url:
+-- us-east-1 for the global endpoint (or when there is no region), else
+-- region.
+function _M.target(url, region)
+    if url == GLOBAL_URL or region == nil then
+        return "us-east-1"
+    end
+    return region
+end
 
 
 --- form(params) -> the form-encoded body: Action and Version first, then the
@@ -227,7 +244,7 @@ local function attempt(ctx, action, o, body)
         return nil, sts_error(action, "InvalidResponse", "the STS answer is not XML ("
             .. tostring(xerr) .. ")", { status = res.status })
     end
-    local out, cerr = credentials_of(action, root)
+    local out, cerr = (o.read or credentials_of)(action, root)
     if not out then
         cerr.status = res.status
         return nil, cerr
@@ -243,6 +260,29 @@ local function call(ctx, action, o)
     end
     local body = _M.form(action, o.params)
     return retry.run(function() return attempt(ctx, action, o, body) end, ctx.sleep)
+end
+
+
+-- GetCallerIdentity's answer -> { account, arn, user_id }, or nil, err.
+local function identity_of(action, root)
+    local result = xml.child(root, action .. "Result")
+    if root.name ~= action .. "Response" or not result then
+        return nil, sts_error(action, "InvalidResponse", "the STS answer has no "
+            .. action .. "Result")
+    end
+    local out = {}
+    for field, name in pairs{ account = "Account", arn = "Arn", user_id = "UserId" } do
+        local v = xml.text(result, name)
+        if not v or v == "" then
+            return nil, sts_error(action, "InvalidResponse", "the STS answer has no " .. name)
+        end
+        out[field] = clean(v, 2048)
+    end
+    if not out.account:find("^%d%d%d%d%d%d%d%d%d%d%d%d$") then
+        return nil, sts_error(action, "InvalidResponse", "the STS answer's Account is not a "
+            .. "12-digit account id: " .. out.account)
+    end
+    return out
 end
 
 
@@ -267,6 +307,19 @@ function _M.assume_role_with_web_identity(ctx, o)
     end
     p.credentials = nil
     return call(ctx, "AssumeRoleWithWebIdentity", p)
+end
+
+
+--- sts.get_caller_identity(ctx, o) -> { account, arn, user_id } | nil, err:
+-- GetCallerIdentity signed with o.credentials (o.url, o.region); the
+-- account and the ARN of the user or assumed role the credentials are.
+function _M.get_caller_identity(ctx, o)
+    if type(o.credentials) ~= "table" then
+        error("acmpca.sts.get_caller_identity: credentials are required", 2)
+    end
+    return call(ctx, "GetCallerIdentity", { url = o.url, region = o.region,
+                                            credentials = o.credentials, params = {},
+                                            timeout = o.timeout, read = identity_of })
 end
 
 

@@ -124,6 +124,29 @@ describe("acmpca.credentials (STS) in nginx #nginx", function()
         assert.equals(2, sts.stats().counts.AssumeRole)
     end)
 
+    it("tells the caller's identity over the cosocket transport", function()
+        local r = eval([[
+            local curl = 0
+            local http_new = core.http_new
+            core.http_new = function(...) curl = curl + 1 return http_new(...) end
+            local c = require("acmpca").new{ profile = "two",
+                                             getenv = function(k) return ENV[k] end }
+            local id, err = c:caller_identity()
+            core.http_new = http_new
+            return { account = id and id.account, arn = id and id.arn,
+                     source = id and id.source, err = err and err.message, curl = curl }
+        ]])
+        assert.is_nil(r.err)
+        assert.equals("444455556666", r.account)
+        assert.matches("^arn:aws:sts::444455556666:assumed%-role/ngx%-two/", r.arn)
+        assert.equals("assume-role", r.source)
+        assert.equals(0, r.curl)
+        local st = sts.stats()
+        assert.equals(2, st.counts.AssumeRole)
+        assert.equals(1, st.counts.GetCallerIdentity)
+        assert.equals(200, st.requests[#st.requests].status)
+    end)
+
     it("signs in with web identity (IRSA) over the cosocket transport", function()
         local r = eval(string.format([[
             ENV.AWS_WEB_IDENTITY_TOKEN_FILE = %q

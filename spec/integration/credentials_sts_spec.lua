@@ -120,6 +120,48 @@ describe("acmpca.credentials against a local STS", function()
         assert.same({ true, "created" }, { res[1], res[2] })
     end)
 
+    it("get-caller-identity names the chain's last role, signed with its keys", function()
+        local buffer = require("helpers").buffer
+        local out, err = buffer(), buffer()
+        local ok, code = pcall(require("acmpca.cli").main, { "--profile", "admin",
+            "get-caller-identity" }, { stdout = out, stderr = err, sleep = function() end,
+                                       getenv = function(k) return env[k] end })
+        assert(ok, code)
+        assert.equals("", err.text)
+        assert.equals(0, code)
+        local doc = require("cjson").decode(out.text)
+        assert.same({ Account = "444455556666",
+                      Arn = "arn:aws:sts::444455556666:assumed-role/acmpca-admin/spec",
+                      UserId = doc.UserId }, doc)
+        assert.matches("^AROA%w+:spec$", doc.UserId)
+        -- the stand-in checked the signature with botocore: the second
+        -- role's keys and session token, in the region's scope
+        local st = sts.stats()
+        assert.equals(1, st.counts.GetCallerIdentity)
+        assert.equals(2, st.counts.AssumeRole)
+        local rec = st.requests[#st.requests]
+        assert.equals("GetCallerIdentity", rec.action)
+        assert.equals(200, rec.status)
+        assert.equals(ISSUED.access_key_id, rec.access_key_id)
+        assert.is_true(rec.has_session_token)
+        assert.equals("us-east-1", rec.region)
+    end)
+
+    it("caller_identity reports STS's error for keys it does not know", function()
+        local client = require("acmpca.client").new{
+            region = "us-east-1", sleep = function() end,
+            getenv = function(k) return env[k] end,
+            credentials = { access_key_id = "AKIDUNKNOWN000000001",
+                            secret_access_key = BASE.secret_access_key } }
+        local id, err = client:caller_identity()
+        assert.is_nil(id)
+        assert.equals("InvalidClientTokenId", err.code)
+        assert.equals(403, err.status)
+        assert.equals("GetCallerIdentity", err.operation)
+        assert.truthy(err.request_id)
+        no_secret(err, { BASE.secret_access_key })
+    end)
+
     it("assumes the role once for ten processes with the disk cache (0600 files)", function()
         for _ = 1, 10 do
             -- a new provider per run, as a new acmpca process would have

@@ -37,7 +37,6 @@ end
 
 local MAX_TOKEN = 64 * 1024
 local MAX_HOPS = 16
-local GLOBAL_STS = "https://sts.amazonaws.com"
 
 
 local function fail(where, what)
@@ -105,12 +104,7 @@ local function sts_target(ctx)
     if not url then
         return nil, err
     end
-    -- the global endpoint (no region, or sts_regional_endpoints = legacy)
-    -- signs for us-east-1, as botocore's rule set says
-    if url == GLOBAL_STS then
-        region = "us-east-1"
-    end
-    return { url = url, region = region or "us-east-1" }
+    return { url = url, region = sts().target(url, region) }
 end
 
 

@@ -4,8 +4,9 @@
 -- fake's clock (five minutes either way), then the signature recomputed
 -- with acmpca.sigv4 over exactly the headers the request says it signed.
 --
---   local err = signature.check(svc, req, h)  -- nil when it verifies, else a wire.error
---   -- svc: credentials, region (nil: any), now(); h: headers by lower-case name
+--   local err = signature.check(svc, req, h[, service])  -- nil when it verifies, else a wire.error
+--   -- svc: credentials, region (nil: any), now(); h: headers by lower-case name;
+--   -- service: the scope's service name (default "acm-pca"; "sts" for acmpca.mock.sts)
 --   signature.parse_amz_date("20231114T221320Z") --> 1700000000
 
 local wire = require "acmpca.mock.wire"
@@ -97,10 +98,10 @@ end
 
 -- The scope names this service (and the fake's region, when it has one),
 -- and X-Amz-Date is within five minutes of the fake's clock.
-local function check_scope_and_time(svc, xdate, a)
-    if a.service ~= SERVICE then
+local function check_scope_and_time(svc, xdate, a, service)
+    if a.service ~= service then
         return api_error(403, "InvalidSignatureException",
-                         "Credential should be scoped to correct service: '" .. SERVICE .. "'. ")
+                         "Credential should be scoped to correct service: '" .. service .. "'. ")
     end
     if svc.region and a.region ~= svc.region then
         return api_error(403, "InvalidSignatureException",
@@ -153,11 +154,11 @@ end
 
 
 -- The Authorization header acmpca.sigv4 computes for the request, or nil.
-local function expected_authorization(req, signed, creds, a, xdate)
+local function expected_authorization(req, signed, creds, a, xdate, service)
     local ok, out = pcall(require("acmpca.sigv4").sign, {
         method = req.method, url = req.url, headers = signed.headers, body = req.body or "",
     }, {
-        region = a.region, service = SERVICE, credentials = creds, time = xdate,
+        region = a.region, service = service, credentials = creds, time = xdate,
         omit_session_token = creds.session_token ~= nil and not signed.token_signed or nil,
     })
     if ok and type(out) == "table" then
@@ -170,8 +171,10 @@ local function expected_authorization(req, signed, creds, a, xdate)
 end
 
 
--- signature.check(svc, req, h) -> nil when the request verifies, else an api_error.
-function _M.check(svc, req, h)
+-- signature.check(svc, req, h[, service]) -> nil when the request verifies,
+-- else an api_error.
+function _M.check(svc, req, h, service)
+    service = service or SERVICE
     local auth = h["authorization"]
     local a, e = parse_authorization(auth)
     if not a then
@@ -179,7 +182,7 @@ function _M.check(svc, req, h)
     end
     local creds, xdate = svc.credentials, h["x-amz-date"]
     e = check_identity(creds, a, h) or check_date(xdate, a)
-        or check_scope_and_time(svc, xdate, a)
+        or check_scope_and_time(svc, xdate, a, service)
     if e then
         return e
     end
@@ -188,7 +191,7 @@ function _M.check(svc, req, h)
     if not signed then
         return e
     end
-    if expected_authorization(req, signed, creds, a, xdate) ~= auth then
+    if expected_authorization(req, signed, creds, a, xdate, service) ~= auth then
         return api_error(403, "InvalidSignatureException",
                          "The request signature we calculated does not match the signature "
                          .. "you provided. Check your AWS Secret Access Key and signing method. "
