@@ -264,6 +264,59 @@ describe("acmpca.cli", function()
         end)
     end)
 
+    describe("get-caller-identity", function()
+        it("prints what aws sts get-caller-identity prints, from the fake", function()
+            local svc = mock.new{ account = "444455556666", region = "eu-west-1" }
+            local code, out, err = run({ "get-caller-identity", "--mock" }, svc)
+            assert.are.equal(0, code)
+            assert.are.equal("", err)
+            assert.are.equal('{\n    "UserId": "AIDACKCEVSQ6C2EXAMPLE",\n'
+                             .. '    "Account": "444455556666",\n'
+                             .. '    "Arn": "arn:aws:iam::444455556666:user/acmpca-mock"\n}\n',
+                             out)
+            code, out = run({ "get-caller-identity", "--mock", "--output", "text" }, svc)
+            assert.are.equal(0, code)
+            assert.are.equal("444455556666\tarn:aws:iam::444455556666:user/acmpca-mock\t"
+                             .. "AIDACKCEVSQ6C2EXAMPLE\n", out)
+            assert.are.equal(2, svc.calls.GetCallerIdentity)
+        end)
+
+        it("sends to --endpoint-url, and says STS's error as aws does", function()
+            local sent = {}
+            local code, out, err = run({ "get-caller-identity", "--endpoint-url",
+                                         "http://127.0.0.1:9/sts", "--region", "eu-west-1" },
+                                       nil, {
+                new = function(opts)
+                    opts.credentials = { access_key_id = "AKIDCLISPEC000000001",
+                                         secret_access_key = "cliSpecSecret/0123456789" }
+                    opts.transport = function(req)
+                        sent[#sent + 1] = req.url
+                        return { status = 403, headers = {},
+                                 body = '<ErrorResponse><Error><Code>InvalidClientTokenId'
+                                     .. '</Code><Message>The security token included in the '
+                                     .. 'request is invalid.</Message></Error>'
+                                     .. '<RequestId>r-1</RequestId></ErrorResponse>' }
+                    end
+                    return acmpca.new(opts)
+                end,
+                getenv = function() return nil end,
+            })
+            assert.are.equal(1, code)
+            assert.are.equal("", out)
+            assert.same({ "http://127.0.0.1:9/sts" }, sent)
+            assert.are.equal("acmpca: An error occurred (InvalidClientTokenId) when calling "
+                             .. "the GetCallerIdentity operation: The security token included "
+                             .. "in the request is invalid.\n", err)
+            assert.is_nil(err:find("cliSpecSecret", 1, true))
+        end)
+
+        it("takes no options of its own", function()
+            local code, _, err = run({ "get-caller-identity", "--mock", "--principal", "x" })
+            assert.are.equal(2, code)
+            assert.matches("Unknown options: %-%-principal", err)
+        end)
+    end)
+
     describe("global options", function()
         it("pass --region, --profile and --endpoint-url to the client", function()
             local svc = active()
