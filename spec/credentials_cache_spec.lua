@@ -295,6 +295,31 @@ describe("acmpca.credentials.cache", function()
                 c:key_assume_role{ RoleArn = ROLE, Policy = '{"c": "[ ]", "b": {}, "a": [ ]}' })
         end)
 
+        it("write a Policy's numbers, strings and keys as Python does", function()
+            local py = cache._python_json
+            assert.equals('{"a": [1, 1.0, 0, -0.0, 100.0, 1e-07, 1e+16, 12345678901234567890], '
+                .. '"b": [], "c": {}}',
+                py('{"c":{}, "b":[ ], "a":[1, 1.0, -0, -0.0, 1E2, 1e-7, 1e16, '
+                   .. '12345678901234567890]}'))
+            -- sorted by code point: "z" (U+7A) before "\u00e9"
+            assert.equals('{"z": 2, "\\u00e9": "\\ud83d\\ude00\\ud800/\\b"}',
+                py('{"z": 1, "\195\169": "\\ud83d\\ude00\\ud800\\/\\b", "z": 2}'))
+            assert.equals("Infinity", py(" 1e400 "))
+        end)
+
+        it("keep a Policy json.loads would refuse as the string it is", function()
+            local py = cache._python_json
+            local deep = ("["):rep(40) .. ("]"):rep(40)
+            for _, bad in ipairs{ '{"a": 1,}', "[1 -2]", "01", '{"a" 1}', '"ctl\1"', "1.",
+                                  "1e", "-", "[1] x", "", "tru", '"\\x"', '"\\u12"',
+                                  "{1: 2}", deep } do
+                assert.is_nil(py(bad), bad)
+                assert.equals(core.sha1_hex('{"Policy": ' .. cache.dumps(bad) .. ', "RoleArn": "'
+                                            .. ROLE .. '"}'),
+                              c:key_assume_role{ RoleArn = ROLE, Policy = bad }, bad)
+            end
+        end)
+
         it("raise on misuse", function()
             assert.has_error(function() c:key_assume_role{} end,
                 "acmpca.credentials.cache.key_assume_role: args.RoleArn: expected a string, "
@@ -580,5 +605,47 @@ describe("acmpca.credentials.cache and botocore on one directory", function()
         local hit, why = c:get(key)
         assert.is_nil(hit)
         assert.equals("expired", why)
+    end)
+    -- Policy texts with every kind of JSON value botocore's json.loads /
+    -- json.dumps(sort_keys=True) round trip rewrites: floats (repr),
+    -- integers of any size, -0, exponents, NaN and the infinities, empty
+    -- arrays and objects, escapes, surrogates, non-ASCII keys (sorted by
+    -- code point), duplicate keys (the last wins), odd whitespace
+    local POLICIES = {
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "acm-pca:*", '
+            .. '"Resource": "*", "Condition": {"NumericLessThan": '
+            .. '{"aws:MultiFactorAuthAge": 3600.0}}}]}',
+        '{"a": [1, 2.50, -0, -0.0, 1E+2, 1e-7, 0.000123, 12345678901234567890, 1e15, 1e16, '
+            .. '0.1, 5e-324, 1.7976931348623157e308, 1e400, -1e400, 123456789.123456789, '
+            .. '0.0001, 0.00001, 100.0e-2, 2.5e-05, 9007199254740993.0]}',
+        '{"b": [[], {}, [[]], [{}], {"x": []}], "c": null, "d": true, "e": false}',
+        '{"\195\169": 1, "z": 2, "\\u00e9": 3, "\240\159\152\128": 4, "\\ud800": 5, '
+            .. '"Z": 6, "\\ud83d\\ude00x": 7, "": 8, "\\u0000": 9}',
+        '\n{ "x" :\t[ ] ,"y":{ }\r\n, "x": "second"}  ',
+        '{"n": NaN, "i": Infinity, "m": -Infinity}',
+        '{"s": "\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\\u0041\\uABCD '
+            .. '\\ud800\\u0041 \\udc00 tab\\u0009 \226\130\172"}',
+        '[1, "top-level array", {"k": 0}]',
+        '"just a string"',
+        '-0.0',
+    }
+
+    it("agree on the keys of policies with every kind of JSON value", function()
+        local probe = botocore({})
+        if probe.skip then
+            pending("botocore cannot be imported by /usr/bin/python3: " .. probe.skip)
+            return
+        end
+        local c = cache.new{ dir = dir .. "/cli/cache" }
+        local specs = {}
+        for i, policy in ipairs(POLICIES) do
+            local args = { RoleArn = ROLE, RoleSessionName = "p" .. i, Policy = policy }
+            specs[i] = { kind = "assume_role", args = args, our_key = c:key_assume_role(args) }
+        end
+        local res = botocore(specs).results
+        assert.equals(#POLICIES, #res)
+        for i, r in ipairs(res) do
+            assert.equals(r.key, specs[i].our_key, "key of policy " .. i .. ": " .. POLICIES[i])
+        end
     end)
 end)

@@ -109,7 +109,7 @@ describe("client:caller_identity", function()
             calls = calls + 1
             return setmetatable({ access_key_id = CREDS.access_key_id,
                                   secret_access_key = CREDS.secret_access_key,
-                                  source = "assume_role" }, {})
+                                  source = "assume-role" }, {})
         end
         local id = assert(new{ region = "us-west-2", transport = t, credentials = provider }
                           :caller_identity())

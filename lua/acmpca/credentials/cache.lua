@@ -15,7 +15,11 @@
 --    ExternalId, SerialNumber, DurationSeconds, Policy parsed), never the
 --    MFA code or the web identity token, as Python's
 --    `json.dumps(args, sort_keys=True)` writes them; the key is the SHA-1
---    hex digest of that text;
+--    hex digest of that text.  A Policy is written as Python's json.loads
+--    then json.dumps write it (floats as repr, 1.0 apart from 1, integers
+--    of any size, [] apart from {}, keys sorted by code point, the last of
+--    equal keys kept); one json.loads refuses (or nested over 32 levels)
+--    stays the string it is;
 --  * SSO (SSOCredentialFetcher): `{"accountId","roleName"}` and
 --    `"sessionName"` (an sso-session) or `"startUrl"` (legacy), dumped with
 --    separators (",", ":");
@@ -33,12 +37,12 @@
 local core = require "acmpca.core"
 local cjson_safe = require "cjson.safe"
 
-local type, pairs, ipairs, tonumber, error, require, setmetatable =
-    type, pairs, ipairs, tonumber, error, require, setmetatable
+local type, pairs, ipairs, tonumber, error, require, setmetatable, getmetatable =
+    type, pairs, ipairs, tonumber, error, require, setmetatable, getmetatable
 local math_floor, math_huge = math.floor, math.huge
 local os_time, os_date = os.time, os.date
-local str_byte, str_find, str_format, str_sub, str_match =
-    string.byte, string.find, string.format, string.sub, string.match
+local str_byte, str_char, str_find, str_format, str_sub, str_match =
+    string.byte, string.char, string.find, string.format, string.sub, string.match
 local tbl_concat, tbl_sort = table.concat, table.sort
 
 
@@ -57,9 +61,9 @@ local NULL = cjson_safe.null
 -- The session name acmpca.credentials.role generates when none is set
 -- (botocore leaves its generated one out of the key, as this does).
 local GENERATED_SESSION = "^acmpca%-session%-%d+$"
--- What an empty JSON array in a Policy decodes to (cjson has no empty
--- array): a string no JSON text can hold, written back as [].
-local EMPTY_ARRAY = "\0acmpca.empty-array\0"
+-- A JSON text already written as Python writes it (a Policy), kept as is
+-- by dump.
+local RAW_MT = {}
 
 
 -- ---------------------------------------------------------------------
@@ -235,8 +239,8 @@ function dump(v, sep, colon, depth)
         return v and "true" or "false"
     elseif tv == "number" then
         return dump_number(v)
-    elseif v == EMPTY_ARRAY then
-        return "[]"
+    elseif getmetatable(v) == RAW_MT then
+        return v[1]
     elseif tv == "string" then
         return dump_string(v)
     elseif tv == "table" then
@@ -276,40 +280,278 @@ local function hash_key(args, compact)
 end
 
 
--- A JSON text's empty arrays (outside strings) as EMPTY_ARRAY strings,
--- so that cjson's decoding keeps them apart from empty objects.  One pass.
-local function mark_empty_arrays(text)
-    local out, n, run = {}, 0, 1
-    local i, len, in_str = 1, #text, false
-    while i <= len do
-        local b = str_byte(text, i)
-        if in_str then
-            if b == 92 then
-                i = i + 1
-            elseif b == 34 then
-                in_str = false
-            end
-        elseif b == 34 then
-            in_str = true
-        elseif b == 91 then
-            local j = i + 1
-            local c = str_byte(text, j)
-            while c == 32 or c == 9 or c == 10 or c == 13 do
-                j = j + 1
-                c = str_byte(text, j)
-            end
-            if c == 93 then
-                n = n + 1
-                out[n] = str_sub(text, run, i - 1) .. dump_string(EMPTY_ARRAY)
-                run = j + 1
-                i = j
-            end
-        end
+-- ---------------------------------------------------------------------
+-- Python's json.loads then json.dumps(sort_keys=True), on a Policy
+-- ---------------------------------------------------------------------
+
+-- botocore keys a Policy by what json.dumps(json.loads(text)) writes:
+-- integers as their digits (any size), floats as Python's repr, strings
+-- re-escaped, object keys sorted by code point with the last of equal
+-- keys kept, empty arrays and objects as they were.  A decoder into Lua
+-- values cannot keep 1.0 apart from 1 or [] from {}; this reads the text
+-- and writes Python's text in one pass.
+
+local WS = { [32] = true, [9] = true, [10] = true, [13] = true }
+local SHORT = { [8] = "\\b", [9] = "\\t", [10] = "\\n", [12] = "\\f", [13] = "\\r",
+                [34] = '\\"', [92] = "\\\\" }
+local UNESCAPE = { [34] = '\\"', [92] = "\\\\", [47] = "/", [98] = "\\b", [102] = "\\f",
+                   [110] = "\\n", [114] = "\\r", [116] = "\\t" }
+local UNESCAPED_CP = { [34] = 34, [92] = 92, [47] = 47, [98] = 8, [102] = 12, [110] = 10,
+                       [114] = 13, [116] = 9 }
+
+
+-- A code point as 3 bytes, so that byte order is code point order.
+local function cp_key(cp)
+    return str_char(math_floor(cp / 65536), math_floor(cp / 256) % 256, cp % 256)
+end
+
+
+-- One UTF-16 code unit (or a code point) as Python writes it.
+local function write_unit(cp)
+    if cp >= 32 and cp <= 126 then
+        return SHORT[cp] or str_char(cp)
+    end
+    return SHORT[cp] or u_escape(cp)
+end
+
+
+local function skip_ws(t, i)
+    while WS[str_byte(t, i)] do
         i = i + 1
     end
-    out[n + 1] = str_sub(text, run)
-    return tbl_concat(out)
+    return i
 end
+
+
+-- The string at t[i] (an opening quote) -> its text as Python writes it,
+-- its sort key, the index after it; nil when it is not a JSON string
+-- json.loads (strict) takes.
+local function read_string(t, i)
+    local out, key, n = {}, {}, 0
+    i = i + 1
+    while true do
+        local b = str_byte(t, i)
+        if not b or b < 32 then
+            return nil
+        elseif b == 34 then
+            return '"' .. tbl_concat(out) .. '"', tbl_concat(key), i + 1
+        end
+        local text, cp, step
+        if b == 92 then
+            local e = str_byte(t, i + 1)
+            if e == 117 then
+                cp = tonumber(str_match(t, "^%x%x%x%x", i + 2) or "", 16)
+                if not cp then
+                    return nil
+                end
+                step = 6
+                if cp >= 0xD800 and cp <= 0xDBFF then
+                    -- a high surrogate then a low one: one code point
+                    local lo = str_match(t, "^\\[uU](%x%x%x%x)", i + 6)
+                    lo = lo and tonumber(lo, 16)
+                    if lo and lo >= 0xDC00 and lo <= 0xDFFF then
+                        cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
+                        step = 12
+                    end
+                end
+                text = write_unit(cp)
+            else
+                text, cp, step = UNESCAPE[e], UNESCAPED_CP[e], 2
+                if not text then
+                    return nil
+                end
+            end
+        elseif b < 128 then
+            text, cp, step = write_unit(b), b, 1
+        else
+            local k
+            cp, k = utf8_at(t, i, b)
+            if cp then
+                text, step = u_escape(cp), k
+            else
+                -- not UTF-8: a byte, as if Latin-1 (as dump_string does)
+                text, cp, step = str_format("\\u%04x", b), b, 1
+            end
+        end
+        n = n + 1
+        out[n], key[n] = text, cp_key(cp)
+        i = i + step
+    end
+end
+
+
+-- A float as Python's repr writes it: the shortest digits that read back
+-- as the same double, in fixed notation when 1e-4 <= |v| < 1e16, else
+-- d.ddde+XX.
+local function python_float(v)
+    if v ~= v then
+        return "NaN"
+    elseif v == math_huge then
+        return "Infinity"
+    elseif v == -math_huge then
+        return "-Infinity"
+    end
+    local sign = (v < 0 or 1 / v < 0) and "-" or ""
+    if v == 0 then
+        return sign .. "0.0"
+    end
+    local a = v < 0 and -v or v
+    local e
+    for p = 0, 16 do
+        e = str_format("%." .. p .. "e", a)
+        if tonumber(e) == a then
+            break
+        end
+    end
+    local lead, frac, exp = str_match(e, "^(%d)%.?(%d*)e([-+]%d+)$")
+    local digits = (lead .. frac):gsub("0+$", "")
+    if digits == "" then
+        digits = "0"
+    end
+    local decpt = tonumber(exp) + 1
+    if decpt > -4 and decpt <= 16 then
+        if decpt <= 0 then
+            return sign .. "0." .. ("0"):rep(-decpt) .. digits
+        elseif decpt >= #digits then
+            return sign .. digits .. ("0"):rep(decpt - #digits) .. ".0"
+        end
+        return sign .. str_sub(digits, 1, decpt) .. "." .. str_sub(digits, decpt + 1)
+    end
+    local x = decpt - 1
+    return str_format("%s%s%se%s%02d", sign, str_sub(digits, 1, 1),
+                      #digits > 1 and "." .. str_sub(digits, 2) or "", x < 0 and "-" or "+",
+                      x < 0 and -x or x)
+end
+
+
+local read_value
+
+
+-- [ ... ] at t[i] -> text, next index | nil
+local function read_array(t, i, depth)
+    local items = {}
+    i = skip_ws(t, i + 1)
+    if str_byte(t, i) == 93 then
+        return "[]", i + 1
+    end
+    while true do
+        local v
+        v, i = read_value(t, i, depth + 1)
+        if not v then
+            return nil
+        end
+        items[#items + 1] = v
+        i = skip_ws(t, i)
+        local b = str_byte(t, i)
+        if b == 93 then
+            return "[" .. tbl_concat(items, ", ") .. "]", i + 1
+        elseif b ~= 44 then
+            return nil
+        end
+        i = skip_ws(t, i + 1)
+    end
+end
+
+
+-- { ... } at t[i] -> text, next index | nil.  Keys sorted by code point,
+-- the last value of a repeated key kept.
+local function read_object(t, i, depth)
+    local by_key, keys = {}, {}
+    i = skip_ws(t, i + 1)
+    if str_byte(t, i) == 125 then
+        return "{}", i + 1
+    end
+    while true do
+        if str_byte(t, i) ~= 34 then
+            return nil
+        end
+        local ktext, kkey
+        ktext, kkey, i = read_string(t, i)
+        if not ktext then
+            return nil
+        end
+        i = skip_ws(t, i)
+        if str_byte(t, i) ~= 58 then
+            return nil
+        end
+        local v
+        v, i = read_value(t, skip_ws(t, i + 1), depth + 1)
+        if not v then
+            return nil
+        end
+        if not by_key[kkey] then
+            keys[#keys + 1] = kkey
+        end
+        by_key[kkey] = ktext .. ": " .. v
+        i = skip_ws(t, i)
+        local b = str_byte(t, i)
+        if b == 125 then
+            break
+        elseif b ~= 44 then
+            return nil
+        end
+        i = skip_ws(t, i + 1)
+    end
+    tbl_sort(keys)
+    for k, kkey in ipairs(keys) do
+        keys[k] = by_key[kkey]
+    end
+    return "{" .. tbl_concat(keys, ", ") .. "}", i + 1
+end
+
+
+local LITERALS = { ["true"] = "true", ["false"] = "false", null = "null", NaN = "NaN",
+                   Infinity = "Infinity", ["-Infinity"] = "-Infinity" }
+
+
+-- The value at t[i] -> its text as Python writes it, the index after it;
+-- nil when the text there is not JSON json.loads reads.
+function read_value(t, i, depth)
+    if depth > MAX_DEPTH then
+        return nil
+    end
+    local b = str_byte(t, i)
+    if b == 34 then
+        local text, _, j = read_string(t, i)
+        return text, j
+    elseif b == 91 then
+        return read_array(t, i, depth)
+    elseif b == 123 then
+        return read_object(t, i, depth)
+    end
+    local word = str_match(t, "^%-?%a+", i)
+    if word and LITERALS[word] then
+        return LITERALS[word], i + #word
+    end
+    -- -?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?, as json.loads reads numbers
+    local int = str_match(t, "^%-?%d+", i)
+    if not int or str_find(int, "^%-?0%d") then
+        return nil
+    end
+    local frac = str_match(t, "^%.%d+", i + #int) or ""
+    local exp = str_match(t, "^[eE][-+]?%d+", i + #int + #frac) or ""
+    local j = i + #int + #frac + #exp
+    if frac == "" and exp == "" then
+        -- an int: its digits, -0 as 0
+        return (str_find(int, "^%-0$") and "0" or int), j
+    end
+    return python_float(tonumber(int .. frac .. exp)), j
+end
+
+
+-- A Policy text as json.dumps(json.loads(text), sort_keys=True) writes it,
+-- or nil when json.loads would refuse it.
+local function python_json(text)
+    if #text > MAX_FILE then
+        return nil
+    end
+    local v, i = read_value(text, skip_ws(text, 1), 0)
+    if not v or skip_ws(text, i) <= #text then
+        return nil
+    end
+    return v
+end
+_M._python_json = python_json
 
 
 -- The arguments of an STS call as botocore keys them: a copy without
@@ -335,9 +577,9 @@ local function sts_args(args, opts, drop, fname)
         out.RoleSessionName = nil
     end
     if type(out.Policy) == "string" then
-        local doc = cjson_safe.decode(mark_empty_arrays(out.Policy))
-        if doc ~= nil then
-            out.Policy = doc
+        local text = python_json(out.Policy)
+        if text then
+            out.Policy = setmetatable({ text }, RAW_MT)
         end
     end
     return out
