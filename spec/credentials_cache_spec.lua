@@ -649,3 +649,105 @@ describe("acmpca.credentials.cache and botocore on one directory", function()
         end
     end)
 end)
+
+
+-- Python's own json module as the oracle for the Policy reader: one text
+-- per line (hex), json.dumps(json.loads(text), sort_keys=True) or "-"
+-- when json.loads refuses it.
+local PYJSON = [[
+import json, sys
+for line in open(sys.argv[1]):
+    s = bytes.fromhex(line.strip()).decode("latin-1")
+    try:
+        out = json.dumps(json.loads(s), sort_keys=True)
+    except ValueError:
+        out = None
+    print("-" if out is None else out.encode("latin-1").hex())
+]]
+
+
+local function hex(s)
+    return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+
+-- Texts near JSON: seeds with one to three random edits, and floats of
+-- every magnitude, powers of two (where the doubles' spacing changes) and
+-- exact binary fractions (ties for the shortest digits) in two notations.
+local function generated(n)
+    local seeds = {
+        '{"a": [1, 2.5, -0, 1e5, "x\\u00e9\\ud800"], "b": {"c": null, "d": true}}',
+        '[[[]]]', '"\\ud83d\\ude00"', '-1.5e-7', '{"x": NaN, "y": -Infinity}',
+        '[0.1, 123456789.987654321, 1e22, 1e-4, 9.999999999999999e15]',
+    }
+    local alphabet = '{}[]",:.-+eE0123456789\\u tnrfalsNIy\1 '
+    local texts = {}
+    math.randomseed(20261206)
+    for _ = 1, n do
+        local s = seeds[math.random(#seeds)]
+        for _ = 1, math.random(1, 3) do
+            local p, r = math.random(1, #s + 1), math.random(3)
+            local c = alphabet:sub(math.random(#alphabet)):sub(1, 1)
+            s = s:sub(1, p - 1) .. (r ~= 2 and c or "") .. s:sub(r == 1 and p or p + 1)
+        end
+        texts[#texts + 1] = s
+        local kind = math.random(4)
+        local v
+        if kind == 1 then
+            v = (math.random() - 0.5) * 10 ^ math.random(-330, 310)
+        elseif kind == 2 then
+            v = math.floor(math.random() * 2 ^ 53) / 2 ^ math.random(0, 60)
+        elseif kind == 3 then
+            v = 2 ^ math.random(-1074, 1023)
+        else
+            v = math.random(1, 2 ^ 20) + math.random(0, 3) / 4
+        end
+        for _, f in ipairs{ "%.17g", "%.6e" } do
+            local t = string.format(f, v)
+            if not t:find("[%.e]") then
+                t = t .. ".0"
+            end
+            if not t:find("[ia]") then
+                texts[#texts + 1] = t
+            end
+        end
+    end
+    return texts
+end
+
+
+describe("acmpca.credentials.cache's Policy reader and Python's json", function()
+    it("write the same text for 20,000 generated texts, or both refuse it", function()
+        local dir = F.tmpdir()
+        write(dir .. "/oracle.py", PYJSON)
+        local texts = generated(7000)
+        local lines = {}
+        for i, t in ipairs(texts) do
+            lines[i] = hex(t)
+        end
+        write(dir .. "/texts", table.concat(lines, "\n") .. "\n")
+        local p = assert(io.popen("/usr/bin/python3 " .. dir .. "/oracle.py " .. dir
+                                  .. "/texts 2>&1"))
+        local want = {}
+        for line in p:lines() do
+            want[#want + 1] = line
+        end
+        p:close()
+        os.execute("rm -rf " .. dir)
+        assert.equals(#texts, #want, want[1])
+        local differ = {}
+        for i, t in ipairs(texts) do
+            local got = cache._python_json(t)
+            local w = nil
+            if want[i] ~= "-" then
+                w = want[i]:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end)
+            end
+            if got ~= w and #differ < 5 then
+                differ[#differ + 1] = string.format("%q: python %s, ours %s", t, tostring(w),
+                                                    tostring(got))
+            end
+        end
+        assert.same({}, differ)
+        assert.is_true(#texts >= 20000)
+    end)
+end)

@@ -380,6 +380,60 @@ local function read_string(t, i)
 end
 
 
+-- A digit string plus or minus one in its last place (same length, or
+-- one longer on a carry; leading zeros left for the caller).
+local function step_digits(d, up)
+    local stop, fill = up and 57 or 48, up and "0" or "9"
+    local i = #d
+    while i > 0 and str_byte(d, i) == stop do
+        i = i - 1
+    end
+    if i == 0 then
+        return "1" .. (fill):rep(#d)
+    end
+    return str_sub(d, 1, i - 1) .. str_char(str_byte(d, i) + (up and 1 or -1))
+        .. (fill):rep(#d - i)
+end
+
+
+-- The shortest digits that read back as a (> 0, finite) and where the
+-- decimal point goes (a = 0.DIGITS x 10^decpt), as Python's repr picks
+-- them: the fewest digits; of those, the nearest to a, a tie to even.
+local function shortest(a)
+    for p = 0, 16 do
+        local e = str_format("%." .. p .. "e", a)
+        local lead, frac, x = str_match(e, "^(%d)%.?(%d*)e([-+]%d+)$")
+        local d, scale = lead .. frac, tonumber(x) - p
+        if tonumber(e) == a then
+            -- A tie (the digits after the last kept one are 5 then
+            -- zeros): C's printf and Python round to even (when that
+            -- still reads back as a), LuaJIT's string.format up.
+            local llead, lfrac, lx = str_match(str_format("%.99e", a),
+                                               "^(%d)%.(%d+)e([-+]%d+)$")
+            local all, n = llead .. lfrac, #d
+            if str_sub(all, n + 1, n + 1) == "5" and not str_find(all, "[1-9]", n + 2)
+                and str_byte(all, n) % 2 == 0
+                and tonumber(str_sub(all, 1, n) .. "e" .. (tonumber(lx) - p)) == a then
+                d, scale = str_sub(all, 1, n), tonumber(lx) - p
+            end
+            return d, #d + scale
+        end
+        -- At a power of two the doubles below are closer together than
+        -- those above: the nearest p-digit number may miss a while its
+        -- neighbour reads back as a.
+        for _, up in ipairs{ true, false } do
+            local nd = step_digits(d, up)
+            if tonumber(nd .. "e" .. scale) == a then
+                nd = nd:gsub("^0+", "")
+                return nd, #nd + scale
+            end
+        end
+    end
+    local lead, frac, x = str_match(str_format("%.16e", a), "^(%d)%.(%d+)e([-+]%d+)$")
+    return lead .. frac, tonumber(x) + 1
+end
+
+
 -- A float as Python's repr writes it: the shortest digits that read back
 -- as the same double, in fixed notation when 1e-4 <= |v| < 1e16, else
 -- d.ddde+XX.
@@ -395,20 +449,8 @@ local function python_float(v)
     if v == 0 then
         return sign .. "0.0"
     end
-    local a = v < 0 and -v or v
-    local e
-    for p = 0, 16 do
-        e = str_format("%." .. p .. "e", a)
-        if tonumber(e) == a then
-            break
-        end
-    end
-    local lead, frac, exp = str_match(e, "^(%d)%.?(%d*)e([-+]%d+)$")
-    local digits = (lead .. frac):gsub("0+$", "")
-    if digits == "" then
-        digits = "0"
-    end
-    local decpt = tonumber(exp) + 1
+    local digits, decpt = shortest(v < 0 and -v or v)
+    digits = digits:gsub("0+$", "")
     if decpt > -4 and decpt <= 16 then
         if decpt <= 0 then
             return sign .. "0." .. ("0"):rep(-decpt) .. digits
@@ -535,7 +577,17 @@ function read_value(t, i, depth)
         -- an int: its digits, -0 as 0
         return (str_find(int, "^%-0$") and "0" or int), j
     end
-    return python_float(tonumber(int .. frac .. exp)), j
+    local v = tonumber(int .. frac .. exp)
+    if not v then
+        -- an exponent too long for LuaJIT's reader: what it is in C (and
+        -- in Python): 0 or the infinity, signed
+        local m = tonumber(int .. frac)
+        v = (m == 0 or str_find(exp, "^.%-")) and 0 * m or m * math_huge
+        if str_find(int, "^%-") and v == 0 then
+            v = -0.0
+        end
+    end
+    return python_float(v), j
 end
 
 
