@@ -153,25 +153,99 @@ local function dump_string(s)
 end
 
 
--- A number as Python writes an int (integral values) or a float's repr
--- (the shortest text that reads back as the same double).
-local function dump_number(v)
+-- A digit string plus or minus one in its last place (same length, or
+-- one longer on a carry; leading zeros left for the caller).
+local function step_digits(d, up)
+    local stop, fill = up and 57 or 48, up and "0" or "9"
+    local i = #d
+    while i > 0 and str_byte(d, i) == stop do
+        i = i - 1
+    end
+    if i == 0 then
+        return "1" .. (fill):rep(#d)
+    end
+    return str_sub(d, 1, i - 1) .. str_char(str_byte(d, i) + (up and 1 or -1))
+        .. (fill):rep(#d - i)
+end
+
+
+-- The shortest digits that read back as a (> 0, finite) and where the
+-- decimal point goes (a = 0.DIGITS x 10^decpt), as Python's repr picks
+-- them: the fewest digits; of those, the nearest to a, a tie to even.
+local function shortest(a)
+    for p = 0, 16 do
+        local e = str_format("%." .. p .. "e", a)
+        local lead, frac, x = str_match(e, "^(%d)%.?(%d*)e([-+]%d+)$")
+        local d, scale = lead .. frac, tonumber(x) - p
+        if tonumber(e) == a then
+            -- A tie (the digits after the last kept one are 5 then
+            -- zeros): C's printf and Python round to even (when that
+            -- still reads back as a), LuaJIT's string.format up.
+            local llead, lfrac, lx = str_match(str_format("%.99e", a),
+                                               "^(%d)%.(%d+)e([-+]%d+)$")
+            local all, n = llead .. lfrac, #d
+            if str_sub(all, n + 1, n + 1) == "5" and not str_find(all, "[1-9]", n + 2)
+                and str_byte(all, n) % 2 == 0
+                and tonumber(str_sub(all, 1, n) .. "e" .. (tonumber(lx) - p)) == a then
+                d, scale = str_sub(all, 1, n), tonumber(lx) - p
+            end
+            return d, #d + scale
+        end
+        -- At a power of two the doubles below are closer together than
+        -- those above: the nearest p-digit number may miss a while its
+        -- neighbour reads back as a.
+        for _, up in ipairs{ true, false } do
+            local nd = step_digits(d, up)
+            if tonumber(nd .. "e" .. scale) == a then
+                nd = nd:gsub("^0+", "")
+                return nd, #nd + scale
+            end
+        end
+    end
+    local lead, frac, x = str_match(str_format("%.16e", a), "^(%d)%.(%d+)e([-+]%d+)$")
+    return lead .. frac, tonumber(x) + 1
+end
+
+
+-- A float as Python's repr writes it: the shortest digits that read back
+-- as the same double, in fixed notation when 1e-4 <= |v| < 1e16, else
+-- d.ddde+XX.
+local function python_float(v)
     if v ~= v then
         return "NaN"
     elseif v == math_huge then
         return "Infinity"
     elseif v == -math_huge then
         return "-Infinity"
-    elseif v == math_floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+    end
+    local sign = (v < 0 or 1 / v < 0) and "-" or ""
+    if v == 0 then
+        return sign .. "0.0"
+    end
+    local digits, decpt = shortest(v < 0 and -v or v)
+    digits = digits:gsub("0+$", "")
+    if decpt > -4 and decpt <= 16 then
+        if decpt <= 0 then
+            return sign .. "0." .. ("0"):rep(-decpt) .. digits
+        elseif decpt >= #digits then
+            return sign .. digits .. ("0"):rep(decpt - #digits) .. ".0"
+        end
+        return sign .. str_sub(digits, 1, decpt) .. "." .. str_sub(digits, decpt + 1)
+    end
+    local x = decpt - 1
+    return str_format("%s%s%se%s%02d", sign, str_sub(digits, 1, 1),
+                      #digits > 1 and "." .. str_sub(digits, 2) or "", x < 0 and "-" or "+",
+                      x < 0 and -x or x)
+end
+
+
+-- A number as Python writes an int (integral values) or a float's repr
+-- (the shortest text that reads back as the same double).
+local function dump_number(v)
+    if v == math_floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
         return str_format("%d", v)
     end
-    for p = 1, 17 do
-        local s = str_format("%." .. p .. "g", v)
-        if tonumber(s) == v then
-            return s
-        end
-    end
-    return str_format("%.17g", v)
+    return python_float(v)
 end
 
 
@@ -377,92 +451,6 @@ local function read_string(t, i)
         out[n], key[n] = text, cp_key(cp)
         i = i + step
     end
-end
-
-
--- A digit string plus or minus one in its last place (same length, or
--- one longer on a carry; leading zeros left for the caller).
-local function step_digits(d, up)
-    local stop, fill = up and 57 or 48, up and "0" or "9"
-    local i = #d
-    while i > 0 and str_byte(d, i) == stop do
-        i = i - 1
-    end
-    if i == 0 then
-        return "1" .. (fill):rep(#d)
-    end
-    return str_sub(d, 1, i - 1) .. str_char(str_byte(d, i) + (up and 1 or -1))
-        .. (fill):rep(#d - i)
-end
-
-
--- The shortest digits that read back as a (> 0, finite) and where the
--- decimal point goes (a = 0.DIGITS x 10^decpt), as Python's repr picks
--- them: the fewest digits; of those, the nearest to a, a tie to even.
-local function shortest(a)
-    for p = 0, 16 do
-        local e = str_format("%." .. p .. "e", a)
-        local lead, frac, x = str_match(e, "^(%d)%.?(%d*)e([-+]%d+)$")
-        local d, scale = lead .. frac, tonumber(x) - p
-        if tonumber(e) == a then
-            -- A tie (the digits after the last kept one are 5 then
-            -- zeros): C's printf and Python round to even (when that
-            -- still reads back as a), LuaJIT's string.format up.
-            local llead, lfrac, lx = str_match(str_format("%.99e", a),
-                                               "^(%d)%.(%d+)e([-+]%d+)$")
-            local all, n = llead .. lfrac, #d
-            if str_sub(all, n + 1, n + 1) == "5" and not str_find(all, "[1-9]", n + 2)
-                and str_byte(all, n) % 2 == 0
-                and tonumber(str_sub(all, 1, n) .. "e" .. (tonumber(lx) - p)) == a then
-                d, scale = str_sub(all, 1, n), tonumber(lx) - p
-            end
-            return d, #d + scale
-        end
-        -- At a power of two the doubles below are closer together than
-        -- those above: the nearest p-digit number may miss a while its
-        -- neighbour reads back as a.
-        for _, up in ipairs{ true, false } do
-            local nd = step_digits(d, up)
-            if tonumber(nd .. "e" .. scale) == a then
-                nd = nd:gsub("^0+", "")
-                return nd, #nd + scale
-            end
-        end
-    end
-    local lead, frac, x = str_match(str_format("%.16e", a), "^(%d)%.(%d+)e([-+]%d+)$")
-    return lead .. frac, tonumber(x) + 1
-end
-
-
--- A float as Python's repr writes it: the shortest digits that read back
--- as the same double, in fixed notation when 1e-4 <= |v| < 1e16, else
--- d.ddde+XX.
-local function python_float(v)
-    if v ~= v then
-        return "NaN"
-    elseif v == math_huge then
-        return "Infinity"
-    elseif v == -math_huge then
-        return "-Infinity"
-    end
-    local sign = (v < 0 or 1 / v < 0) and "-" or ""
-    if v == 0 then
-        return sign .. "0.0"
-    end
-    local digits, decpt = shortest(v < 0 and -v or v)
-    digits = digits:gsub("0+$", "")
-    if decpt > -4 and decpt <= 16 then
-        if decpt <= 0 then
-            return sign .. "0." .. ("0"):rep(-decpt) .. digits
-        elseif decpt >= #digits then
-            return sign .. digits .. ("0"):rep(decpt - #digits) .. ".0"
-        end
-        return sign .. str_sub(digits, 1, decpt) .. "." .. str_sub(digits, decpt + 1)
-    end
-    local x = decpt - 1
-    return str_format("%s%s%se%s%02d", sign, str_sub(digits, 1, 1),
-                      #digits > 1 and "." .. str_sub(digits, 2) or "", x < 0 and "-" or "+",
-                      x < 0 and -x or x)
 end
 
 
