@@ -21,7 +21,7 @@ import unittest
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -137,7 +137,11 @@ class ConsoleTest(unittest.TestCase):
     # ------------------------------------------------------------ helpers
 
     def wait(self, cond, timeout=WAIT):
-        return WebDriverWait(self.d, timeout).until(cond)
+        # the list is rendered afresh after each change: a row found just
+        # before that is stale, and the condition is simply asked again
+        return WebDriverWait(self.d, timeout,
+                             ignored_exceptions=(StaleElementReferenceException,)
+                             ).until(cond)
 
     def by_id(self, id_):
         return self.d.find_element(By.ID, id_)
