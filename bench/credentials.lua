@@ -10,6 +10,11 @@
 --             warm): what the second and later runs of `acmpca` pay
 --   memory    the same provider again: the in-process cache
 --
+-- then, beside it, client:caller_identity() with those credentials (one
+-- GetCallerIdentity, signed, answered by the stand-in) and the disk
+-- cache's key of an AssumeRole call without and with a 300-byte Policy
+-- (read and rewritten as Python writes it).
+--
 --   lua5.4 bench/credentials.lua     (or luajit; from the repository root
 --                                     after `make`)
 --
@@ -33,6 +38,10 @@ local BASE = { access_key_id = "AKIDBENCHBASE0000001",
                secret_access_key = "benchBaseSecret/0123456789abcdefghijklmn" }
 local ONE = "arn:aws:iam::111122223333:role/bench-one"
 local TWO = "arn:aws:iam::444455556666:role/bench-two"
+local POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+    .. '["acm-pca:CreatePermission", "acm-pca:ListPermissions", "acm-pca:DeletePermission"], '
+    .. '"Resource": "*", "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": 3600.0}, '
+    .. '"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-east-1"]}}}]}'
 
 
 local function tmpdir()
@@ -100,6 +109,20 @@ local ok, err = pcall(function()
     print(("  disk cache              %9.1f us   %4d AssumeRole calls (%.0fx faster)")
           :format(disk * 1e6, disk_calls, cold / disk))
     print(("  in-process cache        %9.3f us"):format(memory * 1e6))
+
+    local client = require("acmpca.client").new{ region = "us-east-1", credentials = p,
+                                                  getenv = function(k) return env[k] end }
+    local identity = timed(ROUNDS, function() assert(client:caller_identity()) end)
+    print(("  caller_identity()       %9.1f us   (one GetCallerIdentity, %d sent)")
+          :format(identity * 1e6, sts.stats().counts.GetCallerIdentity))
+
+    local cache = require("acmpca.credentials.cache").new{ dir = home .. "/keys" }
+    local args = { RoleArn = TWO, RoleSessionName = "ops" }
+    local with = { RoleArn = TWO, RoleSessionName = "ops", Policy = POLICY }
+    local plain = timed(ROUNDS * 100, function() cache:key_assume_role(args) end)
+    local policy = timed(ROUNDS * 100, function() cache:key_assume_role(with) end)
+    print(("cache key of an AssumeRole call: %.1f us, with a %d-byte Policy %.1f us (%.1fx)")
+          :format(plain * 1e6, #POLICY, policy * 1e6, policy / plain))
 end)
 sts.stop()
 os.execute("rm -rf " .. home)

@@ -41,8 +41,9 @@ local type, pairs, ipairs, tonumber, error, require, setmetatable, getmetatable 
     type, pairs, ipairs, tonumber, error, require, setmetatable, getmetatable
 local math_floor, math_huge = math.floor, math.huge
 local os_time, os_date = os.time, os.date
-local str_byte, str_char, str_find, str_format, str_sub, str_match =
-    string.byte, string.char, string.find, string.format, string.sub, string.match
+local str_byte, str_char, str_find, str_format, str_sub, str_match, str_gsub =
+    string.byte, string.char, string.find, string.format, string.sub, string.match,
+    string.gsub
 local tbl_concat, tbl_sort = table.concat, table.sort
 
 
@@ -400,15 +401,25 @@ end
 -- The string at t[i] (an opening quote) -> its text as Python writes it,
 -- its sort key, the index after it; nil when it is not a JSON string
 -- json.loads (strict) takes.
-local function read_string(t, i)
-    local out, key, n = {}, {}, 0
+local function read_string(t, i, want_key)
+    local out, key, n = {}, want_key and {} or nil, 0
     i = i + 1
     while true do
+        -- a run of printable ASCII but '"' and '\\' is written as it is
+        local j = str_find(t, '[%z\1-\31"\\\127-\255]', i)
+        if j and j > i then
+            n = n + 1
+            out[n] = str_sub(t, i, j - 1)
+            if key then
+                key[n] = str_gsub(out[n], ".", "\0\0%0")
+            end
+            i = j
+        end
         local b = str_byte(t, i)
         if not b or b < 32 then
             return nil
         elseif b == 34 then
-            return '"' .. tbl_concat(out) .. '"', tbl_concat(key), i + 1
+            return '"' .. tbl_concat(out) .. '"', key and tbl_concat(key), i + 1
         end
         local text, cp, step
         if b == 92 then
@@ -448,7 +459,10 @@ local function read_string(t, i)
             end
         end
         n = n + 1
-        out[n], key[n] = text, cp_key(cp)
+        out[n] = text
+        if key then
+            key[n] = cp_key(cp)
+        end
         i = i + step
     end
 end
@@ -496,7 +510,7 @@ local function read_object(t, i, depth)
             return nil
         end
         local ktext, kkey
-        ktext, kkey, i = read_string(t, i)
+        ktext, kkey, i = read_string(t, i, true)
         if not ktext then
             return nil
         end
