@@ -7,7 +7,9 @@
 --   lua5.4 examples/ensure_renewal.lua --file cas.txt        one ARN a line, # comments
 --   lua5.4 examples/ensure_renewal.lua --mock [ARN...]       the in-process fake service
 --
--- Options: --region R, --profile P, --endpoint-url URL, --source-account N.
+-- Options: --region R, --profile P, --endpoint-url URL, --source-account N,
+-- --expect-account N (first ask STS whose credentials these are, and change
+-- nothing unless they are account N: a role or profile mix-up stops here).
 -- With --mock the whole pass runs twice, to show that the second run finds
 -- everything present and writes nothing; without ARNs it uses a demo CA.
 -- Exit status: 0 when every CA is done, 1 when one failed, 2 on bad usage.
@@ -31,7 +33,8 @@ local DEMO_CA = "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/"
 local function usage(msg)
     io.stderr:write("ensure_renewal: ", msg, "\n",
                     "usage: ensure_renewal.lua [--mock] [--file FILE] [--region R] ",
-                    "[--profile P] [--endpoint-url URL] [--source-account N] [ARN...]\n")
+                    "[--profile P] [--endpoint-url URL] [--source-account N]\n",
+                    "       [--expect-account N] [ARN...]\n")
     os.exit(2)
 end
 
@@ -52,7 +55,7 @@ end
 
 
 -- arguments
-local opts, arns, use_mock, source_account = {}, {}, false, nil
+local opts, arns, use_mock, source_account, expect_account = {}, {}, false, nil, nil
 local VALUE = { ["--region"] = "region", ["--profile"] = "profile",
                 ["--endpoint-url"] = "endpoint" }
 local i = 1
@@ -60,13 +63,15 @@ while arg[i] do
     local a = arg[i]
     if a == "--mock" then
         use_mock = true
-    elseif a == "--file" or a == "--source-account" or VALUE[a] then
+    elseif a == "--file" or a == "--source-account" or a == "--expect-account" or VALUE[a] then
         local v = arg[i + 1] or usage(a .. " needs a value")
         i = i + 1
         if a == "--file" then
             read_arns(v, arns)
         elseif a == "--source-account" then
             source_account = v
+        elseif a == "--expect-account" then
+            expect_account = v
         else
             opts[VALUE[a]] = v
         end
@@ -84,8 +89,11 @@ for _, arn in ipairs(arns) do
         usage("not a CA ARN: " .. arn)
     end
 end
-if source_account and not source_account:match("^%d%d%d%d%d%d%d%d%d%d%d%d$") then
-    usage("--source-account must be 12 digits")
+for name, v in pairs{ ["--source-account"] = source_account,
+                      ["--expect-account"] = expect_account } do
+    if not v:match("^%d%d%d%d%d%d%d%d%d%d%d%d$") then
+        usage(name .. " must be 12 digits")
+    end
 end
 
 -- the client: AWS, or the fake service with every CA ACTIVE
@@ -104,6 +112,21 @@ elseif #arns == 0 then
     usage("no CA ARN given")
 end
 local client = acmpca.new(opts)
+
+-- whose credentials: STS GetCallerIdentity (the fake answers it too)
+if expect_account then
+    local id, err = client:caller_identity()
+    if not id then
+        io.stderr:write("ensure_renewal: cannot tell whose credentials these are: ",
+                        tostring(err), "\n")
+        os.exit(1)
+    elseif id.account ~= expect_account then
+        io.stderr:write(("ensure_renewal: these credentials are account %s (%s), not %s: "
+                         .. "nothing done\n"):format(id.account, id.arn, expect_account))
+        os.exit(1)
+    end
+    print(("# account %s (%s, credentials from %s)"):format(id.account, id.arn, id.source))
+end
 
 -- the job
 local failed = false

@@ -485,6 +485,32 @@ describe("acmpca.cli", function()
             assert.truthy(out:find("rc=0\n$"), out)
         end)
 
+        it("with --expect-account, changes nothing in another account", function()
+            local p = assert(io.popen(lua .. " examples/ensure_renewal.lua --mock "
+                                      .. "--expect-account 999999999999 2>&1; "
+                                      .. "echo \"rc=$?\""))
+            local out = p:read("*a")
+            p:close()
+            assert.truthy(out:find("ensure_renewal: these credentials are account "
+                                   .. "123456789012 (arn:aws:iam::123456789012:user/"
+                                   .. "acmpca-mock), not 999999999999: nothing done", 1, true),
+                          out)
+            assert.is_nil(out:find("created", 1, true), out)
+            assert.truthy(out:find("rc=1\n$"), out)
+        end)
+
+        it("with --expect-account, goes on in that account", function()
+            local p = assert(io.popen(lua .. " examples/ensure_renewal.lua --mock "
+                                      .. "--expect-account 123456789012 2>&1; "
+                                      .. "echo \"rc=$?\""))
+            local out = p:read("*a")
+            p:close()
+            assert.truthy(out:find("# account 123456789012 (arn:aws:iam::123456789012:user/"
+                                   .. "acmpca-mock, credentials from static)", 1, true), out)
+            assert.truthy(out:find("  created\n", 1, true), out)
+            assert.truthy(out:find("rc=0\n$"), out)
+        end)
+
         it("exits 2 for an argument that is not a CA ARN", function()
             local p = assert(io.popen(lua .. " examples/ensure_renewal.lua --mock nope 2>&1; "
                                       .. "echo \"rc=$?\""))
