@@ -312,7 +312,7 @@ describe("acmpca.credentials.cache", function()
             local deep = ("["):rep(40) .. ("]"):rep(40)
             for _, bad in ipairs{ '{"a": 1,}', "[1 -2]", "01", '{"a" 1}', '"ctl\1"', "1.",
                                   "1e", "-", "[1] x", "", "tru", '"\\x"', '"\\u12"',
-                                  "{1: 2}", deep } do
+                                  '"\\ud800\\UDC00"', "{1: 2}", deep } do
                 assert.is_nil(py(bad), bad)
                 assert.equals(core.sha1_hex('{"Policy": ' .. cache.dumps(bad) .. ', "RoleArn": "'
                                             .. ROLE .. '"}'),

@@ -122,6 +122,29 @@ local function credentials_error(op, err)
 end
 
 
+local NO_CREDENTIALS = "no credentials: pass credentials to acmpca.client.new, "
+    .. "or use acmpca.new for the AWS credential chain"
+
+
+--- client.credentials_for(creds, name) -> credentials | nil, err: what to
+-- sign one request of operation name with: creds itself (a table), or
+-- what it returns (a function); a CredentialsError naming the operation
+-- when there is none.  The call loop's, and acmpca.identity's.
+local function credentials_for(creds, name)
+    if creds == nil then
+        return nil, credentials_error(name, NO_CREDENTIALS)
+    elseif not callable(creds) then
+        return creds
+    end
+    local c, err = creds()
+    if not c then
+        return nil, credentials_error(name, err)
+    end
+    return c
+end
+_M.credentials_for = credentials_for
+
+
 local model, OPERATIONS = require("acmpca.model")._private()
 
 
@@ -134,9 +157,7 @@ local function invoke(self, op, args)
         -- misuse must raise even when the credentials lookup would fail
         self:_prepare(op, args, false)
     elseif creds == nil then
-        return nil, credentials_error(OPERATIONS[op].name,
-            "no credentials: pass credentials to acmpca.client.new, "
-            .. "or use acmpca.new for the AWS credential chain")
+        return nil, credentials_error(OPERATIONS[op].name, NO_CREDENTIALS)
     end
     local transport = st.transport
     local max_attempts = st.max_attempts
@@ -148,6 +169,8 @@ local function invoke(self, op, args)
     local limiter = st.limiter
 
     while true do
+        -- credentials_for, inlined: callable(creds) is known (measured:
+        -- the call cost 0.1-0.2 us of 4 us per call under Lua 5.4)
         local c = creds
         if from_fn then
             local cerr

@@ -26,7 +26,7 @@ local settings = require "acmpca.settings"
 local core = require "acmpca.core"
 local show = require "acmpca.show"
 
-local type, pcall, tostring, getmetatable = type, pcall, tostring, getmetatable
+local type, tostring, require = type, tostring, require
 local error = error
 local os_time = os.time
 local fmt = string.format
@@ -37,15 +37,6 @@ local new_error = core.new_error
 local _M = { _VERSION = "0.2.0" }
 
 local OPTIONS = { endpoint = true }
-
-
-local function callable(v)
-    if type(v) == "function" then
-        return true
-    end
-    local mt = type(v) == "table" and getmetatable(v)
-    return type(mt) == "table" and mt.__call ~= nil
-end
 
 
 local function check_opts(opts)
@@ -70,36 +61,14 @@ local function failure(code, message)
 end
 
 
--- The credentials to sign with: the client's table, or its provider's.
-local function credentials(st)
-    local c, err = st.credentials, nil
-    if callable(c) then
-        c, err = c()
-    end
-    if type(c) ~= "table" then
-        local msg = type(err) == "table" and (err.message or err.code) or err
-        local e = new_error{
-            code = "CredentialsError", operation = "GetCallerIdentity", retryable = false,
-            message = tostring(msg or "no credentials: pass credentials to "
-                               .. "acmpca.client.new, or use acmpca.new for the AWS "
-                               .. "credential chain"),
-            cause = type(err) == "table" and type(err.cause) == "table" and err.cause or nil,
-        }
-        return nil, e
-    end
-    return c
-end
-
-
 -- The STS URL: opts.endpoint, else acmpca.settings' for the region.
 local function target(st, region, opts)
     if opts.endpoint then
         return opts.endpoint
     end
-    local ok, url, err = pcall(settings.service_url, "sts", region, st.settings or {})
-    if not ok or not url then
-        local e = ok and err or url
-        return nil, type(e) == "table" and e.message or tostring(e)
+    local url, err = settings.service_url("sts", region, st.settings)
+    if not url then
+        return nil, type(err) == "table" and err.message or tostring(err)
     end
     return url
 end
@@ -120,7 +89,9 @@ function _M.caller_identity(self, opts)
     if not url then
         return failure("ConfigError", uerr)
     end
-    local c, cerr = credentials(st)
+    -- acmpca.client is loaded: it installed this method
+    local c, cerr = require("acmpca.client").credentials_for(st.credentials,
+                                                             "GetCallerIdentity")
     if not c then
         return nil, cerr
     end

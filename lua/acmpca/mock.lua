@@ -125,6 +125,13 @@ local function lower_headers(headers)
 end
 
 
+-- The Content-Type's media type ("application/x-amz-json-1.1"), or nil.
+local function media_type(h)
+    local ctype = h["content-type"]
+    return ctype and ctype:match("^%s*([^;%s]+)")
+end
+
+
 local function split_url(url)
     local scheme, authority, rest = url:match("^(%a[%w+.%-]*)://([^/?#]*)(.*)$")
     if not scheme then
@@ -210,11 +217,10 @@ local function route(req, h)
                               "ACM PCA accepts only POST / (got " .. tostring(req.method) .. " "
                               .. tostring(path) .. ")")
     end
-    local ctype = h["content-type"]
-    if not ctype or ctype:match("^%s*([^;%s]+)") ~= CONTENT_TYPE then
+    if media_type(h) ~= CONTENT_TYPE then
         return nil, api_error(400, "SerializationException",
                               "Content-Type must be " .. CONTENT_TYPE .. ", got "
-                              .. tostring(ctype))
+                              .. tostring(h["content-type"]))
     end
     local target = h["x-amz-target"]
     local op = target and target:sub(1, #TARGET_PREFIX) == TARGET_PREFIX
@@ -280,8 +286,7 @@ local function handle(svc, req)
     tick(svc)
 
     local h = lower_headers(req.headers)
-    local ctype = h["content-type"]
-    if ctype and ctype:match("^%s*([^;%s]+)") == sts.CONTENT_TYPE then
+    if media_type(h) == sts.CONTENT_TYPE then
         -- STS's query protocol: GetCallerIdentity (acmpca.mock.sts)
         local action = sts.action(req) or "(none)"
         entry.operation = action

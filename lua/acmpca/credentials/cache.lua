@@ -367,12 +367,9 @@ end
 -- and writes Python's text in one pass.
 
 local WS = { [32] = true, [9] = true, [10] = true, [13] = true }
-local SHORT = { [8] = "\\b", [9] = "\\t", [10] = "\\n", [12] = "\\f", [13] = "\\r",
-                [34] = '\\"', [92] = "\\\\" }
-local UNESCAPE = { [34] = '\\"', [92] = "\\\\", [47] = "/", [98] = "\\b", [102] = "\\f",
-                   [110] = "\\n", [114] = "\\r", [116] = "\\t" }
-local UNESCAPED_CP = { [34] = 34, [92] = 92, [47] = 47, [98] = 8, [102] = 12, [110] = 10,
-                       [114] = 13, [116] = 9 }
+-- the character each short escape (\" \\ \/ \b \f \n \r \t) stands for
+local UNESCAPED = { [34] = 34, [92] = 92, [47] = 47, [98] = 8, [102] = 12, [110] = 10,
+                    [114] = 13, [116] = 9 }
 
 
 -- A code point as 3 bytes, so that byte order is code point order.
@@ -381,12 +378,14 @@ local function cp_key(cp)
 end
 
 
--- One UTF-16 code unit (or a code point) as Python writes it.
+-- One UTF-16 code unit (or a code point) as Python writes it (as
+-- dump_string does: printable ASCII kept, the short escapes, else \uXXXX).
 local function write_unit(cp)
-    if cp >= 32 and cp <= 126 then
-        return SHORT[cp] or str_char(cp)
+    local esc = ESCAPES[cp]
+    if esc then
+        return esc
     end
-    return SHORT[cp] or u_escape(cp)
+    return (cp >= 32 and cp <= 126) and str_char(cp) or u_escape(cp)
 end
 
 
@@ -421,7 +420,7 @@ local function read_string(t, i, want_key)
         elseif b == 34 then
             return '"' .. tbl_concat(out) .. '"', key and tbl_concat(key), i + 1
         end
-        local text, cp, step
+        local cp, step
         if b == 92 then
             local e = str_byte(t, i + 1)
             if e == 117 then
@@ -432,34 +431,30 @@ local function read_string(t, i, want_key)
                 step = 6
                 if cp >= 0xD800 and cp <= 0xDBFF then
                     -- a high surrogate then a low one: one code point
-                    local lo = str_match(t, "^\\[uU](%x%x%x%x)", i + 6)
+                    local lo = str_match(t, "^\\u(%x%x%x%x)", i + 6)
                     lo = lo and tonumber(lo, 16)
                     if lo and lo >= 0xDC00 and lo <= 0xDFFF then
                         cp = 0x10000 + (cp - 0xD800) * 1024 + (lo - 0xDC00)
                         step = 12
                     end
                 end
-                text = write_unit(cp)
             else
-                text, cp, step = UNESCAPE[e], UNESCAPED_CP[e], 2
-                if not text then
+                cp, step = UNESCAPED[e], 2
+                if not cp then
                     return nil
                 end
             end
         elseif b < 128 then
-            text, cp, step = write_unit(b), b, 1
+            cp, step = b, 1
         else
-            local k
-            cp, k = utf8_at(t, i, b)
-            if cp then
-                text, step = u_escape(cp), k
-            else
+            cp, step = utf8_at(t, i, b)
+            if not cp then
                 -- not UTF-8: a byte, as if Latin-1 (as dump_string does)
-                text, cp, step = str_format("\\u%04x", b), b, 1
+                cp, step = b, 1
             end
         end
         n = n + 1
-        out[n] = text
+        out[n] = write_unit(cp)
         if key then
             key[n] = cp_key(cp)
         end
