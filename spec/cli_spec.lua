@@ -310,10 +310,13 @@ describe("acmpca.cli", function()
             assert.is_nil(err:find("cliSpecSecret", 1, true))
         end)
 
-        it("takes no options of its own", function()
-            local code, _, err = run({ "get-caller-identity", "--mock", "--principal", "x" })
+        it("takes no options of its own, sending nothing", function()
+            local svc = mock.new{}
+            local code, _, err = run({ "get-caller-identity", "--mock", "--principal", "x" },
+                                     svc)
             assert.are.equal(2, code)
             assert.matches("Unknown options: %-%-principal", err)
+            assert.are.equal(0, #svc.log)
         end)
     end)
 
@@ -509,6 +512,16 @@ describe("acmpca.cli", function()
                                    .. "acmpca-mock, credentials from static)", 1, true), out)
             assert.truthy(out:find("  created\n", 1, true), out)
             assert.truthy(out:find("rc=0\n$"), out)
+        end)
+
+        it("exits 2 for an --expect-account that is not 12 digits", function()
+            local p = assert(io.popen(lua .. " examples/ensure_renewal.lua --mock "
+                                      .. "--expect-account 12 2>&1; echo \"rc=$?\""))
+            local out = p:read("*a")
+            p:close()
+            assert.truthy(out:find("--expect-account must be 12 digits", 1, true), out)
+            assert.is_nil(out:find("created", 1, true), out)
+            assert.truthy(out:find("rc=2\n$"), out)
         end)
 
         it("exits 2 for an argument that is not a CA ARN", function()
